@@ -1,0 +1,48 @@
+"""Rasterizers: ControlPackage arrays -> the control video the IC-LoRAs were trained on.
+
+All are pure numpy and deterministic; they return (F, H, W, 3) uint8 RGB unless noted.
+`rasterize(pkg)` picks the one for the package's kind.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UserError
+from .depth import depth_to_video
+from .mask import attention_mask
+from .pose import draw_pose
+from .tracks import draw_tracks, draw_tracks_float
+
+__all__ = ["rasterize", "depth_to_video", "attention_mask", "draw_pose", "draw_tracks", "draw_tracks_float"]
+
+
+def rasterize(pkg, width: int | None = None, height: int | None = None) -> np.ndarray:
+    """The package's control video at (height, width) (default: the package's size).
+
+    Pose and track coordinates are package pixels; they are scaled to the requested size.
+    """
+    pkg.validate()
+    width = pkg.width if width is None else width
+    height = pkg.height if height is None else height
+    sx, sy = width / pkg.width, height / pkg.height
+    if pkg.kind == "depth":
+        return depth_to_video(pkg.depth, width, height)
+    if pkg.kind == "pose":
+        def scaled(arr):
+            if arr is None or (sx, sy) == (1.0, 1.0):
+                return arr
+            out = np.array(arr, np.float64)
+            out[..., 0] *= sx
+            out[..., 1] *= sy
+            return out
+        return draw_pose(scaled(pkg.pose_body), scaled(pkg.pose_hands), scaled(pkg.pose_face), width, height)
+    if pkg.kind == "tracks":
+        points = pkg.tracks
+        if (sx, sy) != (1.0, 1.0):
+            points = pkg.tracks.astype(np.float64) * np.array([sx, sy])
+        return draw_tracks(points, pkg.tracks_visible, width, height)
+    if pkg.kind == "canny":
+        raise UserError(
+            "kind: canny edges are not rasterized here; the backend makes them with OpenCV from "
+            "pkg.rgb (Canny 100/200 on the greyscale render)", "kind")
+    raise UserError(f"kind: no rasterizer for {pkg.kind!r}", "kind")
