@@ -1,0 +1,191 @@
+"""Headless capture with the bpy module (no Blender UI):
+
+    python -m blender_addon.headless render-controls SCENE.blend --control depth|pose|tracks|canny
+        --out DIR [--width W --height H --frames N --frame-start S --scene NAME
+        --track OBJ_OR_ARMATURE:BONE ... --mask OBJ ... --mask-collection NAME
+        --rig-preset auto|metarig|rigify|mixamo --depth-engine AUTO|BLENDER_WORKBENCH|CYCLES
+        --rgb-engine BLENDER_WORKBENCH|CYCLES --depth-size reference|full]
+    python -m blender_addon.headless build-demo OUT.blend [--frames N --width W --height H]
+
+render-controls writes DIR/control.npz (the ControlPackage) and DIR/frames/frame_00000.png ...:
+the control video as lossless 8-bit RGB PNG frames at the generation size (names sort in frame
+order). For canny the frames are the RGB render; the edges are made by the backend (OpenCV), which
+`ltx-scene render-controls` does.
+
+Tracks without --track follow the objects that carry a custom property `ltx_track`, else every
+visible object that moves over the range.
+
+Machine-readable lines on stdout (for `ltx-scene render-controls`): `LTX_PROGRESS <fraction>
+<message>`, `LTX_NOTE <text>`, `LTX_RESULT <json>`; a user error prints `LTX_ERROR <message>` on
+stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from .shared.errors import UserError
+
+KINDS = ("depth", "pose", "tracks", "canny")
+
+
+def _emit(tag: str, text: str) -> None:
+    print(f"{tag} {text}", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m blender_addon.headless",
+                                description="Capture LTX control signals from a .blend without the UI.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("render-controls", help="capture a ControlPackage and its control video frames")
+    r.add_argument("scene_file", metavar="SCENE.blend")
+    r.add_argument("--control", required=True, choices=KINDS)
+    r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--width", type=int)
+    r.add_argument("--height", type=int)
+    r.add_argument("--frames", type=int, help="frame count (snapped to 8k+1); default: the scene range")
+    r.add_argument("--frame-start", type=int)
+    r.add_argument("--scene", help="scene name (default: the file's active scene)")
+    r.add_argument("--track", action="append", default=[], metavar="TARGET",
+                   help="object or 'Armature:Bone' to track (repeatable)")
+    r.add_argument("--mask", action="append", default=[], metavar="OBJECT",
+                   help="object whose silhouette is the attention mask (repeatable)")
+    r.add_argument("--mask-collection")
+    r.add_argument("--rig-preset", default="auto", choices=("auto", "metarig", "rigify", "mixamo"))
+    r.add_argument("--depth-engine", default="AUTO", choices=("AUTO", "BLENDER_WORKBENCH", "CYCLES"))
+    r.add_argument("--rgb-engine", default="BLENDER_WORKBENCH", choices=("BLENDER_WORKBENCH", "CYCLES"))
+    r.add_argument("--depth-size", default="reference", choices=("reference", "full"))
+    r.add_argument("--no-frames", action="store_true", help="write only control.npz")
+    d = sub.add_parser("build-demo", help="write the procedural demo scene to a .blend")
+    d.add_argument("out_file", metavar="OUT.blend")
+    d.add_argument("--frames", type=int, default=121)
+    d.add_argument("--width", type=int, default=1024)
+    d.add_argument("--height", type=int, default=576)
+    return p
+
+
+def default_track_targets(scene, frames) -> tuple[str, ...]:
+    """Objects marked `ltx_track`, else the visible objects that move over `frames`."""
+    marked = sorted(ob.name for ob in scene.objects if ob.get("ltx_track"))
+    if marked:
+        return tuple(marked)
+    candidates = [ob for ob in scene.objects if ob.type in {'MESH', 'EMPTY', 'CURVE', 'ARMATURE'}
+                  and ob != scene.camera and ob.visible_get()]
+    first = {}
+    moving = set()
+    saved = scene.frame_current
+    for f in (frames[0], frames[len(frames) // 2], frames[-1]):
+        scene.frame_set(f)
+        for ob in candidates:
+            pos = tuple(round(v, 5) for v in ob.matrix_world.translation)
+            if first.setdefault(ob.name, pos) != pos:
+                moving.add(ob.name)
+    scene.frame_set(saved)
+    return tuple(sorted(moving))
+
+
+def render_controls(args) -> dict:
+    import bpy
+    import numpy as np
+
+    from .capture import CaptureSettings
+    from .capture.package import capture_package, plan_capture
+
+    if not os.path.isfile(args.scene_file):
+        raise UserError(f"scene: no such file: {args.scene_file}; give the path of a .blend file", "scene")
+    t0 = time.perf_counter()
+    bpy.ops.wm.open_mainfile(filepath=os.path.abspath(args.scene_file), load_ui=False)
+    scene = bpy.data.scenes.get(args.scene) if args.scene else bpy.context.scene
+    if scene is None:
+        raise UserError(f"scene: '{args.scene}' is not in {args.scene_file}; scenes: "
+                        f"{', '.join(s.name for s in bpy.data.scenes)}", "scene")
+    if scene != bpy.context.scene:
+        bpy.context.window.scene = scene
+    settings = CaptureSettings(
+        kind=args.control, width=args.width, height=args.height, frame_count=args.frames,
+        frame_start=args.frame_start, depth_engine=args.depth_engine, rgb_engine=args.rgb_engine,
+        depth_size=args.depth_size, rig_preset=args.rig_preset, mask_objects=tuple(args.mask),
+        mask_collection=args.mask_collection, track_targets=tuple(args.track))
+    if args.control == "tracks" and not settings.track_targets:
+        frames = list(plan_capture(scene, CaptureSettings(kind="depth", width=args.width,
+                                                          height=args.height, frame_count=args.frames,
+                                                          frame_start=args.frame_start)).frames)
+        settings.track_targets = default_track_targets(scene, frames)
+        if not settings.track_targets:
+            raise UserError("tracks: nothing to track: no object is marked 'ltx_track' and none "
+                            "moves; name targets with --track OBJECT or --track ARMATURE:BONE", "track")
+        _emit("LTX_NOTE", f"tracking {', '.join(settings.track_targets)}")
+    plan = plan_capture(scene, settings)
+    for note in plan.notes:
+        _emit("LTX_NOTE", note)
+
+    def progress(fraction, message):
+        _emit("LTX_PROGRESS", f"{0.9 * fraction:.4f} {message}")
+
+    pkg = capture_package(scene, settings, progress)
+    os.makedirs(args.out, exist_ok=True)
+    npz = pkg.save(os.path.join(args.out, "control.npz"))
+    result = {"package": os.path.abspath(npz), "kind": pkg.kind, "width": pkg.width,
+              "height": pkg.height, "frames": pkg.frame_count, "frame_start": pkg.frame_start,
+              "fps": f"{pkg.fps.numerator}/{pkg.fps.denominator}", "notes": list(plan.notes)}
+    if not args.no_frames:
+        from .shared.png import write_png_frames
+        video = control_video(pkg)
+        folder = os.path.join(args.out, "frames")
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                if name.startswith("frame_") and name.endswith(".png"):
+                    os.remove(os.path.join(folder, name))
+        write_png_frames(folder, video, on_frame=lambda i, n: _emit(
+            "LTX_PROGRESS", f"{0.9 + 0.1 * i / n:.4f} writing frame {i}/{n}") if i % 8 == 0 or i == n else None)
+        result["frames_dir"] = os.path.abspath(folder)
+        if pkg.kind == "canny":
+            result["frames_are"] = "rgb"
+            _emit("LTX_NOTE", "canny: the frames are the RGB render; the edges are made by the backend "
+                              "(ltx-scene render-controls, or the server from control.npz)")
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit("LTX_RESULT", json.dumps(result, sort_keys=True))
+    return result
+
+
+def control_video(pkg):
+    """The package's control video (F, H, W, 3) uint8 at the generation size; canny: the RGB render
+    (edges need OpenCV and are made by the backend)."""
+    if pkg.kind == "canny":
+        return pkg.rgb
+    from .shared.raster import rasterize
+    return rasterize(pkg)
+
+
+def build_demo(args) -> dict:
+    import bpy
+
+    from .scenes import build_demo_scene
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    build_demo_scene(frames=args.frames, width=args.width, height=args.height)
+    path = os.path.abspath(args.out_file)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    result = {"scene_file": path}
+    _emit("LTX_RESULT", json.dumps(result))
+    return result
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "render-controls":
+            render_controls(args)
+        else:
+            build_demo(args)
+    except UserError as exc:
+        print(f"LTX_ERROR {exc}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
