@@ -7,7 +7,8 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 UV      := uv==0.13.9
 
-.PHONY: setup test test-fast bench demo addon clean
+BPY45   := .venv-bpy45
+.PHONY: setup setup-bpy45 test test-fast test-bpy45 bench demo addon clean
 
 setup: $(STAMP)
 
@@ -17,9 +18,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
-# Everything, slow end-to-end tests included.
-test: setup
+# The version-dependent Blender tests also run against Blender 4.5 LTS (the bpy module versions
+# cannot share one environment: each pins its own numpy and ships a whole Blender).
+$(BPY45)/.installed-stamp:
+	@test -x $(BPY45)/bin/python || $(PY) -m venv $(BPY45)
+	@$(BPY45)/bin/python -m pip install -q --disable-pip-version-check $(UV)
+	$(BPY45)/bin/uv pip install --python $(BPY45)/bin/python "bpy==4.5.*" "numpy>=1.26,<2" "pytest>=8" "pytest-timeout>=2.3"
+	@touch $@
+
+setup-bpy45: $(BPY45)/.installed-stamp
+
+# Everything, slow end-to-end tests included, then the Blender 4.5 LTS compatibility subset.
+test: setup setup-bpy45
 	$(BIN)/python -m pytest
+	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
+
+test-bpy45: setup-bpy45
+	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
 
 # The quick subset: no end-to-end tests (real server, Blender jobs, tiny-model generations).
 test-fast: setup
@@ -37,4 +52,4 @@ addon: setup
 	$(BIN)/ltx-scene build-addon --out dist
 
 clean:
-	rm -rf $(VENV) dist build demo_output .pytest_cache
+	rm -rf $(VENV) $(BPY45) dist build demo_output .pytest_cache

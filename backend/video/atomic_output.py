@@ -12,6 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path` (same folder, so the final rename is atomic)."""
@@ -23,6 +29,9 @@ def atomic_output(path, suffix: str | None = None) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates the file owner-only (0600); a finished output gets the permissions any
+        # newly created file would (0666 minus the umask), so other tools and users can read it.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -60,5 +60,33 @@ def build_demo_scene(frames: int = FRAMES, width: int = WIDTH, height: int = HEI
     light = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", 'SUN'))
     light.rotation_euler = (0.6, 0.2, 0.4)
     scene.collection.objects.link(light)
+    colour_objects(scene, DEMO_COLOURS)
     scene.frame_set(1)
     return scene
+
+
+# Distinct colours (and so distinct brightness in a quick render) for the demo's objects: one grey
+# for everything leaves the character grey on a grey wall, and the canny source nearly empty.
+DEMO_COLOURS = {
+    "Ground": (0.10, 0.16, 0.09),
+    "Wall": (0.80, 0.74, 0.62),
+    "Crate": (0.55, 0.30, 0.10),
+    "Ball": (0.85, 0.08, 0.05),
+    "Armature_Body": (0.08, 0.16, 0.55),
+}
+
+
+def colour_objects(scene, colours: dict) -> None:
+    """One flat material per named mesh (Workbench reads `diffuse_color`, Cycles the BSDF)."""
+    for name, rgb in colours.items():
+        ob = scene.objects.get(name)
+        if ob is None or ob.type != 'MESH':
+            continue
+        mat = bpy.data.materials.new(f"Demo {name}")
+        mat.diffuse_color = (*rgb, 1.0)
+        tree = getattr(mat, "node_tree", None)
+        bsdf = tree.nodes.get("Principled BSDF") if tree is not None else None
+        if bsdf is not None:
+            bsdf.inputs["Base Color"].default_value = (*rgb, 1.0)
+        ob.data.materials.clear()
+        ob.data.materials.append(mat)

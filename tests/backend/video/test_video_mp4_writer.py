@@ -181,3 +181,18 @@ def test_torch_chunks_and_bf16_audio_like_the_ltx_decoder(tmp_path):
     out = write_mp4(tmp_path / "ltx.mp4", chunks, fps, audio=audio)
     info = probe_video(out)
     assert (info.frames, info.fps, info.audio_rate, info.audio_channels) == (17, fps, 24000, 2)
+
+
+def test_finished_output_gets_ordinary_permissions_not_owner_only(tmp_path):
+    """Atomic writes go through mkstemp (0600); the finished file must be readable like any other."""
+    import os
+
+    from backend.video.atomic_output import atomic_output
+
+    old = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "clip.mp4") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert ((tmp_path / "clip.mp4").stat().st_mode & 0o777) == 0o644
