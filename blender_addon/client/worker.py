@@ -1,0 +1,196 @@
+"""One generation job against the backend, on a worker thread or inline.
+
+No bpy here (the worker thread must never touch Blender data). The Blender side snapshots
+everything into a `JobRequest` of plain values first; the job reports through `emit(kind, payload)`:
+
+    ("submitted", {"id": ...})
+    ("progress",  status JSON of the job: progress, stage, step, total, eta_s, ...)
+    ("done",      {"id", "video": path, "sidecar": path | None, "status": status JSON})
+    ("cancelled", {"id", "message"})
+    ("error",     {"message", "field"})
+
+`run_job` is the whole job; `GenerationWorker` runs it on a thread and queues the messages for the
+main thread's timer to drain. In background mode (`blender -b`, the bpy module, where timers never
+fire) the operator calls `run_job` inline instead, with the same messages.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..shared.errors import UserError
+from .http import FINAL_STATUSES, BackendClient, BackendError
+
+POLL_INTERVAL_S = 0.5
+
+Emit = Callable[[str, dict], None]
+
+
+@dataclass
+class JobRequest:
+    """Everything one job needs, as plain values (built on the main thread)."""
+    url: str
+    token: str
+    spec: dict                       # GenerationSpec.to_json()
+    control: bytes                   # the ControlPackage as .npz bytes
+    out_dir: str                     # where the result lands
+    allow_remote: bool = True
+    image: bytes | None = None       # first-frame image file (PNG/JPEG)
+    image_name: str = "first_frame.png"
+    connect_timeout: float = 3.0
+    read_timeout: float = 30.0
+    result_name: str = "result.mp4"
+    extra: dict = field(default_factory=dict)  # passed back untouched with "done"
+
+
+def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = None) -> str:
+    """Submit, follow progress, download. Returns the final status; never raises."""
+    cancel = cancel or threading.Event()
+    job_id = None
+    client = None
+    try:
+        client = BackendClient(request.url, request.token, allow_remote=request.allow_remote,
+                               connect_timeout=request.connect_timeout,
+                               read_timeout=request.read_timeout)
+        client.health()
+        if cancel.is_set():
+            emit("cancelled", {"id": None, "message": "cancelled before upload"})
+            return "cancelled"
+        answer = client.submit(request.spec, request.control, image=request.image,
+                               image_name=request.image_name)
+        job_id = answer["id"]
+        emit("submitted", {"id": job_id})
+        final = _follow(client, job_id, emit, cancel)
+        state = final.get("status")
+        if cancel.is_set() or state == "cancelled":
+            if state not in FINAL_STATUSES:
+                _try_cancel(client, job_id)
+            emit("cancelled", {"id": job_id, "message": "generation cancelled"})
+            return "cancelled"
+        if state != "succeeded":
+            reason = final.get("error") or f"the job ended as {state!r}"
+            emit("error", {"message": f"generation failed on the backend: {reason}", "field": None,
+                           "id": job_id})
+            return "failed"
+        out_dir = Path(request.out_dir)
+        video = client.download(job_id, "result", out_dir / request.result_name)
+        sidecar = None
+        try:
+            sidecar = str(client.download(job_id, "sidecar", out_dir / "sidecar.json"))
+        except BackendError:
+            pass  # the sidecar is informative; the video is what matters
+        emit("done", {"id": job_id, "video": str(video), "sidecar": sidecar, "status": final,
+                      "extra": request.extra})
+        return "succeeded"
+    except UserError as exc:
+        if cancel.is_set():
+            emit("cancelled", {"id": job_id, "message": "generation cancelled"})
+            return "cancelled"
+        emit("error", {"message": str(exc), "field": exc.field, "id": job_id})
+        return "failed"
+    except Exception as exc:  # a bug or an unexpected answer: still tell the user, never hang
+        emit("error", {"message": f"unexpected error talking to the backend: {exc!r}",
+                       "field": None, "id": job_id})
+        return "failed"
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _follow(client: BackendClient, job_id: str, emit: Emit, cancel: threading.Event) -> dict:
+    """Progress until the job's final status: the event stream, or polling if the stream fails."""
+    last: dict = {}
+    try:
+        for event in client.events(job_id):
+            if event.data:
+                last = event.data
+                emit("progress", last)
+            if last.get("status") in FINAL_STATUSES:
+                return last
+            if cancel.is_set():
+                _try_cancel(client, job_id)
+                return client.status(job_id)
+    except BackendError:
+        if cancel.is_set():
+            return {"status": "cancelled"}
+    # the stream ended early or broke: poll
+    while True:
+        last = client.status(job_id)
+        emit("progress", last)
+        if last.get("status") in FINAL_STATUSES:
+            return last
+        if cancel.is_set():
+            _try_cancel(client, job_id)
+            return client.status(job_id)
+        time.sleep(POLL_INTERVAL_S)
+
+
+def _try_cancel(client: BackendClient, job_id: str) -> None:
+    try:
+        client.cancel(job_id)
+    except BackendError:
+        pass
+
+
+class GenerationWorker:
+    """Runs `run_job` on a daemon thread; the main thread calls `drain()` from a timer."""
+
+    def __init__(self, request: JobRequest):
+        self.request = request
+        self.messages: queue.Queue = queue.Queue()
+        self.cancel_event = threading.Event()
+        self.job_id: str | None = None
+        self.thread = threading.Thread(target=self._run, name="ltx-scene-generate", daemon=True)
+
+    def start(self) -> "GenerationWorker":
+        self.thread.start()
+        return self
+
+    def _emit(self, kind: str, payload: dict) -> None:
+        if kind == "submitted":
+            self.job_id = payload["id"]
+        self.messages.put((kind, payload))
+
+    def _run(self) -> None:
+        run_job(self.request, self._emit, self.cancel_event)
+
+    def drain(self) -> list[tuple[str, dict]]:
+        out = []
+        while True:
+            try:
+                out.append(self.messages.get_nowait())
+            except queue.Empty:
+                return out
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def cancel(self) -> None:
+        """Stop the job: flag the worker and ask the server now (from a short helper thread, so
+        neither the caller nor a worker blocked on the event stream waits)."""
+        self.cancel_event.set()
+        job_id = self.job_id
+        if job_id is None:
+            return
+        request = self.request
+
+        def ask() -> None:
+            try:
+                client = BackendClient(request.url, request.token, allow_remote=request.allow_remote,
+                                       connect_timeout=request.connect_timeout,
+                                       read_timeout=request.read_timeout)
+                try:
+                    client.cancel(job_id)
+                finally:
+                    client.close()
+            except UserError:
+                pass
+
+        threading.Thread(target=ask, name="ltx-scene-cancel", daemon=True).start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.thread.join(timeout)

@@ -1,0 +1,116 @@
+"""Preview controls: capture the scene and show the control video the model would get.
+
+No backend involved: the add-on rasterizes with the same `shared.raster` code the backend uses,
+writes PNG frames into the output folder and loads them as an image sequence ("LTX Controls").
+With a UI, an open Image Editor shows it; headless the files are the result.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+
+import bpy
+from bpy.types import Operator
+
+from .. import settings as settings_mod
+from ..shared.errors import UserError
+from . import job
+
+
+def fail(operator, message: str) -> set[str]:
+    """The error in the panel (the job state keeps its status) and as a report."""
+    state = job.job_state()
+    state.error = message
+    job.redraw()
+    operator.report({'ERROR'}, f"LTX Scene: {message}")
+    return {'CANCELLED'}
+
+IMAGE_NAME = "LTX Controls"
+
+
+def capture_now(context):
+    """Capture the scene with the panel's settings; returns (package, plan)."""
+    from ..capture.package import capture_package
+
+    scene = context.scene
+    capture, plan = settings_mod.plan_for(scene.ltx_scene, scene)
+    wm = context.window_manager
+    wm.progress_begin(0, 1000)
+    try:
+        package = capture_package(
+            scene, capture,
+            progress=lambda fraction, message="": wm.progress_update(int(float(fraction) * 1000)))
+    finally:
+        wm.progress_end()
+    return package, plan
+
+
+def control_frames(package):
+    """The control video as uint8 (F, H, W, 3) and a note: canny shows its RGB source (its edges
+    are made by the backend with OpenCV)."""
+    if package.kind == "canny":
+        return package.rgb, "canny: showing the render the backend takes the edges of"
+    from ..shared.raster import rasterize
+
+    return rasterize(package), ""
+
+
+def show_sequence(context, first_png: str, frame_count: int, frame_start: int):
+    """Load PNG frames as an image sequence and show it in the first Image Editor, if any."""
+    old = bpy.data.images.get(IMAGE_NAME)
+    if old is not None:
+        bpy.data.images.remove(old)
+    image = bpy.data.images.load(first_png, check_existing=False)
+    image.name = IMAGE_NAME
+    image.source = 'SEQUENCE'
+    shown = False
+    for window in getattr(context.window_manager, "windows", []):
+        for area in window.screen.areas:
+            if area.type == 'IMAGE_EDITOR':
+                space = area.spaces.active
+                space.image = image
+                space.image_user.frame_duration = frame_count
+                space.image_user.frame_start = frame_start
+                space.image_user.use_auto_refresh = True
+                area.tag_redraw()
+                shown = True
+                break
+        if shown:
+            break
+    return image, shown
+
+
+class LTX_SCENE_OT_preview_controls(Operator):
+    """Capture and rasterize the control locally and show it (no backend needed)"""
+    bl_idname = "ltx_scene.preview_controls"
+    bl_label = "Preview Controls"
+    bl_options = {'REGISTER'}
+
+    def execute(self, context):
+        from ..shared.png import write_png_frames
+
+        try:
+            package, plan = capture_now(context)
+            frames, note = control_frames(package)
+        except UserError as exc:
+            return fail(self, str(exc))
+        except Exception as exc:
+            traceback.print_exc()
+            return fail(self, f"internal error: {exc!r} (details in the system console)")
+        folder = os.path.join(settings_mod.output_root(context), "preview",
+                              bpy.path.clean_name(context.scene.name))
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):  # old frames of a longer range would linger
+            if name.startswith("control_") and name.endswith(".png"):
+                os.remove(os.path.join(folder, name))
+        paths = write_png_frames(folder, frames, prefix="control_")
+        image, shown = show_sequence(context, paths[0], len(paths), plan.frame_start)
+        where = "in the Image Editor" if shown else f"as image '{image.name}'"
+        msg = f"LTX Scene: {len(paths)} control frames in {folder}, shown {where}"
+        if note:
+            msg += f" ({note})"
+        self.report({'INFO'}, msg)
+        return {'FINISHED'}
+
+
+CLASSES = (LTX_SCENE_OT_preview_controls,)

@@ -1,0 +1,199 @@
+"""The operator's one plain settings object, snapshotted from the scene's properties.
+
+`snapshot(context)` reads `scene.ltx_scene`, the scene's frame range / fps / resolution and the
+add-on preferences once, on the main thread, and returns a frozen `GenerateSettings` made only of
+plain Python values (no bpy types): the capture settings, the resolved plan (exact frames, size and
+fps), the validated `GenerationSpec` JSON and the backend connection. Everything after this point
+(capture, worker thread, VSE import) works from it, so a user editing the panel mid-job changes
+nothing.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import bpy
+
+from . import preferences
+from .capture.settings import CapturePlan, CaptureSettings, fps_of
+from .shared.errors import UserError
+from .shared.job_spec import GenerationSpec
+from .shared.video_rules import format_fps
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    url: str
+    token: str
+    allow_remote: bool
+    connect_timeout: float = 3.0
+    read_timeout: float = 30.0
+    start_command: str = ""
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    scene_name: str
+    capture: CaptureSettings
+    plan: CapturePlan
+    spec: dict                        # GenerationSpec.to_json(), validated
+    backend: BackendSettings
+    first_frame_source: str           # NONE | RENDER | IMAGE
+    first_frame_image: str | None     # absolute path when IMAGE
+    output_dir: str                   # this job's folder (not created yet)
+
+    @property
+    def frame_start(self) -> int:
+        return self.plan.frame_start
+
+    @property
+    def frame_count(self) -> int:
+        return self.plan.frame_count
+
+    @property
+    def fps(self) -> Fraction:
+        return self.plan.fps
+
+    def parameters(self) -> dict:
+        """What gets stored on the strips: the spec plus where it came from (JSON-ready)."""
+        return {
+            "spec": dict(self.spec),
+            "scene": self.scene_name,
+            "control_kind": self.capture.kind,
+            "frame_start": self.plan.frame_start,
+            "frame_count": self.plan.frame_count,
+            "fps": format_fps(self.plan.fps),
+            "width": self.plan.width,
+            "height": self.plan.height,
+            "first_frame": self.first_frame_source,
+            "backend_url": self.backend.url,
+        }
+
+
+def size_of(props, scene) -> tuple[int | None, int | None]:
+    """The requested generation size: a preset, the custom size, or None (the scene's resolution)."""
+    preset = props.size_preset
+    if preset == "SCENE":
+        pct = scene.render.resolution_percentage / 100.0
+        return (max(1, round(scene.render.resolution_x * pct)),
+                max(1, round(scene.render.resolution_y * pct)))
+    if preset == "CUSTOM":
+        return int(props.width), int(props.height)
+    w, h = preset.split("x")
+    return int(w), int(h)
+
+
+def capture_settings(props, scene) -> CaptureSettings:
+    """The capture part of the panel as a `CaptureSettings` (names, never bpy objects)."""
+    width, height = size_of(props, scene)
+    kind = props.control_kind
+    mask_objects: tuple[str, ...] = ()
+    mask_collection = None
+    if props.mask_source == "OBJECT":
+        if props.mask_object is None:
+            raise UserError("mask: the mask source is 'Object' but no object is picked; pick one "
+                            "or set the mask to None", "mask_object")
+        mask_objects = (props.mask_object.name,)
+    elif props.mask_source == "COLLECTION":
+        if props.mask_collection is None:
+            raise UserError("mask: the mask source is 'Collection' but no collection is picked; "
+                            "pick one or set the mask to None", "mask_collection")
+        mask_collection = props.mask_collection.name
+    targets = []
+    for t in props.track_targets:
+        if t.object is None:
+            continue
+        targets.append(f"{t.object.name}:{t.bone}" if t.bone else t.object.name)
+    if kind == "tracks" and not targets:
+        raise UserError("tracks: the Motion Tracks control needs at least one object or bone to "
+                        "follow; select objects and press 'Add Selected' under Tracks",
+                        "track_targets")
+    return CaptureSettings(
+        kind=kind, width=width, height=height,
+        frame_start=None, frame_count=None,
+        fps=fps_of(scene.render.fps, scene.render.fps_base),
+        snap=bool(props.snap),
+        reference_downscale_factor=int(props.reference_factor),
+        two_stage=not props.preview,
+        depth_engine=props.depth_engine,
+        rig_preset=props.rig_preset,
+        hands=bool(props.hands),
+        track_targets=tuple(targets),
+        rgb_engine=props.rgb_engine,
+        mask_objects=mask_objects,
+        mask_collection=mask_collection,
+        first_frame=props.first_frame_source == "RENDER",
+    )
+
+
+def plan_for(props, scene) -> tuple[CaptureSettings, CapturePlan]:
+    from .capture.package import plan_capture
+
+    settings = capture_settings(props, scene)
+    return settings, plan_capture(scene, settings)
+
+
+def backend_settings(context) -> BackendSettings:
+    prefs = preferences.get(context)
+    if prefs is None:
+        return BackendSettings(url=preferences.DEFAULT_URL, token="",
+                               allow_remote=bool(getattr(bpy.app, "online_access", True)))
+    return BackendSettings(
+        url=prefs.backend_url.strip().rstrip("/"), token=prefs.token.strip(),
+        allow_remote=bool(getattr(bpy.app, "online_access", True)),
+        connect_timeout=float(prefs.connect_timeout), read_timeout=float(prefs.read_timeout),
+        start_command=prefs.start_command.strip())
+
+
+def output_root(context) -> str:
+    """The folder results go to: the preference, '//ltx_scene' beside a saved .blend, or the
+    extension's user folder (a temp folder when registered outside the extension system)."""
+    prefs = preferences.get(context)
+    if prefs is not None and prefs.output_dir.strip():
+        return bpy.path.abspath(prefs.output_dir.strip())
+    if bpy.data.filepath:
+        return bpy.path.abspath("//ltx_scene")
+    try:
+        return bpy.utils.extension_path_user(preferences.ADDON_PACKAGE, path="results", create=True)
+    except (ValueError, AttributeError):
+        return os.path.join(tempfile.gettempdir(), "ltx_scene")
+
+
+def snapshot(context, seed: int | None = None) -> GenerateSettings:
+    """Everything one Generate needs, read now; raises `UserError` on anything the user must fix."""
+    scene = context.scene
+    props = scene.ltx_scene
+    capture, plan = plan_for(props, scene)
+    first_image = None
+    if props.first_frame_source == "IMAGE":
+        raw = props.first_frame_image.strip()
+        if not raw:
+            raise UserError("first frame: the source is 'Image File' but no image is chosen; pick "
+                            "one or set the source to None", "first_frame_image")
+        first_image = os.path.abspath(bpy.path.abspath(raw))
+        if not os.path.isfile(first_image):
+            raise UserError(f"first frame: the image {first_image} does not exist; pick an existing "
+                            "PNG or JPEG", "first_frame_image")
+    loras = [{"name": lo.name.strip(), "strength": float(lo.strength)}
+             for lo in props.loras if lo.name.strip()]
+    spec = GenerationSpec(
+        prompt=props.prompt,
+        seed=int(props.seed if seed is None else seed),
+        width=plan.width, height=plan.height, frames=plan.frame_count,
+        fps=format_fps(plan.fps), control_kind=capture.kind,
+        attention_strength=1.0,  # the keyframed strength travels per frame in the package
+        conditioning_strength=float(props.conditioning_strength),
+        ic_lora_strength=float(props.ic_lora_strength),
+        loras=loras, preview=bool(props.preview),
+        use_first_frame=props.first_frame_source != "NONE",
+    ).to_json()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = os.path.join(output_root(context),
+                          f"{bpy.path.clean_name(scene.name)}_{stamp}_seed{spec['seed']}")
+    return GenerateSettings(
+        scene_name=scene.name, capture=capture, plan=plan, spec=spec,
+        backend=backend_settings(context), first_frame_source=props.first_frame_source,
+        first_frame_image=first_image, output_dir=folder)
