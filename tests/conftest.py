@@ -21,3 +21,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+# --- the tiny model bundle (backend/tiny_model): built once per session -------------------------
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """Path of the bundle.json of a tiny LTX-2.3 bundle (seed 0). Its output is noise."""
+    from backend.tiny_model import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-ltx-2.3"), architecture="ltx-2.3", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_ltx2(tmp_path_factory) -> Path:
+    """Path of the bundle.json of a tiny LTX-2 (19B-style) bundle (seed 0)."""
+    from backend.tiny_model import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-ltx-2"), architecture="ltx-2", seed=0)
