@@ -3,7 +3,7 @@
 Scenes (deterministic): tracks = 16 random-walk tracks; pose = one person with hands and face;
 depth = a moving sphere in front of a wall, captured at half size and resized; mask = a moving
 ellipse silhouette at half size with a fade-in strength, dilated 4 px and feathered 6 px.
-The goal: 121 track frames at 1024x576 in under 2 s.
+The goal: any control, 121 frames at 1024x576, in under 2 s.
 
 Run: .venv/bin/python benchmarks/bench_raster.py
 """
@@ -82,7 +82,7 @@ def main() -> None:
     print(f"Rasterizer throughput, {FRAMES} frames, numpy {np.__version__}, {os.cpu_count()} CPU(s)")
     print(f"{'size':>11} | {'tracks f/s':>10} | {'pose f/s':>8} | {'depth f/s':>9} | {'mask f/s':>8}")
     print("-" * 60)
-    track_seconds = None
+    goal_row = {}
     for w, h in SIZES:
         pts = tracks_scene(w, h)
         body, hands, face = pose_scene(w, h)
@@ -93,12 +93,15 @@ def main() -> None:
         t_depth = timed(lambda: depth_to_video(z, w, h))
         t_mask = timed(lambda: attention_mask(m, strength, FRAMES, w, h, dilate_px=4, feather_px=6))
         if (w, h) == (1024, 576):
-            track_seconds = t_tracks
+            goal_row = {"tracks": t_tracks, "pose": t_pose, "depth": t_depth, "mask": t_mask}
         print(f"{w:>5}x{h:<5} | {FRAMES / t_tracks:>10.1f} | {FRAMES / t_pose:>8.1f} | "
               f"{FRAMES / t_depth:>9.1f} | {FRAMES / t_mask:>8.1f}")
-    verdict = "meets" if track_seconds < GOAL_S else "MISSES"
     print()
-    print(f"tracks, {FRAMES} frames at 1024x576: {track_seconds:.2f} s (goal < {GOAL_S:.0f} s: {verdict})")
+    print(f"{FRAMES} frames at 1024x576, goal < {GOAL_S:.0f} s per control")
+    print(f"{'control':>8} | {'seconds':>7} | goal")
+    print("-" * 28)
+    for name, seconds in goal_row.items():
+        print(f"{name:>8} | {seconds:>7.2f} | {'meets' if seconds < GOAL_S else 'MISSES'}")
 
 
 if __name__ == "__main__":

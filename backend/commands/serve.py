@@ -1,0 +1,81 @@
+"""`ltx-scene serve`: the HTTP backend the Blender add-on talks to (backend/server/).
+
+Binds 127.0.0.1 unless `--host` says otherwise. Prints where the token is (not the token). The
+models load in the background after the server is up; `/v1/health` says when they are ready.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from backend.server import settings as defaults
+
+NAME = "serve"
+HELP = "run the HTTP backend (job queue, progress events, results) for the Blender add-on"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="BUNDLE",
+                        help="the model bundle (bundle.json or its folder); see `ltx-scene models list`")
+    parser.add_argument("--port", type=int, default=defaults.DEFAULT_PORT,
+                        help=f"TCP port (default {defaults.DEFAULT_PORT})")
+    parser.add_argument("--host", default=defaults.LOOPBACK_HOST,
+                        help="address to bind (default 127.0.0.1, this machine only); e.g. 0.0.0.0 "
+                             "exposes the server on the network: do that only on a network you trust")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"jobs, results and the token (default {defaults.default_data_dir()})")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    parser.add_argument("--quantization", choices=("none", "fp8-cast"), default=None,
+                        help="override the bundle's quantization (fp8-cast halves transformer memory)")
+    parser.add_argument("--max-upload-mb", type=int, default=defaults.DEFAULT_MAX_UPLOAD_MB,
+                        help=f"largest job upload in MiB (default {defaults.DEFAULT_MAX_UPLOAD_MB})")
+    parser.add_argument("--max-queued", type=int, default=defaults.DEFAULT_MAX_QUEUED,
+                        help=f"jobs queued or running at once (default {defaults.DEFAULT_MAX_QUEUED})")
+    parser.add_argument("--keep-days", type=float, default=defaults.DEFAULT_KEEP_DAYS,
+                        help=f"delete finished jobs older than this (default {defaults.DEFAULT_KEEP_DAYS:g}; 0: never)")
+    parser.add_argument("--keep-jobs", type=int, default=defaults.DEFAULT_KEEP_JOBS,
+                        help=f"keep at most this many finished jobs (default {defaults.DEFAULT_KEEP_JOBS}; 0: no limit)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="another Host header name to accept (a LAN name of this machine); repeatable")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.bundle import Bundle
+    from backend.engine import Engine
+    from backend.server.app import create_app
+    from backend.server.auth import TOKEN_FILE
+    from backend.server.settings import ServerSettings
+    from shared.errors import UserError
+
+    for name, value, low in (("--port", args.port, 1), ("--max-upload-mb", args.max_upload_mb, 1),
+                             ("--max-queued", args.max_queued, 1), ("--keep-jobs", args.keep_jobs, 0)):
+        if value < low or (name == "--port" and value > 65535):
+            raise UserError(f"{name}: {value} is out of range", name)
+    if args.keep_days < 0:
+        raise UserError("--keep-days: must be 0 (keep) or a positive number of days", "--keep-days")
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    bundle = Bundle.load(args.model)
+    engine = Engine(bundle, device=args.device, quantization=args.quantization)
+    settings = ServerSettings(
+        data_dir=args.data_dir or defaults.default_data_dir(), host=args.host, port=args.port,
+        max_upload_bytes=args.max_upload_mb * 1024 * 1024, max_queued=args.max_queued,
+        keep_days=args.keep_days, keep_jobs=args.keep_jobs, allowed_hosts=tuple(args.allow_host))
+    app = create_app(settings, engine)
+    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"ltx-scene serve: http://{host_for_url}:{args.port}/v1  (model {bundle.name}"
+          f"{', TINY TEST MODEL: its output is noise' if bundle.tiny else ''}; device {engine.device})\n"
+          f"  token: {settings.data_dir.resolve() / TOKEN_FILE}   data: {settings.data_dir.resolve()}"
+          "   API docs: /docs",
+          file=sys.stderr, flush=True)
+    if not app.state.hosts_loopback_only:
+        print("  WARNING: listening beyond this machine; anyone with the token can use the GPU",
+              file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                timeout_graceful_shutdown=5, server_header=False, proxy_headers=False)
+    return 0

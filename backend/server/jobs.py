@@ -1,0 +1,296 @@
+"""JobStore: every job in its own folder under `<data-dir>/jobs/`, the single source of truth.
+
+```
+<data-dir>/jobs/<id>/job.json      the status record (spec, status, progress, timestamps, result)
+                    /inputs/       control.npz | control.<video ext>, image.<ext>, mask.<ext>
+                    /out/          what the engine wrote: result mp4, sidecar JSON, control video
+```
+- A job folder appears atomically: it is filled under `.new-<id>` and renamed when complete, so a
+  crash during an upload leaves no half job (leftovers are removed at the next start).
+- `job.json` is rewritten atomically (temp file + `os.replace`) on every change, so a SIGKILL at
+  any moment leaves the previous or the next state, never a torn file.
+- After a restart (`JobStore.open`): finished jobs are served as they were, `queued` jobs are
+  returned in submission order for the worker, and a job found `running` becomes `interrupted` with
+  an error saying so. Nothing is silently lost.
+- Retention: finished jobs older than `keep_days` and beyond the newest `keep_jobs` are deleted.
+- Listeners (the SSE broker) are told of every change: `listener(kind, status_dict, rev)` with
+  kind "status" when the status changed and "progress" otherwise; `rev` counts the job's changes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger("ltx_scene.server")
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
+    "queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
+FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, INTERRUPTED})
+ACTIVE = frozenset({QUEUED, RUNNING})
+
+JOB_FILE = "job.json"
+INPUTS = "inputs"
+OUT = "out"
+_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
+_NEW_PREFIX = ".new-"
+INTERRUPTED_ERROR = (
+    "the server stopped while this job was running (restart, crash or kill); nothing was lost "
+    "but this job's result: submit it again")
+
+Listener = Callable[[str, dict, int], None]
+
+
+@dataclass
+class JobRecord:
+    id: str
+    spec: dict
+    inputs: dict[str, str]                 # role ("control", "image", "mask") -> file name in inputs/
+    created: float
+    status: str = QUEUED
+    progress: float = 0.0
+    stage: str | None = None
+    step: int | None = None
+    total: int | None = None
+    eta_s: float | None = None
+    message: str | None = None
+    error: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    result: dict | None = None             # {"video", "sidecar", "control": names in out/; frames, fps, width, height}
+
+    def public(self) -> dict[str, Any]:
+        """The status JSON clients see (no server-side paths)."""
+        result = None
+        if self.result is not None:
+            result = {k: self.result[k] for k in ("frames", "fps", "width", "height") if k in self.result}
+        return {
+            "id": self.id, "status": self.status, "progress": self.progress, "stage": self.stage,
+            "step": self.step, "total": self.total, "eta_s": self.eta_s, "message": self.message,
+            "error": self.error, "created": self.created, "started": self.started,
+            "finished": self.finished, "spec": self.spec, "result": result,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JobRecord":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+LOCK_FILE = "server.lock"
+
+
+def lock_data_dir(data_dir: Path):
+    """Take the data dir for this process (an exclusive `flock` on `<data-dir>/server.lock`).
+
+    Two servers on one data dir would each re-run the other's queued jobs; the second one is
+    refused. The lock dies with the process, SIGKILL included, so a crash never leaves it stale.
+    Returns the open file, which must stay referenced.
+    """
+    import fcntl
+
+    from shared.errors import UserError
+
+    handle = open(Path(data_dir) / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise UserError(f"another `ltx-scene serve` is already using the data dir {data_dir}; stop it "
+                        "or pass a different --data-dir", "data_dir") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def valid_job_id(job_id: str) -> bool:
+    return bool(_ID_RE.match(job_id or ""))
+
+
+def new_job_id(now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"{stamp}-{secrets.token_hex(4)}"
+
+
+class JobStore:
+    """Thread-safe on-disk job records (one folder per job) with an in-memory index."""
+
+    def __init__(self, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200):
+        self.root = Path(data_dir) / "jobs"
+        self.keep_days = keep_days
+        self.keep_jobs = keep_jobs
+        self._lock = threading.RLock()
+        self._jobs: dict[str, JobRecord] = {}
+        self._listeners: list[Listener] = []
+        self._revs: dict[str, int] = {}
+
+    # ------------------------------------------------------------------------------- start-up
+    @classmethod
+    def open(cls, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200) -> tuple["JobStore", list[str]]:
+        """Load every job; mark the ones that were running `interrupted`; return the queued ids."""
+        store = cls(data_dir, keep_days, keep_jobs)
+        store.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(store.root, 0o700)
+        for entry in sorted(store.root.iterdir()):
+            if entry.name.startswith(_NEW_PREFIX):
+                shutil.rmtree(entry, ignore_errors=True)      # an upload cut off by a crash
+                continue
+            if not (entry.is_dir() and valid_job_id(entry.name)):
+                continue
+            try:
+                record = JobRecord.from_dict(json.loads((entry / JOB_FILE).read_text("utf-8")))
+            except (OSError, ValueError, TypeError) as exc:
+                log.warning("skipping job folder %s: unreadable %s (%s)", entry, JOB_FILE, exc)
+                continue
+            if record.id != entry.name or record.status not in STATUSES:
+                log.warning("skipping job folder %s: inconsistent %s", entry, JOB_FILE)
+                continue
+            store._jobs[record.id] = record
+            if record.status == RUNNING:
+                store.update(record.id, status=INTERRUPTED, error=INTERRUPTED_ERROR,
+                             finished=time.time(), eta_s=None)
+        store.cleanup()
+        queued = [r.id for r in store.list() if r.status == QUEUED]
+        return store, queued
+
+    # ------------------------------------------------------------------------------- listeners
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    # ------------------------------------------------------------------------------- queries
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            record = self._jobs.get(job_id)
+            return None if record is None else JobRecord(**asdict(record))
+
+    def list(self) -> list[JobRecord]:
+        """All jobs, oldest first."""
+        with self._lock:
+            records = [JobRecord(**asdict(r)) for r in self._jobs.values()]
+        return sorted(records, key=lambda r: (r.created, r.id))
+
+    def count_active(self) -> int:
+        with self._lock:
+            return sum(1 for r in self._jobs.values() if r.status in ACTIVE)
+
+    def job_dir(self, job_id: str) -> Path:
+        if not valid_job_id(job_id):
+            raise KeyError(job_id)
+        return self.root / job_id
+
+    def input_path(self, job_id: str, role: str) -> Path | None:
+        record = self.get(job_id)
+        if record is None or role not in record.inputs:
+            return None
+        return self.job_dir(job_id) / INPUTS / record.inputs[role]
+
+    def out_dir(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / OUT
+
+    def result_path(self, job_id: str, which: str) -> Path | None:
+        """Path of a result file ("video", "sidecar", "control") or None when there is none."""
+        record = self.get(job_id)
+        if record is None or not record.result or not record.result.get(which):
+            return None
+        out = self.out_dir(job_id).resolve()
+        path = (out / record.result[which]).resolve()
+        if out not in path.parents or not path.is_file():
+            return None
+        return path
+
+    # ------------------------------------------------------------------------------- changes
+    def create(self, spec: dict, files: dict[str, tuple[Path, str]], now: float | None = None) -> JobRecord:
+        """Make a queued job. `files[role] = (checked upload, name)`: the upload is moved to inputs/name."""
+        now = time.time() if now is None else now
+        job_id = new_job_id(now)
+        staging = self.root / f"{_NEW_PREFIX}{job_id}"
+        (staging / INPUTS).mkdir(parents=True)
+        try:
+            for role, (source, name) in files.items():
+                shutil.move(str(source), staging / INPUTS / name)
+            record = JobRecord(id=job_id, spec=spec, inputs={r: n for r, (_, n) in files.items()},
+                               created=now)
+            _write_json(staging / JOB_FILE, asdict(record))
+            os.rename(staging, self.root / job_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        with self._lock:
+            self._jobs[job_id] = record
+            rev = self._bump(job_id)
+            snapshot = JobRecord(**asdict(record))
+        self._notify("status", snapshot, rev)
+        return snapshot
+
+    def get_with_rev(self, job_id: str) -> tuple[JobRecord | None, int]:
+        """A job and its revision (increases with every change; SSE streams drop older events)."""
+        with self._lock:
+            return self.get(job_id), self._revs.get(job_id, 0)
+
+    def _bump(self, job_id: str) -> int:
+        self._revs[job_id] = self._revs.get(job_id, 0) + 1
+        return self._revs[job_id]
+
+    def update(self, job_id: str, **changes) -> JobRecord:
+        """Change fields of a job, persist them, tell listeners. Returns the new record."""
+        with self._lock:
+            record = self._jobs[job_id]
+            old_status = record.status
+            for key, value in changes.items():
+                if key not in record.__dataclass_fields__ or key in ("id", "created"):
+                    raise KeyError(f"JobRecord has no writable field {key!r}")
+                setattr(record, key, value)
+            _write_json(self.job_dir(job_id) / JOB_FILE, asdict(record))
+            snapshot = JobRecord(**asdict(record))
+            rev = self._bump(job_id)
+        self._notify("status" if snapshot.status != old_status else "progress", snapshot, rev)
+        return snapshot
+
+    def delete(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+            self._revs.pop(job_id, None)
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    def cleanup(self, now: float | None = None) -> list[str]:
+        """Delete finished jobs past the retention limits; return their ids."""
+        now = time.time() if now is None else now
+        finished = [r for r in self.list() if r.status in FINAL]
+        finished.sort(key=lambda r: (r.finished or r.created, r.id), reverse=True)   # newest first
+        doomed = []
+        for index, record in enumerate(finished):
+            too_old = self.keep_days > 0 and now - (record.finished or record.created) > self.keep_days * 86400
+            too_many = self.keep_jobs > 0 and index >= self.keep_jobs
+            if too_old or too_many:
+                doomed.append(record.id)
+        for job_id in doomed:
+            self.delete(job_id)
+        if doomed:
+            log.info("retention: deleted %d finished job(s)", len(doomed))
+        return doomed
+
+    def _notify(self, kind: str, record: JobRecord, rev: int) -> None:
+        status = record.public()
+        for listener in list(self._listeners):
+            try:
+                listener(kind, status, rev)
+            except Exception:                       # a listener never breaks the store
+                log.exception("job listener failed")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(tmp, path)

@@ -1,0 +1,73 @@
+"""Response models of the HTTP API (docs/contracts.md), published in the OpenAPI schema.
+
+Requests need no models here: a job's spec is `shared.job_spec.GenerationSpec` sent as JSON text in
+a multipart field, validated by its own `from_json` so that the CLI, the engine and the server
+refuse the same things with the same messages.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str = Field(description="ltx-scene-control version")
+    device: str = Field(description="where jobs run, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'")
+    torch: str
+    ltx_core: str
+    tiny_model: bool = Field(description="true when the bundle is the tiny test model (its output is noise)")
+    engine: Literal["loading", "ready", "failed"] = Field(description="model loading state")
+    engine_error: str | None = None
+    queued: int = Field(description="jobs queued or running")
+
+
+class JobResultInfo(BaseModel):
+    frames: int
+    fps: str
+    width: int
+    height: int
+
+
+class JobStatus(BaseModel):
+    id: str
+    status: JobStatusName
+    progress: float = Field(ge=0.0, le=1.0)
+    stage: str | None = None
+    step: int | None = None
+    total: int | None = None
+    eta_s: float | None = Field(None, description="estimated seconds left (running jobs)")
+    message: str | None = None
+    error: str | None = None
+    created: float = Field(description="Unix time (seconds)")
+    started: float | None = None
+    finished: float | None = None
+    spec: dict[str, Any]
+    result: JobResultInfo | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobStatus]
+
+
+class JobCreated(BaseModel):
+    id: str
+    status: Literal["queued"] = "queued"
+
+
+class ErrorMessage(BaseModel):
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorMessage(BaseModel):
+    detail: list[FieldError]
+    message: str = Field(description="all field messages in one line, for display")
