@@ -1,0 +1,110 @@
+"""What a job is conditioned on, as arrays, before any torch work.
+
+`ControlInput` is the engine's input contract (docs/contracts.md): a ControlPackage, or a ready
+control video, plus an optional attention mask and first-frame image. `control_frames` turns it into
+the uint8 control video at the IC-LoRA's *reference* size (stage-1 size / reference_downscale_factor),
+the size the model actually sees:
+- depth / pose / tracks packages are rasterized straight at that size by `shared.raster.rasterize`;
+- canny packages: the package's RGB render is resized (cover + centre crop) to that size and the
+  edges are drawn there, so they stay 1 px wide (`backend.video.canny_video`);
+- a control video is used as given; the official resize (bilinear, cover + centre crop) happens in
+  `conditioning.reference_video_tensor`, exactly as the stock pipeline does after decoding a file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shared.errors import UserError
+
+
+@dataclass
+class ControlInput:
+    package: object | None = None          # shared.package.ControlPackage
+    video: np.ndarray | None = None        # (F, H, W, 3) uint8 control video
+    mask: np.ndarray | None = None         # (F, H, W) float32 in [0, 1] attention mask (or (H, W))
+    first_frame: np.ndarray | None = None  # (H, W, 3) uint8 first-frame image
+
+
+def check_control_input(control: ControlInput) -> None:
+    """Shape and dtype checks of the arrays, with messages that name the array."""
+    if not isinstance(control, ControlInput):
+        raise UserError(f"control: expected a ControlInput, got {type(control).__name__}", field="control")
+    if (control.package is None) == (control.video is None):
+        raise UserError("control: give exactly one of a ControlPackage or a control video", field="control")
+    if control.package is not None:
+        control.package.validate()
+    if control.video is not None:
+        v = control.video
+        if not isinstance(v, np.ndarray) or v.dtype != np.uint8 or v.ndim != 4 or v.shape[-1] != 3:
+            raise UserError(f"control video: expected a uint8 array (F, H, W, 3), got "
+                            f"{getattr(v, 'dtype', type(v))} {getattr(v, 'shape', '')}", field="control")
+        if v.shape[0] < 1 or v.shape[1] < 2 or v.shape[2] < 2:
+            raise UserError(f"control video: too small, shape {v.shape}", field="control")
+    if control.mask is not None:
+        m = control.mask
+        if not isinstance(m, np.ndarray) or m.ndim not in (2, 3) or not np.issubdtype(m.dtype, np.floating):
+            raise UserError(f"mask: expected a float array (F, H, W) or (H, W) in [0, 1], got "
+                            f"{getattr(m, 'dtype', type(m))} {getattr(m, 'shape', '')}", field="mask")
+        if not np.all(np.isfinite(m)) or m.min(initial=0.0) < 0.0 or m.max(initial=0.0) > 1.0:
+            raise UserError("mask: values must be finite and in [0, 1] (white = full control)", field="mask")
+    if control.first_frame is not None:
+        f = control.first_frame
+        if not isinstance(f, np.ndarray) or f.dtype != np.uint8 or f.ndim != 3 or f.shape[-1] != 3:
+            raise UserError(f"image: expected a uint8 RGB image (H, W, 3), got "
+                            f"{getattr(f, 'dtype', type(f))} {getattr(f, 'shape', '')}", field="image")
+
+
+def control_frames(control: ControlInput, kind: str, frames: int, ref_width: int, ref_height: int) -> np.ndarray:
+    """The control video (frames, H, W, 3) uint8 the reference latent is encoded from."""
+    if control.video is not None:
+        video = control.video
+        if video.shape[0] < frames:
+            raise UserError(f"control video: has {video.shape[0]} frames but the job needs {frames}; "
+                            f"render the control with {frames} frames or ask for fewer", field="frames")
+        return np.ascontiguousarray(video[:frames])
+    pkg = control.package
+    if pkg.frame_count < frames:
+        raise UserError(f"control package: has {pkg.frame_count} frames but the job needs {frames}",
+                        field="frames")
+    if kind == "canny":
+        from backend.video import canny_video, resize_cover_crop
+
+        if pkg.rgb is None:
+            raise UserError("control package: kind 'canny' needs the 'rgb' array (a render to find edges in)",
+                            field="control_kind")
+        rgb = np.stack([resize_cover_crop(f, ref_width, ref_height) for f in np.asarray(pkg.rgb[:frames])])
+        return np.ascontiguousarray(canny_video(rgb))
+    from shared.raster import rasterize
+
+    video = rasterize(pkg, width=ref_width, height=ref_height)
+    return np.ascontiguousarray(video[:frames])
+
+
+def attention_mask_frames(control: ControlInput, frames: int, width: int, height: int) -> np.ndarray | None:
+    """The per-pixel attention weights (frames, height, width) float32 in [0, 1], or None (scalar path).
+
+    Sources, multiplied by `shared.raster.mask.attention_mask` (the same code as the add-on's
+    preview): the job's mask (ControlInput.mask, else the package's `mask`; a 2-D mask holds for
+    every frame) and the package's per-frame `attention_strength`. None when there is neither, so
+    that strength 1.0 with no mask leaves attention unmasked exactly like the stock pipeline. The
+    job's scalar attention strength is applied later by the official code (latent mask x strength).
+    """
+    from shared.raster.mask import attention_mask
+
+    pkg = control.package
+    mask = control.mask if control.mask is not None else (getattr(pkg, "mask", None) if pkg is not None else None)
+    per_frame = getattr(pkg, "attention_strength", None) if pkg is not None else None
+    if mask is None and per_frame is None:
+        return None
+    if mask is not None and np.ndim(mask) == 3:
+        if mask.shape[0] < frames:
+            raise UserError(f"mask: has {mask.shape[0]} frames but the job needs {frames}", field="mask")
+        mask = mask[:frames]
+    if per_frame is not None:
+        if per_frame.shape[0] < frames:
+            raise UserError(f"attention_strength: has {per_frame.shape[0]} values but the job needs {frames}",
+                            field="attention_strength")
+        per_frame = per_frame[:frames]
+    return np.ascontiguousarray(attention_mask(mask, per_frame, frames, width, height), dtype=np.float32)

@@ -1,0 +1,149 @@
+"""Resolve and validate one job before any heavy work: `JobPlan`.
+
+Everything a user can get wrong is checked here, with the video rules, before a model loads or a
+tensor is made: sizes (multiples of 64 x the IC-LoRA's reference factor), 8k+1 frame counts, fps,
+strengths, the control kind the bundle has an IC-LoRA for, the extra LoRAs' names and reference
+factors, and the control's frame count.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from shared.errors import UserError
+from shared.job_spec import GenerationSpec
+from shared.video_rules import check_frames, check_size, parse_fps, size_multiple
+
+from .bundle_access import BundleInfo
+from .control import ControlInput, check_control_input
+from .lora import common_reference_factor
+
+
+
+def ic_lora_name(kind: str) -> str:
+    """The name the engine registers a control kind's IC-LoRA under."""
+    return f"ic-lora:{kind}"
+
+
+@dataclass
+class JobPlan:
+    spec: GenerationSpec
+    prompt: str
+    seed: int
+    kind: str
+    width: int                 # output size (stage 2); the preview's output is stage-1 size
+    height: int
+    frames: int
+    fps: Fraction
+    preview: bool
+    reference_factor: int
+    ic_lora_path: str
+    ic_lora_strength: float
+    extra_loras: list[tuple[str, str, float]] = field(default_factory=list)  # (name, path, strength)
+    attention_strength: float = 1.0
+    conditioning_strength: float = 1.0
+    source: str = "package"    # "package" | "video"
+
+    @property
+    def stage1_width(self) -> int:
+        return self.width // 2
+
+    @property
+    def stage1_height(self) -> int:
+        return self.height // 2
+
+    @property
+    def ref_width(self) -> int:
+        return self.stage1_width // self.reference_factor
+
+    @property
+    def ref_height(self) -> int:
+        return self.stage1_height // self.reference_factor
+
+    @property
+    def out_width(self) -> int:
+        return self.stage1_width if self.preview else self.width
+
+    @property
+    def out_height(self) -> int:
+        return self.stage1_height if self.preview else self.height
+
+    def lora_strengths(self) -> list[tuple[str, float]]:
+        """Stage-1 LoRAs in the order the stock ledger would list them: the IC-LoRA, then the extras."""
+        return [(ic_lora_name(self.kind), self.ic_lora_strength)] + [(n, s) for n, _, s in self.extra_loras]
+
+
+def make_plan(spec: GenerationSpec, control: ControlInput, bundle: BundleInfo) -> JobPlan:
+    if not isinstance(spec, GenerationSpec):
+        raise UserError(f"spec: expected a GenerationSpec, got {type(spec).__name__}", field="spec")
+    spec.validate()
+    check_control_input(control)
+    pkg = control.package
+
+    kind = spec.control_kind or (pkg.kind if pkg is not None else None)
+    if kind is None:
+        raise UserError("control_kind: a control video carries no kind; say which IC-LoRA to use "
+                        f"(one of {', '.join(sorted(bundle.ic_loras))})", field="control_kind")
+    if kind not in bundle.ic_loras:
+        raise UserError(f"control_kind: this model bundle has no IC-LoRA for {kind!r}; it has "
+                        f"{', '.join(sorted(bundle.ic_loras)) or 'none'}", field="control_kind")
+    ic = bundle.ic_loras[kind]
+
+    # Sizes and frames: the spec's, else the package's, else the control video's.
+    video = control.video
+    width = spec.width or (pkg.width if pkg is not None else int(video.shape[2]))
+    height = spec.height or (pkg.height if pkg is not None else int(video.shape[1]))
+    frames = spec.frames or (pkg.frame_count if pkg is not None else int(video.shape[0]))
+    if spec.fps is not None:
+        fps = parse_fps(spec.fps)
+    elif pkg is not None:
+        fps = parse_fps(pkg.fps)
+    else:
+        raise UserError("fps: a control video needs the job's fps (the package records it, a video does not "
+                        "travel with it here); pass --fps", field="fps")
+    check_frames(frames)
+
+    extras: list[tuple[str, str, float]] = []
+    seen = set()
+    for entry in spec.loras:
+        name = entry["name"]
+        if name in seen:
+            raise UserError(f"loras: {name!r} is listed twice; give each LoRA once", field="loras")
+        seen.add(name)
+        if name not in bundle.loras:
+            raise UserError(f"loras: the bundle has no LoRA named {name!r}; it has "
+                            f"{', '.join(sorted(bundle.loras)) or 'none'}", field="loras")
+        strength = float(entry.get("strength", bundle.loras[name].strength))
+        if not math.isfinite(strength):
+            raise UserError(f"loras: {name!r} strength must be finite", field="loras")
+        extras.append((name, bundle.loras[name].path, strength))
+
+    factors = {f"{kind} IC-LoRA": ic.reference_downscale_factor}
+    factors.update({n: bundle.loras[n].reference_downscale_factor for n, _, _ in extras})
+    factor = common_reference_factor(factors)
+    check_size(width, height, size_multiple(factor, two_stage=True))
+
+    for name, value in (("attention_strength", spec.attention_strength),
+                        ("conditioning_strength", spec.conditioning_strength)):
+        if not 0.0 <= value <= 1.0:
+            raise UserError(f"{name}: {value} is outside [0, 1]", field=name)
+
+    return JobPlan(spec=spec, prompt=spec.prompt, seed=int(spec.seed), kind=kind, width=int(width),
+                   height=int(height), frames=int(frames), fps=fps, preview=bool(spec.preview),
+                   reference_factor=factor, ic_lora_path=ic.path, ic_lora_strength=float(spec.ic_lora_strength),
+                   extra_loras=extras, attention_strength=float(spec.attention_strength),
+                   conditioning_strength=float(spec.conditioning_strength),
+                   source="package" if pkg is not None else "video")
+
+
+def first_frame_image(spec: GenerationSpec, control: ControlInput) -> np.ndarray | None:
+    """The first-frame image of the job: the explicit one, else the package's when use_first_frame."""
+    if control.first_frame is not None:
+        return control.first_frame
+    pkg = control.package
+    if spec.use_first_frame and pkg is not None and getattr(pkg, "first_frame", None) is not None:
+        return pkg.first_frame
+    return None

@@ -1,0 +1,103 @@
+"""The JSON written beside every result: every parameter needed to reproduce the job.
+
+Recorded: the spec as sent and as resolved (sizes, frames, exact fps, seed), the control (source,
+kind, reference size, whether a mask / first frame was used), the LoRAs and strengths actually
+applied in stage 1, the attention settings, the model files with their SHA-256, the device, dtype,
+quantization and the versions of the packages that produced it, plus timings.
+"""
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+from shared.video_rules import format_fps
+
+SIDECAR_VERSION = 1
+_PACKAGES = ("ltx-scene-control", "ltx-core", "ltx-pipelines", "torch", "torchaudio", "transformers", "av", "numpy")
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def build_sidecar(*, plan, info, device: str, dtype: str, has_mask: bool, has_first_frame: bool,
+                  audio_sample_rate: int, files: dict[str, str], stage_seconds: dict[str, float],
+                  lora_unmatched: dict[str, int]) -> dict:
+    spec = plan.spec
+    models = {role: {"path": path, "sha256": info.sha256(path)} for role, path in info.files().items()}
+    return {
+        "sidecar_version": SIDECAR_VERSION,
+        "tiny_model": info.tiny,
+        "note": ("generated with the tiny random test model: the output is noise, not a video"
+                 if info.tiny else None),
+        "spec": spec.to_json(),
+        "resolved": {
+            "prompt": plan.prompt,
+            "seed": plan.seed,
+            "width": plan.width,
+            "height": plan.height,
+            "output_width": plan.out_width,
+            "output_height": plan.out_height,
+            "stage1_width": plan.stage1_width,
+            "stage1_height": plan.stage1_height,
+            "frames": plan.frames,
+            "fps": format_fps(plan.fps),
+            "preview": plan.preview,
+            "pipeline": "stage 1 only (preview)" if plan.preview else "two-stage distilled IC-LoRA",
+        },
+        "control": {
+            "source": plan.source,
+            "kind": plan.kind,
+            "reference_width": plan.ref_width,
+            "reference_height": plan.ref_height,
+            "reference_downscale_factor": plan.reference_factor,
+            "conditioning_strength": plan.conditioning_strength,
+            "first_frame_image": has_first_frame,
+        },
+        "attention": {
+            "strength": plan.attention_strength,
+            "mask": has_mask,
+            "mode": "spatio-temporal mask x strength" if has_mask else
+                    ("scalar" if plan.attention_strength < 1.0 else "unmasked"),
+        },
+        "loras": {
+            "stage1": [{"name": name, "path": path, "strength": strength, "sha256": info.sha256(path),
+                        "unmatched_pairs": lora_unmatched.get(name, 0)}
+                       for name, path, strength in _stage1_loras(plan)],
+            "stage2": [],
+            "application": "runtime, bit-identical to build-time fusion (ltx_core.loader.apply_loras)",
+        },
+        "model": {
+            "architecture": info.architecture,
+            "quantization": info.quantization,
+            "bundle": info.description_path,
+            "files": models,
+        },
+        "runtime": {"device": device, "dtype": dtype, "versions": package_versions()},
+        "audio_sample_rate": audio_sample_rate,
+        "outputs": files,
+        "timings_s": {k: round(v, 4) for k, v in stage_seconds.items()},
+    }
+
+
+def _stage1_loras(plan):
+    from .plan import ic_lora_name
+
+    yield ic_lora_name(plan.kind), plan.ic_lora_path, plan.ic_lora_strength
+    yield from plan.extra_loras
+
+
+def write_sidecar(path: Path, record: dict) -> Path:
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,55 @@
+"""Fixtures of the engine tests: one resident CPU engine per tiny architecture, built once per
+session (that is the point of the engine), and a guard for the stock pipeline's unconditional
+`torch.cuda.synchronize()` on a machine without a GPU (facts/ltx2.md)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def bundle23(tiny_bundle):
+    from backend.bundle import Bundle
+
+    return Bundle.load(tiny_bundle)
+
+
+@pytest.fixture(scope="session")
+def bundle2(tiny_bundle_ltx2):
+    from backend.bundle import Bundle
+
+    return Bundle.load(tiny_bundle_ltx2)
+
+
+@pytest.fixture(scope="session")
+def engine23(bundle23):
+    from backend.engine import Engine
+
+    return Engine(bundle23, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def engine2(bundle2):
+    from backend.engine import Engine
+
+    return Engine(bundle2, device="cpu")
+
+
+@pytest.fixture
+def no_cuda_sync(monkeypatch):
+    if not torch.cuda.is_available():
+        monkeypatch.setattr(torch.cuda, "synchronize", lambda *a, **k: None)
+
+
+def control_video(frames: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A deterministic, structured control video: moving bright blobs on black."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    out = np.zeros((frames, height, width, 3), np.uint8)
+    centres = rng.uniform(0, 1, size=(3, 2)) * (width, height)
+    for f in range(frames):
+        for i, (cx, cy) in enumerate(centres):
+            r2 = (xx - cx - 2 * f) ** 2 + (yy - cy) ** 2
+            out[f][r2 < (width / 6) ** 2] = (80 * (i + 1), 255 - 60 * i, 40 * i)
+    return out
