@@ -127,8 +127,8 @@ class Bundle:
     def load(cls, path_or_dir) -> Bundle:
         """Read and check a bundle.json (or the folder holding one)."""
         path = Path(path_or_dir).expanduser()
-        if path.is_dir():
-            path = path / BUNDLE_FILE
+        if path.is_dir() or (not path.exists() and path.suffix != ".json"):
+            path = path / BUNDLE_FILE  # a folder (also one that does not exist yet: say so by its name)
         path = path.resolve()
         if not path.is_file():
             raise BundleError(

@@ -293,6 +293,12 @@ def test_no_bundle_file_and_bad_json(tmp_path):
     _error(tmp_path, "bundle.json is not valid JSON")
 
 
+def test_a_bundle_folder_that_does_not_exist_is_named_as_a_folder(tmp_path):
+    missing = tmp_path / "models" / "ltx-2.3"
+    error = _error(missing, f"no model bundle at {missing.resolve() / 'bundle.json'}")
+    assert f"`ltx-scene make-tiny-model {missing.resolve()}`" in str(error)
+
+
 def test_unknown_control_kind_query(tiny_bundle_ltx2, bundle_copy):
     data = json.loads(bundle_copy.read_text())
     del data["ic_loras"]["tracks"]
