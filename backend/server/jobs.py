@@ -7,8 +7,11 @@
 ```
 - A job folder appears atomically: it is filled under `.new-<id>` and renamed when complete, so a
   crash during an upload leaves no half job (leftovers are removed at the next start).
-- `job.json` is rewritten atomically (temp file + `os.replace`) on every change, so a SIGKILL at
-  any moment leaves the previous or the next state, never a torn file.
+- `job.json` is rewritten atomically (temp file + `os.replace`), so a SIGKILL at any moment leaves
+  the previous or the next state, never a torn file. Every change of status, stage or any other field is
+  written at once; a step within a stage (progress, step, eta, message) at most once per
+  `PROGRESS_PERSIST_INTERVAL_S`: a job that was running is `interrupted` after a restart anyway, and
+  listeners (SSE) and `get` see every step from memory. This keeps disk writes off the hot path.
 - After a restart (`JobStore.open`): finished jobs are served as they were, `queued` jobs are
   returned in submission order for the worker, and a job found `running` becomes `interrupted` with
   an error saying so. Nothing is silently lost.
@@ -37,6 +40,8 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
 FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, INTERRUPTED})
 ACTIVE = frozenset({QUEUED, RUNNING})
+PROGRESS_FIELDS = frozenset({"progress", "stage", "step", "total", "eta_s", "message"})
+PROGRESS_PERSIST_INTERVAL_S = 1.0
 
 JOB_FILE = "job.json"
 INPUTS = "inputs"
@@ -134,6 +139,7 @@ class JobStore:
         self._jobs: dict[str, JobRecord] = {}
         self._listeners: list[Listener] = []
         self._revs: dict[str, int] = {}
+        self._persisted_at: dict[str, float] = {}   # monotonic time of each job's last job.json write
 
     # ------------------------------------------------------------------------------- start-up
     @classmethod
@@ -246,12 +252,17 @@ class JobStore:
         """Change fields of a job, persist them, tell listeners. Returns the new record."""
         with self._lock:
             record = self._jobs[job_id]
-            old_status = record.status
+            old_status, old_stage = record.status, record.stage
             for key, value in changes.items():
                 if key not in record.__dataclass_fields__ or key in ("id", "created"):
                     raise KeyError(f"JobRecord has no writable field {key!r}")
                 setattr(record, key, value)
-            _write_json(self.job_dir(job_id) / JOB_FILE, asdict(record))
+            now = time.monotonic()
+            progress_only = (record.status == old_status and record.stage == old_stage
+                             and PROGRESS_FIELDS.issuperset(changes))
+            if not progress_only or now - self._persisted_at.get(job_id, 0.0) >= PROGRESS_PERSIST_INTERVAL_S:
+                _write_json(self.job_dir(job_id) / JOB_FILE, asdict(record))
+                self._persisted_at[job_id] = now
             snapshot = JobRecord(**asdict(record))
             rev = self._bump(job_id)
         self._notify("status" if snapshot.status != old_status else "progress", snapshot, rev)
@@ -261,6 +272,7 @@ class JobStore:
         with self._lock:
             self._jobs.pop(job_id, None)
             self._revs.pop(job_id, None)
+            self._persisted_at.pop(job_id, None)
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
     def cleanup(self, now: float | None = None) -> list[str]:

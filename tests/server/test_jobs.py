@@ -54,6 +54,21 @@ def test_listeners_get_status_and_progress_kinds_with_increasing_revisions(tmp_p
     assert [s[3] for s in seen] == [1, 2, 3, 4]
 
 
+def test_progress_steps_are_not_each_written_to_disk_but_status_changes_are(tmp_path):
+    store, _ = JobStore.open(tmp_path)
+    record = _new(store, tmp_path)
+    job_json = tmp_path / "jobs" / record.id / "job.json"
+    store.update(record.id, status=RUNNING, started=time.time())
+    store.update(record.id, progress=0.1, stage="stage1", step=0)     # a new stage is written at once
+    store.update(record.id, progress=0.2, stage="stage1", step=1)     # a step within it, right after: not
+    on_disk = json.loads(job_json.read_text())
+    assert on_disk["stage"] == "stage1" and on_disk["progress"] == 0.1   # memory only ...
+    assert store.get(record.id).progress == 0.2                          # ... where readers see it
+    store.update(record.id, status=SUCCEEDED, progress=1.0)          # a status change is written at once
+    on_disk = json.loads(job_json.read_text())
+    assert on_disk["status"] == SUCCEEDED and on_disk["progress"] == 1.0
+
+
 def test_restart_keeps_finished_requeues_queued_and_interrupts_running(tmp_path):
     store, _ = JobStore.open(tmp_path)
     done = _new(store, tmp_path, now=100.0)
