@@ -26,6 +26,7 @@ import os
 import sys
 import time
 
+from .shared import child_messages as msg
 from .shared.errors import UserError
 
 KINDS = ("depth", "pose", "tracks", "canny")
@@ -33,10 +34,6 @@ ADDON_MODULE = __package__          # "blender_addon" when run from the reposito
 DEFAULT_PROMPT = ("A person in a grey jacket walks across a sunlit courtyard while a red ball rolls "
                   "around them; the camera glides sideways, following the walker.")
 SCENE_NAME = "LTX Demo"
-
-
-def _emit(tag: str, text: str) -> None:
-    print(f"{tag} {text}", flush=True)
 
 
 class StepFailed(UserError):
@@ -86,7 +83,7 @@ def build_scene(args):
     scene = build_demo_scene(frames=args.frames, width=args.width, height=args.height)
     scene.name = SCENE_NAME
     objects = {ob.name: ob.type for ob in scene.objects}
-    _emit("LTX_NOTE", "scene: " + ", ".join(f"{n} ({t.lower()})" for n, t in sorted(objects.items())))
+    msg.emit(msg.NOTE, "scene: " + ", ".join(f"{n} ({t.lower()})" for n, t in sorted(objects.items())))
     return bpy.context.scene
 
 
@@ -105,10 +102,10 @@ def capture_kind(scene, kind: str, args) -> dict:
             kind="depth", width=args.width, height=args.height, frame_count=args.frames,
             reference_downscale_factor=args.reference_factor, snap=False)).frames)
         settings.track_targets = default_track_targets(scene, frames)
-        _emit("LTX_NOTE", f"tracks follow {', '.join(settings.track_targets)}")
+        msg.emit(msg.NOTE, f"tracks follow {', '.join(settings.track_targets)}")
 
     def progress(fraction, message):
-        _emit("LTX_PROGRESS", f"{0.85 * float(fraction):.4f} {message}")
+        msg.emit(msg.PROGRESS, msg.progress_payload(0.85 * float(fraction), message))
 
     pkg = capture_package(scene, settings, progress)
     folder = os.path.join(args.out, "controls", kind)
@@ -117,8 +114,8 @@ def capture_kind(scene, kind: str, args) -> dict:
     video = control_video(pkg)
     frames_dir = os.path.join(folder, "frames")
     n = len(video)
-    write_png_frames(frames_dir, video, on_frame=lambda i, total: _emit(
-        "LTX_PROGRESS", f"{0.85 + 0.15 * i / total:.4f} writing frame {i}/{total}")
+    write_png_frames(frames_dir, video, on_frame=lambda i, total: msg.emit(
+        msg.PROGRESS, msg.progress_payload(0.85 + 0.15 * i / total, f"writing frame {i}/{total}"))
         if i % 8 == 0 or i == total else None)
     return {"package": os.path.abspath(str(package_path)), "frames_dir": os.path.abspath(frames_dir),
             "frames": n, "width": int(video.shape[2]), "height": int(video.shape[1]),
@@ -201,7 +198,7 @@ def shutdown_addon() -> None:
         job.shutdown()
         addon_utils.disable(ADDON_MODULE, default_set=True)
     except Exception as exc:  # leaving Blender: nothing to restore, but say it
-        _emit("LTX_NOTE", f"add-on shutdown: {exc!r}")
+        msg.emit(msg.NOTE, f"add-on shutdown: {exc!r}")
 
 
 # -------------------------------------------------------------------------------------- main
@@ -220,7 +217,7 @@ def run(args) -> dict:
     def begin(name: str, text: str) -> float:
         nonlocal step
         step = name
-        _emit("LTX_STEP", f"{name} {text}")
+        msg.emit(msg.STEP, f"{name} {text}")
         return time.perf_counter()
 
     try:
@@ -247,18 +244,13 @@ def run(args) -> dict:
     result["timings"]["total"] = round(time.perf_counter() - t_all, 2)
     result["blender"] = bpy.app.version_string
     result["generated_from"] = args.control
-    _emit("LTX_RESULT", json.dumps(result, sort_keys=True))
+    msg.emit(msg.RESULT, json.dumps(result, sort_keys=True))
     return result
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except UserError as exc:
-        print(f"LTX_ERROR {exc}", file=sys.stderr, flush=True)
-        return 2
-    return 0
+    return msg.run_main(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -27,13 +27,9 @@ import os
 import sys
 import time
 
+from .render_controls_args import add_render_controls_arguments
+from .shared import child_messages as msg
 from .shared.errors import UserError
-
-KINDS = ("depth", "pose", "tracks", "canny")
-
-
-def _emit(tag: str, text: str) -> None:
-    print(f"{tag} {text}", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,23 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Capture LTX control signals from a .blend without the UI.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render-controls", help="capture a ControlPackage and its control video frames")
-    r.add_argument("scene_file", metavar="SCENE.blend")
-    r.add_argument("--control", required=True, choices=KINDS)
-    r.add_argument("--out", required=True, metavar="DIR")
-    r.add_argument("--width", type=int)
-    r.add_argument("--height", type=int)
-    r.add_argument("--frames", type=int, help="frame count (snapped to 8k+1); default: the scene range")
-    r.add_argument("--frame-start", type=int)
-    r.add_argument("--scene", help="scene name (default: the file's active scene)")
-    r.add_argument("--track", action="append", default=[], metavar="TARGET",
-                   help="object or 'Armature:Bone' to track (repeatable)")
-    r.add_argument("--mask", action="append", default=[], metavar="OBJECT",
-                   help="object whose silhouette is the attention mask (repeatable)")
-    r.add_argument("--mask-collection")
-    r.add_argument("--rig-preset", default="auto", choices=("auto", "metarig", "rigify", "mixamo"))
-    r.add_argument("--depth-engine", default="AUTO", choices=("AUTO", "BLENDER_WORKBENCH", "CYCLES"))
-    r.add_argument("--rgb-engine", default="BLENDER_WORKBENCH", choices=("BLENDER_WORKBENCH", "CYCLES"))
-    r.add_argument("--depth-size", default="reference", choices=("reference", "full"))
+    add_render_controls_arguments(r)
     r.add_argument("--no-frames", action="store_true", help="write only control.npz")
     d = sub.add_parser("build-demo", help="write the procedural demo scene to a .blend")
     d.add_argument("out_file", metavar="OUT.blend")
@@ -117,13 +97,13 @@ def render_controls(args) -> dict:
         if not settings.track_targets:
             raise UserError("tracks: nothing to track: no object is marked 'ltx_track' and none "
                             "moves; name targets with --track OBJECT or --track ARMATURE:BONE", "track")
-        _emit("LTX_NOTE", f"tracking {', '.join(settings.track_targets)}")
+        msg.emit(msg.NOTE, f"tracking {', '.join(settings.track_targets)}")
     plan = plan_capture(scene, settings)
     for note in plan.notes:
-        _emit("LTX_NOTE", note)
+        msg.emit(msg.NOTE, note)
 
     def progress(fraction, message):
-        _emit("LTX_PROGRESS", f"{0.9 * fraction:.4f} {message}")
+        msg.emit(msg.PROGRESS, msg.progress_payload(0.9 * fraction, message))
 
     pkg = capture_package(scene, settings, progress)
     os.makedirs(args.out, exist_ok=True)
@@ -139,15 +119,16 @@ def render_controls(args) -> dict:
             for name in os.listdir(folder):
                 if name.startswith("frame_") and name.endswith(".png"):
                     os.remove(os.path.join(folder, name))
-        write_png_frames(folder, video, on_frame=lambda i, n: _emit(
-            "LTX_PROGRESS", f"{0.9 + 0.1 * i / n:.4f} writing frame {i}/{n}") if i % 8 == 0 or i == n else None)
+        write_png_frames(folder, video, on_frame=lambda i, n: msg.emit(
+            msg.PROGRESS, msg.progress_payload(0.9 + 0.1 * i / n, f"writing frame {i}/{n}"))
+            if i % 8 == 0 or i == n else None)
         result["frames_dir"] = os.path.abspath(folder)
         if pkg.kind == "canny":
             result["frames_are"] = "rgb"
-            _emit("LTX_NOTE", "canny: the frames are the RGB render; the edges are made by the backend "
+            msg.emit(msg.NOTE, "canny: the frames are the RGB render; the edges are made by the backend "
                               "(ltx-scene render-controls, or the server from control.npz)")
     result["seconds"] = round(time.perf_counter() - t0, 3)
-    _emit("LTX_RESULT", json.dumps(result, sort_keys=True))
+    msg.emit(msg.RESULT, json.dumps(result, sort_keys=True))
     return result
 
 
@@ -170,21 +151,13 @@ def build_demo(args) -> dict:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=path)
     result = {"scene_file": path}
-    _emit("LTX_RESULT", json.dumps(result))
+    msg.emit(msg.RESULT, json.dumps(result))
     return result
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "render-controls":
-            render_controls(args)
-        else:
-            build_demo(args)
-    except UserError as exc:
-        print(f"LTX_ERROR {exc}", file=sys.stderr, flush=True)
-        return 2
-    return 0
+    return msg.run_main(lambda: (render_controls if args.command == "render-controls" else build_demo)(args))
 
 
 if __name__ == "__main__":

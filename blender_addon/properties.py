@@ -130,6 +130,8 @@ class LTXSceneJobState(PropertyGroup):
     job_id: StringProperty(name="Job", default="")
     backend_status: StringProperty(name="Backend", default="not checked")
     backend_ok: BoolProperty(default=False)
+    # JSON {kind: {"factor", "multiple"}} from the backend's /v1/models; "" = no backend answered yet
+    backend_rules: StringProperty(name="Backend Size Rules", default="")
     last_video: StringProperty(name="Last Result", subtype='FILE_PATH', default="")
 
 

@@ -9,6 +9,7 @@ nothing.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -86,6 +87,33 @@ def size_of(props, scene) -> tuple[int | None, int | None]:
     return int(w), int(h)
 
 
+def backend_rules(wm=None) -> dict | None:
+    """The size rules the backend reported (`client.http.size_rules`), or None before any answer."""
+    wm = wm if wm is not None else getattr(bpy.context, "window_manager", None)
+    state = getattr(wm, "ltx_scene_job", None) if wm is not None else None
+    raw = getattr(state, "backend_rules", "") if state is not None else ""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def reference_factor_for(props, kind: str, rules: dict | None) -> tuple[int, str]:
+    """(reference factor, where it came from) for `kind`: the backend's when it answered, else the
+    panel's manual `reference_factor`. Raises when the backend's bundle has no IC-LoRA for `kind`."""
+    if rules is None:
+        return int(props.reference_factor), "manual (no backend answered yet)"
+    if kind not in rules:
+        offered = ", ".join(sorted(rules)) or "none"
+        raise UserError(f"control: the backend's model bundle has no IC-LoRA for '{kind}' "
+                        f"(it offers: {offered}); pick one of those control kinds or serve a "
+                        "bundle with that IC-LoRA", "control_kind")
+    rule = rules[kind]
+    return int(rule["factor"]), f"from the backend (multiple {int(rule['multiple'])})"
+
+
 def capture_settings(props, scene) -> CaptureSettings:
     """The capture part of the panel as a `CaptureSettings` (names, never bpy objects)."""
     width, height = size_of(props, scene)
@@ -116,7 +144,7 @@ def capture_settings(props, scene) -> CaptureSettings:
         frame_start=None, frame_count=None,
         fps=fps_of(scene.render.fps, scene.render.fps_base),
         snap=bool(props.snap),
-        reference_downscale_factor=int(props.reference_factor),
+        reference_downscale_factor=reference_factor_for(props, kind, backend_rules())[0],
         two_stage=not props.preview,
         depth_engine=props.depth_engine,
         rig_preset=props.rig_preset,

@@ -34,7 +34,7 @@ EXCLUDE_DIRS = {"__pycache__", "tests", ".pytest_cache", ".mypy_cache"}
 EXCLUDE_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", "~")
 # the command line's bpy-module entry points (`python -m blender_addon.headless` / `.demo_session`):
 # they run from the repository, never inside an installed extension
-EXCLUDE_FILES = {".DS_Store", "headless.py", "demo_session.py"}
+EXCLUDE_FILES = {".DS_Store", "headless.py", "demo_session.py", "render_controls_args.py"}  # command-line tools, not add-on code
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 REQUIRED = ("schema_version", "id", "version", "name", "tagline", "maintainer", "type",

@@ -10,38 +10,18 @@ trainer's Canny (backend/video/canny.py) and keeps the render under DIR/rgb_fram
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import subprocess
 import sys
-from collections import deque
 from pathlib import Path
 
 NAME = "render-controls"
 HELP = "capture a control (depth, pose, tracks, canny) from a .blend headlessly: control.npz + PNG frames"
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scene_file", metavar="SCENE.blend", type=Path)
-    parser.add_argument("--control", required=True, choices=("depth", "pose", "tracks", "canny"))
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR")
-    parser.add_argument("--width", type=int, help="generation width (default: the scene's, snapped)")
-    parser.add_argument("--height", type=int, help="generation height (default: the scene's, snapped)")
-    parser.add_argument("--frames", type=int, help="frame count, snapped to 8k+1 (default: the scene range)")
-    parser.add_argument("--frame-start", type=int)
-    parser.add_argument("--scene", help="scene name inside the file (default: its active scene)")
-    parser.add_argument("--track", action="append", default=[], metavar="TARGET",
-                        help="object or 'Armature:Bone' to track (repeatable; default: marked or moving objects)")
-    parser.add_argument("--mask", action="append", default=[], metavar="OBJECT",
-                        help="object whose silhouette becomes the attention mask (repeatable)")
-    parser.add_argument("--mask-collection")
-    parser.add_argument("--rig-preset", default="auto", choices=("auto", "metarig", "rigify", "mixamo"))
-    parser.add_argument("--depth-engine", default="AUTO", choices=("AUTO", "BLENDER_WORKBENCH", "CYCLES"))
-    parser.add_argument("--rgb-engine", default="BLENDER_WORKBENCH", choices=("BLENDER_WORKBENCH", "CYCLES"))
-    parser.add_argument("--depth-size", default="reference", choices=("reference", "full"))
+    from blender_addon.render_controls_args import add_render_controls_arguments
+
+    add_render_controls_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -62,13 +42,11 @@ def child_command(args) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from backend.blender_child import run_child
     from shared.errors import UserError
 
     if not Path(args.scene_file).is_file():
         raise UserError(f"render-controls: no such file: {args.scene_file}; give a .blend file", "scene")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
-    env.setdefault("PYTHONUNBUFFERED", "1")
     bar = None
     if not args.quiet:
         try:
@@ -77,47 +55,27 @@ def run(args: argparse.Namespace) -> int:
                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
         except ImportError:
             bar = None
-    result = None
-    tail = deque(maxlen=40)
-    err_lines: list[str] = []
-    proc = subprocess.Popen(child_command(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=str(REPO_ROOT), env=env)
-    import threading
-    def drain_err():
-        for line in proc.stderr:
-            err_lines.append(line.rstrip("\n"))
-    t = threading.Thread(target=drain_err, daemon=True)
-    t.start()
     done = 0
+
+    def on_progress(fraction: float, message: str) -> None:
+        nonlocal done
+        target = int(fraction * 1000)
+        if bar is not None and target > done:
+            bar.update(target - done)
+            bar.set_postfix_str(message)
+        done = max(done, target)
+
     try:
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            if line.startswith("LTX_PROGRESS "):
-                _, fraction, *msg = line.split(" ", 2)
-                target = int(float(fraction) * 1000)
-                if bar is not None and target > done:
-                    bar.update(target - done)
-                    bar.set_postfix_str(msg[0] if msg else "")
-                done = max(done, target)
-            elif line.startswith("LTX_NOTE "):
-                print(f"note: {line[9:]}", file=sys.stderr)
-            elif line.startswith("LTX_RESULT "):
-                result = json.loads(line[11:])
-            else:
-                tail.append(line)
-        proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        raise
+        child = run_child(child_command(args), on_progress=on_progress,
+                          on_note=lambda text: print(f"note: {text}", file=sys.stderr))
     finally:
-        t.join(timeout=5)
         if bar is not None:
             bar.close()
-    errors = [ln[10:] for ln in err_lines if ln.startswith("LTX_ERROR ")]
-    if proc.returncode == 2 and errors:
-        raise UserError(errors[-1])
-    if proc.returncode != 0 or result is None:
-        raise UserError(describe_failure(proc.returncode, list(tail) + err_lines))
+    if child.user_error is not None:
+        raise UserError(child.user_error)
+    if child.failed:
+        raise UserError(describe_failure(child.returncode, child.tail + child.stderr))
+    result = child.result
     if result["kind"] == "canny" and "frames_dir" in result:
         edges_from_rgb(Path(result["frames_dir"]), Path(args.out))
     print(f"wrote {result['package']} and {result['frames']} frames ({result['width']}x{result['height']}, "

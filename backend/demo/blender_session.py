@@ -1,28 +1,24 @@
 """Run the demo's Blender half (`python -m blender_addon.demo_session`) in a child process.
 
-bpy never enters backend/: the child is this interpreter importing the bpy module. Its lines
-(`LTX_STEP`, `LTX_PROGRESS`, `LTX_NOTE`, `LTX_RESULT`, `LTX_ERROR`; see blender_addon/demo_session.py)
-become one printed line per step and a progress bar per step. While the child's Generate operator
+bpy never enters backend/: the child is this interpreter importing the bpy module, run by
+backend/blender_child.py. Its lines (`LTX_STEP`, `LTX_PROGRESS`, `LTX_NOTE`, `LTX_RESULT`,
+`LTX_ERROR`; shared/child_messages.py) become one printed line per step and a progress bar per step. While the child's Generate operator
 waits on the server (synchronously, in background mode it reports nothing), a thread polls the
 server's job list and drives the bar with the job's stage, step and ETA.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
-from collections import deque
 from pathlib import Path
 
+from backend.blender_child import child_env, run_child
 from shared.errors import UserError
 
 from .progress_bar import ProgressBar
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class JobMonitor(threading.Thread):
@@ -68,29 +64,15 @@ def session_command(out_dir: Path, server, control: str, width: int, height: int
 
 def run_session(cmd: list[str], server, log_path: Path, say=print) -> dict:
     """Run the child; returns its LTX_RESULT. Raises UserError naming the failed step."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    extra = {}
     # `import bpy` writes Blender's user settings: keep them out of the user's ~/.config/blender.
     own_home = None
-    if not env.get("BLENDER_USER_RESOURCES"):
+    if not os.environ.get("BLENDER_USER_RESOURCES"):
         own_home = tempfile.mkdtemp(prefix="ltx-scene-demo-blender-")
-        env["BLENDER_USER_RESOURCES"] = own_home
-    tail: deque[str] = deque(maxlen=60)
-    err_lines: list[str] = []
-    result = None
+        extra["BLENDER_USER_RESOURCES"] = own_home
     bar: ProgressBar | None = None
     monitor: JobMonitor | None = None
     step = "start"
-    log = open(log_path, "w", encoding="utf-8")
-    proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-
-    def drain_err():
-        for line in proc.stderr:
-            err_lines.append(line.rstrip("\n"))
-            log.write("[stderr] " + line)
-    err_thread = threading.Thread(target=drain_err, daemon=True)
-    err_thread.start()
 
     def close_step():
         nonlocal bar, monitor
@@ -101,54 +83,45 @@ def run_session(cmd: list[str], server, log_path: Path, say=print) -> dict:
             bar.close()
             bar = None
 
+    def on_step(name: str, text: str) -> None:
+        nonlocal step, bar, monitor
+        close_step()
+        step = name
+        say(f"    - {text}")
+        bar = ProgressBar(step)
+        if step == "generate":
+            monitor = JobMonitor(server, bar)
+            monitor.start()
+
+    def on_progress(fraction: float, message: str) -> None:
+        if bar is not None and monitor is None:
+            bar.update(fraction, message)
+
+    def on_note(text: str) -> None:
+        if bar is not None:
+            bar.write(f"      note: {text}")
+        else:
+            say(f"      note: {text}")
+
     try:
-        for line in proc.stdout:
-            log.write(line)
-            line = line.rstrip("\n")
-            if line.startswith("LTX_STEP "):
-                close_step()
-                step, _, text = line[9:].partition(" ")
-                say(f"    - {text}")
-                bar = ProgressBar(step)
-                if step == "generate":
-                    monitor = JobMonitor(server, bar)
-                    monitor.start()
-            elif line.startswith("LTX_PROGRESS "):
-                _, fraction, *msg = line.split(" ", 2)
-                if bar is not None and monitor is None:
-                    bar.update(float(fraction), msg[0] if msg else "")
-            elif line.startswith("LTX_NOTE "):
-                if bar is not None:
-                    bar.write(f"      note: {line[9:]}")
-                else:
-                    say(f"      note: {line[9:]}")
-            elif line.startswith("LTX_RESULT "):
-                result = json.loads(line[11:])
-            else:
-                tail.append(line)
-        proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait()
-        raise
+        with open(log_path, "w", encoding="utf-8") as log:
+            child = run_child(cmd, env=child_env(extra), on_step=on_step, on_progress=on_progress,
+                              on_note=on_note, log=log, tail_lines=60)
     finally:
         close_step()
-        err_thread.join(timeout=5)
-        log.close()
         if own_home:
             shutil.rmtree(own_home, ignore_errors=True)
-    errors = [ln[10:] for ln in err_lines if ln.startswith("LTX_ERROR ")]
-    if proc.returncode == 2 and errors:
-        raise UserError(errors[-1], "blender")
-    if proc.returncode != 0 or result is None:
-        text = "\n".join((list(tail) + err_lines)[-20:])
+    if child.user_error is not None:
+        raise UserError(child.user_error, "blender")
+    if child.failed:
+        text = child.output(20)
         if "No module named 'bpy'" in text:
             raise UserError("this Python has no bpy module: run `make setup` (it installs bpy==5.0.1) "
                             "and try again", "blender")
         why = {-9: "was killed (out of memory?)", 137: "was killed (out of memory?)",
                -6: "aborted (a render engine without an OpenGL/EGL driver?)",
                134: "aborted (a render engine without an OpenGL/EGL driver?)"}.get(
-                   proc.returncode, f"exited with status {proc.returncode}")
+                   child.returncode, f"exited with status {child.returncode}")
         raise UserError(f"{step}: the Blender process {why} during step '{step}'. Its full output is in "
                         f"{log_path}; the end:\n{text}", "blender")
-    return result
+    return child.result

@@ -241,3 +241,17 @@ def _error_detail(response) -> str:
         detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}"
                            for d in detail if isinstance(d, dict)) or detail
     return str(detail)
+
+
+def size_rules(models: dict) -> dict:
+    """Per control kind `{"factor": int, "multiple": int}` from a `/v1/models` answer (plain values).
+
+    The add-on snaps sizes with these instead of assuming reference factor 2."""
+    rules = {}
+    for kind, entry in (models.get("ic_loras") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        factor = int(entry.get("reference_downscale_factor") or 1)
+        multiple = int(entry.get("size_multiple") or 64 * factor)
+        rules[str(kind)] = {"factor": factor, "multiple": multiple}
+    return rules

@@ -1,12 +1,14 @@
 """Backend status and a local backend: Check Backend, Start Local Backend.
 
 Check Backend asks `/v1/health` and `/v1/models` on a short-lived thread (inline in background mode)
-and writes the answer into the panel's backend line. Start Local Backend runs the preferences'
+and writes the answer into the panel's backend line and the per-kind size rules (reference factor,
+size multiple) into the run-time job state, which the panel's size note and snapping then use. Start Local Backend runs the preferences'
 start command as a child process (a `subprocess.Popen` argument list, no shell) and stops it when
 the add-on is disabled.
 """
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import threading
@@ -15,7 +17,7 @@ import bpy
 from bpy.types import Operator
 
 from .. import settings as settings_mod
-from ..client.http import BackendClient
+from ..client.http import BackendClient, size_rules
 from ..shared.errors import UserError
 from . import job
 
@@ -23,8 +25,9 @@ _started: subprocess.Popen | None = None
 _answer: dict = {}
 
 
-def describe(backend) -> tuple[bool, str]:
-    """(ok, one line for the panel) from the backend's health and models."""
+def describe(backend) -> tuple[bool, str, dict | None]:
+    """(ok, one line for the panel, per-kind size rules or None) from the backend's health and
+    models. Plain values only: it runs on a worker thread."""
     try:
         client = BackendClient(backend.url, backend.token, allow_remote=backend.allow_remote,
                                connect_timeout=backend.connect_timeout,
@@ -35,7 +38,7 @@ def describe(backend) -> tuple[bool, str]:
         finally:
             client.close()
     except UserError as exc:
-        return False, str(exc)
+        return False, str(exc), None
     kinds = models.get("control_kinds") or models.get("kinds") or []
     if isinstance(kinds, dict):
         kinds = list(kinds)
@@ -44,22 +47,51 @@ def describe(backend) -> tuple[bool, str]:
         line += f", controls: {', '.join(map(str, kinds))}"
     if health.get("tiny_model"):
         line += " (tiny test model: output is noise)"
-    return True, line
+    return True, line, size_rules(models)
 
 
-def _apply(ok: bool, line: str) -> None:
+def _apply(ok: bool, line: str, rules: dict | None = None) -> None:
+    """Record an answer in the run-time job state (main thread only); rules survive a failed check
+    only when the backend never answered (then the manual factor stays in use)."""
     state = job.job_state()
     state.backend_ok = ok
     state.backend_status = line
+    if rules is not None:
+        state.backend_rules = json.dumps(rules, sort_keys=True)
     job.redraw()
+
+
+def refresh_rules(backend) -> tuple[bool, str]:
+    """Ask the backend now and record its answer (background mode / Generate's first step)."""
+    ok, line, rules = describe(backend)
+    _apply(ok, line, rules)
+    return ok, line
 
 
 def _poll_answer():
     if not _answer:
         return 0.2
-    ok, line = _answer.pop("result")
-    _apply(ok, line)
+    ok, line, rules = _answer.pop("result")
+    _apply(ok, line, rules)
+    callback = _answer.pop("then", None)
+    if callback is not None:
+        callback(ok, line)
     return None
+
+
+def refresh_rules_async(backend, then=None) -> None:
+    """Ask the backend on a short-lived thread; a timer records the answer, then calls `then(ok,
+    line)` on the main thread."""
+    _answer.clear()
+    if then is not None:
+        _answer["then"] = then
+
+    def ask():
+        _answer["result"] = describe(backend)
+
+    threading.Thread(target=ask, name="ltx-scene-health", daemon=True).start()
+    if not bpy.app.timers.is_registered(_poll_answer):
+        bpy.app.timers.register(_poll_answer, first_interval=0.2)
 
 
 class LTX_SCENE_OT_check_backend(Operator):
@@ -71,19 +103,11 @@ class LTX_SCENE_OT_check_backend(Operator):
     def execute(self, context):
         backend = settings_mod.backend_settings(context)
         if bpy.app.background:
-            ok, line = describe(backend)
-            _apply(ok, line)
+            ok, line = refresh_rules(backend)
             self.report({'INFO'} if ok else {'ERROR'}, f"LTX Scene backend: {line}")
             return {'FINISHED'} if ok else {'CANCELLED'}
         job.job_state(context).backend_status = f"checking {backend.url} ..."
-        _answer.clear()
-
-        def ask():
-            _answer["result"] = describe(backend)
-
-        threading.Thread(target=ask, name="ltx-scene-health", daemon=True).start()
-        if not bpy.app.timers.is_registered(_poll_answer):
-            bpy.app.timers.register(_poll_answer, first_interval=0.2)
+        refresh_rules_async(backend)
         return {'FINISHED'}
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import traceback
 
-from bpy.props import IntProperty
+import bpy
+from bpy.props import BoolProperty, IntProperty
 from bpy.types import Operator
 
 from .. import settings as settings_mod
@@ -50,6 +51,8 @@ class LTX_SCENE_OT_generate(Operator):
 
     seed: IntProperty(name="Seed", default=-1, min=-1, options={'SKIP_SAVE'},
                       description="Override the panel's seed for this run (-1: the panel's)")
+    checked: BoolProperty(default=False, options={'HIDDEN', 'SKIP_SAVE'},
+                          description="The backend's size rules were just read (internal)")
 
     @classmethod
     def poll(cls, context):
@@ -61,6 +64,30 @@ class LTX_SCENE_OT_generate(Operator):
         return True
 
     def execute(self, context):
+        backend = settings_mod.backend_settings(context)
+        if bpy.app.background:
+            # learn the size rule (reference factor per control kind) before capture
+            from .backend import refresh_rules
+            refresh_rules(backend)
+            return self._run(context)
+        if self.checked:
+            return self._run(context)
+        from .backend import refresh_rules_async
+        seed = self.seed
+
+        def then(_ok, _line):
+            # on the main thread (the answer's timer): snapshot with the backend's rules and start;
+            # an unreachable backend keeps the manual factor and fails later with its own message
+            try:
+                bpy.ops.ltx_scene.generate('EXEC_DEFAULT', seed=seed, checked=True)
+            except RuntimeError as exc:  # e.g. the timer's context cannot run it: say so in the panel
+                job.set_state("failed", error=f"could not start the generation: {exc}")
+
+        refresh_rules_async(backend, then)
+        self.report({'INFO'}, "LTX Scene: reading the backend's size rules, then generating")
+        return {'FINISHED'}
+
+    def _run(self, context):
         try:
             settings = settings_mod.snapshot(context, seed=None if self.seed < 0 else self.seed)
             started = job.start(context, settings)

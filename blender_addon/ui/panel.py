@@ -29,10 +29,20 @@ def _wrapped(layout, text: str, icon: str = 'NONE', width: int = 48) -> None:
         col.label(text=line, icon=icon if first else 'BLANK1')
 
 
-class VIEW3D_PT_ltx_scene(Panel):
+class _SidebarPanel:
+    """The 3D Viewport sidebar, tab "LTX" (a mixin: Blender registers only the Panel subclasses)."""
     bl_space_type = 'VIEW_3D'
     bl_region_type = 'UI'
     bl_category = TAB
+
+
+class _SubPanel(_SidebarPanel):
+    """A section under the main LTX panel, closed until opened."""
+    bl_parent_id = "VIEW3D_PT_ltx_scene"
+    bl_options = {'DEFAULT_CLOSED'}
+
+
+class VIEW3D_PT_ltx_scene(_SidebarPanel, Panel):
     bl_label = "LTX Scene Control"
 
     def draw(self, context):
@@ -90,12 +100,9 @@ class VIEW3D_PT_ltx_scene(Panel):
         row.operator("ltx_scene.export_controls", icon='EXPORT')
 
 
-class VIEW3D_PT_ltx_scene_control(Panel):
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = TAB
-    bl_parent_id = "VIEW3D_PT_ltx_scene"
+class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
     bl_label = "Control"
+    bl_options = set()      # open by default
 
     def draw(self, context):
         layout = self.layout
@@ -125,16 +132,18 @@ class VIEW3D_PT_ltx_scene_control(Panel):
                 row.operator("ltx_scene.track_remove", text="", icon='X').index = i
             col.operator("ltx_scene.track_add_selected", icon='ADD')
         layout.prop(props, "snap")
-        layout.prop(props, "reference_factor")
+        rules = settings_mod.backend_rules(context.window_manager)
+        if rules is None:
+            layout.prop(props, "reference_factor")
+            _wrapped(layout, "Reference factor: manual (no backend answered yet; press Check "
+                     "Backend)", icon='INFO')
+        elif kind in rules:
+            layout.label(text=f"Reference factor {rules[kind]['factor']}, sizes in multiples of "
+                              f"{rules[kind]['multiple']} (from the backend)", icon='CHECKMARK')
 
 
-class VIEW3D_PT_ltx_scene_first_frame(Panel):
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = TAB
-    bl_parent_id = "VIEW3D_PT_ltx_scene"
+class VIEW3D_PT_ltx_scene_first_frame(_SubPanel, Panel):
     bl_label = "First Frame"
-    bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context):
         layout = self.layout
@@ -144,13 +153,8 @@ class VIEW3D_PT_ltx_scene_first_frame(Panel):
             layout.prop(props, "first_frame_image")
 
 
-class VIEW3D_PT_ltx_scene_loras(Panel):
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = TAB
-    bl_parent_id = "VIEW3D_PT_ltx_scene"
+class VIEW3D_PT_ltx_scene_loras(_SubPanel, Panel):
     bl_label = "LoRA Strengths"
-    bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context):
         layout = self.layout
@@ -166,13 +170,8 @@ class VIEW3D_PT_ltx_scene_loras(Panel):
         layout.operator("ltx_scene.lora_add", icon='ADD')
 
 
-class VIEW3D_PT_ltx_scene_backend(Panel):
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = TAB
-    bl_parent_id = "VIEW3D_PT_ltx_scene"
+class VIEW3D_PT_ltx_scene_backend(_SubPanel, Panel):
     bl_label = "Backend"
-    bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context):
         layout = self.layout

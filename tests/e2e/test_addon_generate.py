@@ -166,6 +166,11 @@ def test_check_backend_reports_device_and_controls(server, addon, tmp_path):
     assert state.backend_status.startswith("cpu, version ")
     assert "controls: " in state.backend_status and "tracks" in state.backend_status
     assert state.backend_status.endswith("(tiny test model: output is noise)")
+    # the size rule comes from /v1/models: the tiny bundle's IC-LoRAs have factor 2 -> multiple 128
+    rules = json.loads(state.backend_rules)
+    assert rules["tracks"] == {"factor": 2, "multiple": 128}
+    assert all(rule == {"factor": 2, "multiple": 128} for rule in rules.values())
+    assert addon.module("settings").backend_rules() == rules
 
 
 def test_wrong_token_is_reported(server, addon, tmp_path):

@@ -40,6 +40,7 @@ def test_zip_contents(addon_zip):
         assert required in names, required
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "tests/" in n]
     assert "headless.py" not in names and "demo_session.py" not in names
+    assert "render_controls_args.py" not in names
 
 
 def test_blender_validator_accepts_zip(addon_zip):

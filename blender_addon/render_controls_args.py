@@ -1,0 +1,29 @@
+"""The arguments of render-controls, defined once for both sides (no bpy here):
+`ltx-scene render-controls` (backend/commands/render_controls.py) and the child it runs,
+`python -m blender_addon.headless render-controls` (headless.py). Importing this module needs no
+bpy (blender_addon/__init__.py imports its bpy sub-modules only inside register())."""
+from __future__ import annotations
+
+import argparse
+
+CONTROL_KINDS = ("depth", "pose", "tracks", "canny")
+
+
+def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scene_file", metavar="SCENE.blend")
+    parser.add_argument("--control", required=True, choices=CONTROL_KINDS)
+    parser.add_argument("--out", required=True, metavar="DIR")
+    parser.add_argument("--width", type=int, help="generation width (default: the scene's, snapped)")
+    parser.add_argument("--height", type=int, help="generation height (default: the scene's, snapped)")
+    parser.add_argument("--frames", type=int, help="frame count, snapped to 8k+1 (default: the scene range)")
+    parser.add_argument("--frame-start", type=int)
+    parser.add_argument("--scene", help="scene name inside the file (default: its active scene)")
+    parser.add_argument("--track", action="append", default=[], metavar="TARGET",
+                        help="object or 'Armature:Bone' to track (repeatable; default: marked or moving objects)")
+    parser.add_argument("--mask", action="append", default=[], metavar="OBJECT",
+                        help="object whose silhouette becomes the attention mask (repeatable)")
+    parser.add_argument("--mask-collection")
+    parser.add_argument("--rig-preset", default="auto", choices=("auto", "metarig", "rigify", "mixamo"))
+    parser.add_argument("--depth-engine", default="AUTO", choices=("AUTO", "BLENDER_WORKBENCH", "CYCLES"))
+    parser.add_argument("--rgb-engine", default="BLENDER_WORKBENCH", choices=("BLENDER_WORKBENCH", "CYCLES"))
+    parser.add_argument("--depth-size", default="reference", choices=("reference", "full"))

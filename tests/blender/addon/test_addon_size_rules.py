@@ -1,0 +1,77 @@
+"""The size rule comes from the backend's /v1/models when known, the panel's factor otherwise."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def scene_704(fresh_scene):
+    import bpy
+
+    scene = fresh_scene
+    scene.frame_start, scene.frame_end = 1, 17
+    props = scene.ltx_scene
+    props.control_kind = "depth"
+    props.size_preset = "CUSTOM"
+    props.width, props.height = 704, 448
+    props.snap = True
+    props.preview = False
+    props.reference_factor = 2
+    state = bpy.context.window_manager.ltx_scene_job
+    state.backend_rules = ""
+    yield scene, props, state
+    state.backend_rules = ""
+
+
+def test_size_rules_from_models_answer(installed_addon):
+    http = installed_addon.module("client.http")
+    models = {"control_kinds": ["depth", "pose"],
+              "ic_loras": {"depth": {"reference_downscale_factor": 1, "size_multiple": 64},
+                           "pose": {"reference_downscale_factor": 2, "size_multiple": 128}}}
+    assert http.size_rules(models) == {"depth": {"factor": 1, "multiple": 64},
+                                       "pose": {"factor": 2, "multiple": 128}}
+    assert http.size_rules({}) == {}
+
+
+def test_snapping_uses_manual_factor_without_backend(scene_704, installed_addon):
+    scene, props, state = scene_704
+    settings = installed_addon.module("settings")
+    assert settings.backend_rules() is None
+    capture, plan = settings.plan_for(props, scene)
+    assert capture.reference_downscale_factor == 2
+    assert (plan.width, plan.height) == (768, 512)       # multiple 128
+    props.reference_factor = 1
+    _, plan = settings.plan_for(props, scene)
+    assert (plan.width, plan.height) == (704, 448)       # multiple 64
+
+
+def test_snapping_uses_backend_multiple_when_known(scene_704, installed_addon):
+    scene, props, state = scene_704
+    settings = installed_addon.module("settings")
+    state.backend_rules = json.dumps({"depth": {"factor": 1, "multiple": 64}})
+    capture, plan = settings.plan_for(props, scene)     # the property says 2; the backend wins
+    assert capture.reference_downscale_factor == 1
+    assert (plan.width, plan.height) == (704, 448)
+    state.backend_rules = json.dumps({"depth": {"factor": 2, "multiple": 128}})
+    props.reference_factor = 1
+    _, plan = settings.plan_for(props, scene)
+    assert (plan.width, plan.height) == (768, 512)
+
+
+def test_unsupported_kind_refused_before_capture(scene_704, installed_addon):
+    import bpy
+
+    scene, props, state = scene_704
+    settings = installed_addon.module("settings")
+    errors = installed_addon.module("shared.errors")
+    state.backend_rules = json.dumps({"depth": {"factor": 1, "multiple": 64},
+                                      "pose": {"factor": 1, "multiple": 64}})
+    props.control_kind = "canny"
+    with pytest.raises(errors.UserError) as info:
+        settings.plan_for(props, scene)
+    assert str(info.value) == ("control: the backend's model bundle has no IC-LoRA for 'canny' "
+                               "(it offers: depth, pose); pick one of those control kinds or "
+                               "serve a bundle with that IC-LoRA")
+    assert info.value.field == "control_kind"
