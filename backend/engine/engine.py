@@ -168,8 +168,16 @@ class Engine:
                 by_path[path] = load_lora(name, path, transformer.velocity_model, self.device)
             loras.add(by_path[path], name)
         prepare_gemma_config(self.info)
-        text_encoder = ledger.text_encoder()
-        embeddings_processor = ledger.gemma_embeddings_processor()
+        # transformers warns on every build that the Gemma image processor is the "slow" one: the
+        # official code asks for that processor and IC-LoRA jobs never use images, so keep it quiet.
+        from transformers.utils import logging as hf_logging
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            text_encoder = ledger.text_encoder()
+            embeddings_processor = ledger.gemma_embeddings_processor()
+        finally:
+            hf_logging.set_verbosity(verbosity)
         return _Resident(transformer=transformer, loras=loras, video_encoder=ledger.video_encoder(),
                          video_decoder=ledger.video_decoder(), audio_decoder=ledger.audio_decoder(),
                          vocoder=ledger.vocoder(), upsampler=ledger.spatial_upsampler(),
