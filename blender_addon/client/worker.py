@@ -102,30 +102,38 @@ def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = No
 
 
 def _follow(client: BackendClient, job_id: str, emit: Emit, cancel: threading.Event) -> dict:
-    """Progress until the job's final status: the event stream, or polling if the stream fails."""
+    """Progress until the job's final status: the event stream, or polling if the stream fails.
+
+    When the user cancels, a cancel request goes to the server (which stops the job at its next
+    step) and the latest status is returned at once."""
+
+    def settle(status: dict) -> dict | None:
+        """The status to return, or None to keep following."""
+        if status.get("status") in FINAL_STATUSES:
+            return status
+        if cancel.is_set():
+            _try_cancel(client, job_id)
+            return client.status(job_id)
+        return None
+
     last: dict = {}
     try:
         for event in client.events(job_id):
             if event.data:
                 last = event.data
                 emit("progress", last)
-            if last.get("status") in FINAL_STATUSES:
-                return last
-            if cancel.is_set():
-                _try_cancel(client, job_id)
-                return client.status(job_id)
+            done = settle(last)
+            if done is not None:
+                return done
     except BackendError:
         if cancel.is_set():
             return {"status": "cancelled"}
-    # the stream ended early or broke: poll
-    while True:
+    while True:  # the stream ended early or broke: poll
         last = client.status(job_id)
         emit("progress", last)
-        if last.get("status") in FINAL_STATUSES:
-            return last
-        if cancel.is_set():
-            _try_cancel(client, job_id)
-            return client.status(job_id)
+        done = settle(last)
+        if done is not None:
+            return done
         time.sleep(POLL_INTERVAL_S)
 
 
