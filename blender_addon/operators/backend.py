@@ -69,7 +69,7 @@ def refresh_rules(backend) -> tuple[bool, str]:
 
 
 def _poll_answer():
-    if not _answer:
+    if "result" not in _answer:  # the thread has not answered yet ("then" may already be waiting)
         return 0.2
     ok, line, rules = _answer.pop("result")
     _apply(ok, line, rules)
