@@ -149,15 +149,18 @@ def plan_input(checked: CheckedControl):
 
 
 def load_control_input(engine, spec, control: Path, image: Path | None, mask: Path | None,
-                       max_bytes: int):
-    """The engine's ControlInput from the stored files of one job (decoded at the planned size)."""
+                       max_bytes: int, package=None):
+    """The engine's ControlInput from the stored files of one job (decoded at the planned size).
+    `package`: the stored `.npz` already loaded (at submit); used instead of reading it again."""
     from backend import video as video_io
     from backend.engine import ControlInput
 
     if control.suffix == ".npz":
         from shared.package import ControlPackage
 
-        base = ControlInput(package=ControlPackage.load(control, max_bytes=max_bytes))
+        if package is None:
+            package = ControlPackage.load(control, max_bytes=max_bytes)
+        base = ControlInput(package=package)
     else:
         frames, _fps = video_io.read_video(control, max_frames=spec.frames, field="control")
         base = ControlInput(video=frames)

@@ -58,8 +58,10 @@ def test_submit_watch_events_and_download(client, tmp_path):
     assert progress == sorted(progress)                           # never goes back
     stages = {d["stage"] for e, d, _ in events if e == "progress"}
     assert {"prompt", "control", "stage1", "stage2", "decode", "write"} <= stages
+    stamps = [(d["stage"], d["step"]) for e, d, _ in events if e == "progress"]
+    assert len(stamps) == len(set(stamps))                        # no event sent twice
     steps = [d["step"] for e, d, _ in events if e == "progress" and d["stage"] == "stage1"]
-    assert steps == list(range(0, 9))                             # 8 denoising steps, each reported
+    assert steps == sorted(steps) and set(steps) <= set(range(0, 9))   # 8 denoising steps (rate-limited)
     assert all(d["id"] == job for _, d, _ in events)
 
     status = client.status(job)
@@ -101,7 +103,7 @@ def test_cancel_mid_job(client, tmp_path):
     job = client.submit({**SPEC, "control_kind": "depth"}, control_video_bytes(tmp_path), "c.mkv")
     final, asked = None, False
     for event, data, _ in client.events(job):
-        if data["stage"] == "stage1" and data["step"] == 2 and not asked:
+        if data["stage"] == "stage1" and not asked:           # a stage's first event is always sent
             r = client.post(f"/jobs/{job}/cancel")
             assert r.status_code == 202, r.text
             assert r.json()["status"] in ("running", "cancelled")
