@@ -122,3 +122,39 @@ def test_model_that_fails_to_load_fails_jobs_with_the_reason(tiny_bundle, tmp_pa
         assert worker._thread.is_alive()
     finally:
         worker.stop(timeout=30)
+
+
+def test_the_package_checked_at_submit_is_used_and_the_stored_file_read_only_without_it(
+        engine, tmp_path, monkeypatch):
+    """A job runs on the package the submit already loaded (no second decode); without one (too
+    large to hold, or after a restart) the stored file is read. The stored file is damaged after
+    the submit, so which of the two the job used shows in its outcome."""
+    from shared.package import ControlPackage
+
+    from backend.server import worker as worker_module
+
+    from .helpers import depth_package_bytes
+
+    store, _ = JobStore.open(tmp_path / "data")
+    worker = Worker(store, engine, max_package_bytes=2**30)
+    worker.start()
+    data = depth_package_bytes()
+    spec = {"prompt": "a cube", "seed": 1, "preview": True}
+
+    def submit(name):
+        upload = tmp_path / name
+        upload.write_bytes(data)
+        package = ControlPackage.load(upload)
+        job = store.create(spec, {"control": (upload, "control.npz")}).id
+        store.input_path(job, "control").write_bytes(b"PK\x03\x04 damaged after the submit")
+        worker.submit(job, package=package)
+        return _wait(store, job)
+
+    try:
+        assert submit("held").status == "succeeded"
+        monkeypatch.setattr(worker_module, "PRELOAD_BUDGET_BYTES", 1)     # too large to hold
+        record = submit("not-held")
+        assert record.status == FAILED and "control" in record.error.lower()
+        assert worker._preloaded == {}
+    finally:
+        worker.stop(timeout=30)
