@@ -7,8 +7,9 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 UV      := uv==0.13.9
 
+BPY42   := .venv-bpy42
 BPY45   := .venv-bpy45
-.PHONY: setup setup-bpy45 test test-fast test-bpy45 bench demo addon clean
+.PHONY: setup setup-bpy-lts test test-fast test-bpy-lts bench demo addon clean
 
 setup: $(STAMP)
 
@@ -18,22 +19,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
-# The version-dependent Blender tests also run against Blender 4.5 LTS (the bpy module versions
-# cannot share one environment: each pins its own numpy and ships a whole Blender).
-$(BPY45)/.installed-stamp:
-	@test -x $(BPY45)/bin/python || $(PY) -m venv $(BPY45)
-	@$(BPY45)/bin/python -m pip install -q --disable-pip-version-check $(UV)
-	$(BPY45)/bin/uv pip install --python $(BPY45)/bin/python "bpy==4.5.*" "numpy>=1.26,<2" "pytest>=8" "pytest-timeout>=2.3"
+# The version-dependent Blender tests also run against the LTS releases the extension supports,
+# 4.2 (the manifest's minimum) and 4.5 (the bpy module versions cannot share one environment: each
+# pins its own numpy and ships a whole Blender).
+.venv-bpy%/.installed-stamp:
+	@test -x .venv-bpy$*/bin/python || $(PY) -m venv .venv-bpy$*
+	@.venv-bpy$*/bin/python -m pip install -q --disable-pip-version-check $(UV)
+	.venv-bpy$*/bin/uv pip install --python .venv-bpy$*/bin/python "bpy==$(shell echo $* | sed 's/^\(.\)/\1./').*" "numpy>=1.26,<2" "pytest>=8" "pytest-timeout>=2.3"
 	@touch $@
 
-setup-bpy45: $(BPY45)/.installed-stamp
+setup-bpy-lts: $(BPY42)/.installed-stamp $(BPY45)/.installed-stamp
 
-# Everything, slow end-to-end tests included, then the Blender 4.5 LTS compatibility subset.
-test: setup setup-bpy45
+# Everything, slow end-to-end tests included, then the Blender 4.2 and 4.5 LTS compatibility subset.
+test: setup setup-bpy-lts
 	$(BIN)/python -m pytest
+	$(BPY42)/bin/python -m pytest tests/blender -m bpy_compat -q
 	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
 
-test-bpy45: setup-bpy45
+test-bpy-lts: setup-bpy-lts
+	$(BPY42)/bin/python -m pytest tests/blender -m bpy_compat -q
 	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
 
 # The quick subset: no end-to-end tests (real server, Blender jobs, tiny-model generations).
@@ -52,4 +56,4 @@ addon: setup
 	$(BIN)/ltx-scene build-addon --out dist
 
 clean:
-	rm -rf $(VENV) $(BPY45) dist build demo_output .pytest_cache
+	rm -rf $(VENV) $(BPY42) $(BPY45) dist build demo_output .pytest_cache

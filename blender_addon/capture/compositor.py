@@ -39,7 +39,12 @@ def _exr_32(fmt) -> None:
     fmt.file_format = 'OPEN_EXR'
     fmt.color_depth = '32'
     fmt.exr_codec = 'ZIP'
-    fmt.color_mode = 'BW' if 'BW' in {i.identifier for i in fmt.bl_rna.properties['color_mode'].enum_items} else 'RGB'
+    try:
+        fmt.color_mode = 'BW'     # one channel; the readback takes channel 0 either way
+    except TypeError:
+        # 4.2 lists BW among the enum's static items but refuses it for OpenEXR (its items
+        # depend on the format: only RGB/RGBA), so asking the RNA enum is not enough.
+        fmt.color_mode = 'RGB'
 
 
 def _install_4x(scene, directory, pass_name) -> None:

@@ -12,7 +12,7 @@ from tests.conftest import REPO_ROOT
 
 from .addon_install import install, remove
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS (extension install API)
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (extension install API)
 
 
 OPERATORS = {"generate", "cancel", "preview_controls", "export_controls", "regenerate",

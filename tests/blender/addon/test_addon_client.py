@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS (operators)
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (operators)
 
 
 CLIENT_DIR = REPO_ROOT / "blender_addon" / "client"

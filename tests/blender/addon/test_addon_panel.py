@@ -10,7 +10,7 @@ import types
 import pytest
 
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS (panel drawing API)
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (panel drawing API)
 
 
 class Layout:

@@ -10,7 +10,7 @@ import pytest
 from .small_scene import build_tracks_scene
 
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS (image sequences, capture)
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (image sequences, capture)
 
 
 def _prefs(installed, out_dir):

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS (scene and preferences API)
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (scene and preferences API)
 
 
 def _plain(value, path="settings"):

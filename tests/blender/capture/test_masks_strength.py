@@ -8,7 +8,7 @@ import pytest
 from blender_addon.capture import CaptureSettings, capture_package
 from blender_addon.scenes.basic import CAMERA_LOCATION, add_camera, add_plane, analytic_projection, setup_render
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
 
 W, H = 256, 128      # mask at the reference size: 128 x 64
 

@@ -14,7 +14,7 @@ from blender_addon.scenes.basic import add_camera, analytic_projection, setup_re
 from blender_addon.scenes.humanoid import REST, _linear, add_humanoid
 from blender_addon.shared.errors import UserError
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
 
 W, H = 320, 192
 # keypoint -> (bone, head/tail) in the humanoid's meta-rig layout

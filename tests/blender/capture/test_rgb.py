@@ -8,7 +8,7 @@ from blender_addon.capture import CaptureSettings, capture_package
 from blender_addon.capture.engine_probe import engine_available
 from blender_addon.scenes.basic import CAMERA_LOCATION, PLANE_SIZE, analytic_projection, build_plane_scene
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
 
 W, H = 128, 64
 

@@ -10,7 +10,7 @@ from blender_addon.scenes.basic import analytic_projection, build_track_scene, t
 from blender_addon.scenes.humanoid import REST, add_humanoid
 from blender_addon.shared.errors import UserError
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.5 LTS
+pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
 
 W, H = 128, 64
 
