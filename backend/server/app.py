@@ -273,7 +273,7 @@ def create_app(settings: ServerSettings, engine, *,
     @app.get("/v1/jobs/{job_id}/events", response_class=StreamingResponse, dependencies=auth,
              tags=["jobs"], responses={**NOT_FOUND, 200: {"content": {"text/event-stream": {}},
                                                           "description": "the event stream"}})
-    def job_events(record=Depends(existing_job)):
+    async def job_events(record=Depends(existing_job)):
         """Server-Sent Events: `status` (first, and on each status change) and `progress` events,
         each with the status JSON as data; the stream ends after a final status."""
         return StreamingResponse(job_event_stream(broker, store, record.id), media_type="text/event-stream",
