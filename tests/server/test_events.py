@@ -52,16 +52,16 @@ def _collect(broker: EventBroker, publish_from_thread, wait_after: float):
 
 
 def test_a_burst_of_progress_sends_the_first_at_once_and_the_newest_one_interval_later():
-    broker = EventBroker(progress_interval=0.2)
-    got = _collect(broker, lambda: [broker.publish(*_progress(i, i + 1)) for i in range(10)], 0.4)
+    broker = EventBroker(progress_interval=0.5)
+    got = _collect(broker, lambda: [broker.publish(*_progress(i, i + 1)) for i in range(10)], 0.8)
     steps = [event[1]["step"] for _, event in got]
     assert steps == [0, 9]                                   # steps 1..8 were superseded
-    assert got[0][0] < 0.1                                   # the first is not delayed
-    assert 0.15 <= got[1][0] - got[0][0] < 0.35              # the newest, one interval later
+    assert got[0][0] < 0.25                                  # the first is not held back
+    assert 0.4 <= got[1][0] - got[0][0] < 1.5                # the newest, one interval later
 
 
 def test_the_first_event_of_each_stage_goes_out_at_once():
-    broker = EventBroker(progress_interval=0.2)
+    broker = EventBroker(progress_interval=0.5)
 
     def publish():
         for i in range(4):
@@ -69,22 +69,22 @@ def test_the_first_event_of_each_stage_goes_out_at_once():
         for i in range(3):
             broker.publish(*_progress(i, i + 10, "stage2"))
 
-    got = _collect(broker, publish, 0.4)
+    got = _collect(broker, publish, 0.8)
     assert [(e[1]["stage"], e[1]["step"]) for _, e in got] == [("stage1", 0), ("stage2", 0), ("stage2", 2)]
-    assert got[1][0] < 0.1
+    assert got[1][0] < 0.25
 
 
 def test_status_events_go_out_at_once_and_drop_the_held_progress():
-    broker = EventBroker(progress_interval=0.2)
+    broker = EventBroker(progress_interval=0.5)
 
     def publish():
         broker.publish(*_progress(0, 1))
         broker.publish(*_progress(1, 2))                     # held
         broker.publish(*_status("succeeded", 3))             # newer than the held one
 
-    got = _collect(broker, publish, 0.4)
+    got = _collect(broker, publish, 0.8)
     assert [(e[0], e[1]["step"]) for _, e in got] == [("progress", 0), ("status", None)]
-    assert got[1][0] < 0.1
+    assert got[1][0] < 0.25
 
 
 def test_progress_slower_than_the_interval_is_sent_step_by_step():
