@@ -44,6 +44,7 @@ from . import conditioning as cond
 from .bundle_access import BundleInfo, bundle_info, precheck_loras
 from .control import ControlInput, attention_mask_frames, control_frames
 from .device import free_memory, resolve_device, synchronize
+from .host_memory import keep_host_memory
 from .lora import RuntimeLoras, load_lora
 from .plan import JobPlan, first_frame_image, ic_lora_name, make_plan
 from .progress import JobCancelled, JobTracker, ProgressEvent, stage_weights
@@ -110,6 +111,8 @@ class Engine:
         self.bundle = bundle
         self.info: BundleInfo = bundle_info(bundle)
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            keep_host_memory()          # before any worker thread allocates: see host_memory.py
         self.dtype = torch.bfloat16
         if quantization is not None:
             self.info.quantization = None if quantization == "none" else quantization

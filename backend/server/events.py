@@ -5,19 +5,20 @@ The JobStore calls `publish(kind, status, rev)` from whatever thread changed a j
 through `loop.call_soon_threadsafe`.
 
 Progress events are rate-limited per stream to one every `PROGRESS_INTERVAL_S`; status events
-(queued -> running -> final) and the first event of each stage (prompt, control, stage1, ...)
-always go out at once:
+(queued -> running -> final) always go out at once:
 - a progress event goes out at once when the previous one on that stream is older than the
   interval (so the first one after submit is never delayed);
 - otherwise it is held, replacing any older held one, and a timer on the loop sends the newest
-  held event when the interval is up: the client always ends up with the latest state, at most
-  one interval late;
-- an event sent at once drops the held progress (it is newer).
+  held event when the interval is up: the client always ends up with the latest state (stage,
+  step, progress, eta), at most one interval late;
+- a status event drops the held progress (it is newer and carries the same fields).
 Why: every event wakes the server's event loop and the client, and on a CPU whose cores the
-engine keeps busy each wake-up costs the job about 1-2 ms (benchmarks/bench_server.py measured
-~24 events and +20..50 ms on 0.3..1 s tiny-model jobs). Real denoising steps take seconds, so a
-real job still reports every step; only bursts (tiny models, the steps of a preview on a fast
-GPU) are thinned, and what is dropped is only superseded progress.
+engine keeps busy that time is taken from the job (benchmarks/bench_server.py: ~24 events and
++20..50 ms on 0.3..1 s tiny-model jobs before the limit). A real job's stages and steps take
+seconds, so it still reports every one of them; only bursts are thinned (the tiny model, the
+steps of a short preview on a fast GPU), and what is dropped is only superseded progress. Stage
+changes are progress too: a stage that ends within the interval is seen in the next event's
+stage/progress, which a panel redrawing a few times a second would not show anyway.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ class Subscription:
         self.queue: asyncio.Queue = asyncio.Queue()
         self.interval = interval
         self.last_progress = float("-inf")        # monotonic time the last progress event went out
-        self.last_stage: str | None = None         # stage of the last event that went out
         self.held: tuple | None = None             # newest progress event waiting for the timer
         self.timer_armed = False
 
@@ -81,12 +81,8 @@ class EventBroker:
 
     def _decide(self, sub: Subscription, event: tuple, now: float) -> str:
         """Under the lock: "send" now, "arm" the timer (event held), or "hold" (timer armed)."""
-        stage = event[1].get("stage")
-        if event[0] != "progress" or stage != sub.last_stage:
+        if event[0] != "progress":
             sub.held = None
-            sub.last_stage = stage
-            if event[0] == "progress":
-                sub.last_progress = now
             return "send"
         if not sub.timer_armed and now - sub.last_progress >= sub.interval:
             sub.last_progress = now

@@ -60,7 +60,7 @@ def test_a_burst_of_progress_sends_the_first_at_once_and_the_newest_one_interval
     assert 0.4 <= got[1][0] - got[0][0] < 1.5                # the newest, one interval later
 
 
-def test_the_first_event_of_each_stage_goes_out_at_once():
+def test_a_stage_change_within_the_interval_is_held_like_a_step_and_its_newest_event_arrives():
     broker = EventBroker(progress_interval=0.5)
 
     def publish():
@@ -70,8 +70,21 @@ def test_the_first_event_of_each_stage_goes_out_at_once():
             broker.publish(*_progress(i, i + 10, "stage2"))
 
     got = _collect(broker, publish, 0.8)
-    assert [(e[1]["stage"], e[1]["step"]) for _, e in got] == [("stage1", 0), ("stage2", 0), ("stage2", 2)]
-    assert got[1][0] < 0.25
+    assert [(e[1]["stage"], e[1]["step"]) for _, e in got] == [("stage1", 0), ("stage2", 2)]
+    assert 0.4 <= got[1][0] - got[0][0] < 1.5
+
+
+def test_a_stage_change_after_a_quiet_interval_goes_out_at_once():
+    broker = EventBroker(progress_interval=0.3)
+
+    def publish():
+        broker.publish(*_progress(7, 1, "stage1"))
+        time.sleep(0.4)
+        broker.publish(*_progress(0, 2, "stage2"))
+
+    got = _collect(broker, publish, 0.2)
+    assert [(e[1]["stage"], e[1]["step"]) for _, e in got] == [("stage1", 7), ("stage2", 0)]
+    assert got[1][0] - got[0][0] < 0.4 + 0.25                # not held for another interval
 
 
 def test_status_events_go_out_at_once_and_drop_the_held_progress():

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from backend.server import jobs
 from backend.server.jobs import (CANCELLED, FAILED, INTERRUPTED, QUEUED, RUNNING, SUCCEEDED, JobStore,
                                  valid_job_id)
 
@@ -54,19 +55,37 @@ def test_listeners_get_status_and_progress_kinds_with_increasing_revisions(tmp_p
     assert [s[3] for s in seen] == [1, 2, 3, 4]
 
 
-def test_progress_steps_are_not_each_written_to_disk_but_status_changes_are(tmp_path):
+def test_progress_is_written_when_the_last_write_is_old_bursts_stay_in_memory_status_always(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "PROGRESS_PERSIST_INTERVAL_S", 0.3)
     store, _ = JobStore.open(tmp_path)
     record = _new(store, tmp_path)
     job_json = tmp_path / "jobs" / record.id / "job.json"
-    store.update(record.id, status=RUNNING, started=time.time())
-    store.update(record.id, progress=0.1, stage="stage1", step=0)     # a new stage is written at once
-    store.update(record.id, progress=0.2, stage="stage1", step=1)     # a step within it, right after: not
-    on_disk = json.loads(job_json.read_text())
-    assert on_disk["stage"] == "stage1" and on_disk["progress"] == 0.1   # memory only ...
-    assert store.get(record.id).progress == 0.2                          # ... where readers see it
-    store.update(record.id, status=SUCCEEDED, progress=1.0)          # a status change is written at once
-    on_disk = json.loads(job_json.read_text())
-    assert on_disk["status"] == SUCCEEDED and on_disk["progress"] == 1.0
+    on_disk = lambda: json.loads(job_json.read_text())                    # noqa: E731
+    store.update(record.id, status=RUNNING, started=time.time())     # a status change: written at once
+    assert on_disk()["status"] == RUNNING
+    store.update(record.id, progress=0.1, stage="prompt", step=0)    # right after a write: memory only ...
+    store.update(record.id, progress=0.2, stage="control", step=0)
+    assert on_disk()["stage"] is None and on_disk()["progress"] == 0.0
+    assert store.get(record.id).stage == "control"                   # ... where readers see it
+    time.sleep(0.35)
+    store.update(record.id, progress=0.3, stage="stage1", step=0)    # the last write is old: written
+    assert (on_disk()["stage"], on_disk()["step"], on_disk()["progress"]) == ("stage1", 0, 0.3)
+    store.update(record.id, progress=0.4, stage="stage1", step=1)    # a step right after: not
+    assert on_disk()["step"] == 0
+    store.update(record.id, status=SUCCEEDED, progress=1.0)          # status: at once, with the newest progress
+    assert (on_disk()["status"], on_disk()["step"], on_disk()["progress"]) == (SUCCEEDED, 1, 1.0)
+
+
+def test_snapshots_are_independent_of_later_updates(tmp_path):
+    store, _ = JobStore.open(tmp_path)
+    record = _new(store, tmp_path)
+    before = store.get(record.id)
+    store.update(record.id, status=RUNNING, progress=0.5, stage="stage1",
+                 result={"video": "a.mp4"})
+    assert (before.status, before.progress, before.stage, before.result) == (QUEUED, 0.0, None, None)
+    after = store.get(record.id)
+    store.update(record.id, result={"video": "b.mp4"})
+    assert after.result == {"video": "a.mp4"} and store.get(record.id).result == {"video": "b.mp4"}
 
 
 def test_restart_keeps_finished_requeues_queued_and_interrupts_running(tmp_path):

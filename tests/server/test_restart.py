@@ -50,7 +50,9 @@ def test_sigkill_mid_job_then_restart(tiny_bundle, tmp_path):
         interrupted = client.status(running)
         assert interrupted["status"] == "interrupted"
         assert "submit it again" in interrupted["error"]
-        assert interrupted["stage"] == "stage1"                # where it was when it died
+        # the stage last written (jobs.py: progress reaches disk when the last write is >= 1 s
+        # old; this tiny job died ~0.1 s after it started running), never one it had not reached
+        assert interrupted["stage"] in (None, "prompt", "control", "stage1")
         assert client.get(f"/jobs/{running}/result").status_code == 409
         assert client.post(f"/jobs/{running}/cancel").status_code == 409
 
