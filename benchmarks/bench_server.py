@@ -5,10 +5,13 @@ Goals (backend/README.md, "Server and HTTP API"): under 5 % extra time per job, 
 progress event within 200 ms of the submit when the queue is empty.
 
 Runs on the tiny bundle (made in a temp dir unless --model is given), CPU unless --device says
-otherwise. Direct and server runs alternate so that machine load affects both alike, and both run
-in processes of their own that are started afresh for each of `--rounds` rounds: on this 2-core VM
-the same engine is up to ±10 % faster or slower in one process than in another (memory layout,
-thread placement), which a single pair of processes mistakes for server overhead.
+otherwise, at two job sizes by default: the smallest valid job (~0.25 s here, where the server's
+fixed cost per job weighs most) and a ~0.8 s one. Direct and server runs alternate so that machine
+load affects both alike, and both run in processes of their own, started afresh for each of
+`--rounds` rounds (before backend/engine/host_memory.py the same engine ran up to 15 % faster or
+slower in one process than in another, which a single pair of processes mistook for overhead).
+Per size it prints the median of the paired differences with a bootstrap 95 % confidence interval
+of that median: on this 2-core VM single jobs vary by ~10 %, so read the interval, not one pair.
 """
 from __future__ import annotations
 
@@ -273,14 +276,16 @@ def main() -> int:
           f"{args.rounds} rounds of fresh processes x {args.runs} job pairs per size "
           "(direct and served alternate; medians)")
     print(f"{'measure':50s} {'value':>14s} {'goal':>8s}")
-    met = True
+    median_met = ci_met = True
     for (frames, size), row in rows.items():
         d, s = statistics.median(row["direct"]), statistics.median(row["served"])
         paired = [100 * (sv - dr) / dr for dr, sv in zip(row["direct"], row["served"])]
         overhead = statistics.median(paired)
         lo, hi = _median_ci(paired)
         q1, _, q3 = statistics.quantiles(paired, n=4)
-        met = met and hi < 5 and statistics.median(row["first_progress"]) < 0.2
+        first_ok = statistics.median(row["first_progress"]) < 0.2
+        median_met = median_met and overhead < 5 and first_ok
+        ci_met = ci_met and hi < 5 and first_ok
         print(f"-- job {frames} frames {size}x{size} ({len(paired)} pairs)")
         print(f"{'engine.run directly (s)':50s} {d:14.3f} {'':>8s}")
         print(f"{'submit -> result downloaded via server (s)':50s} {s:14.3f} {'':>8s}")
@@ -293,8 +298,9 @@ def main() -> int:
         print(f"{'submit -> first progress event (ms)':50s} "
               f"{1000 * statistics.median(row['first_progress']):14.0f} {'< 200':>8s}")
     print(f"{'job store bookkeeping on the worker, tiny job (ms)':50s} {bookkeeping_ms:14.1f} {'':>8s}")
-    print("goals met (upper end of every confidence interval < 5 %, first progress event < 200 ms): "
-          + ("yes" if met else "no"))
+    print("goals (< 5 % extra, first progress event < 200 ms) met by every median: "
+          + ("yes" if median_met else "no") + "; by the upper end of every 95 % interval: "
+          + ("yes" if ci_met else "no"))
     return 0
 
 
