@@ -106,22 +106,22 @@ def _direct(engine, spec_json: dict, package: bytes, out_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _through_server(session, base: str, spec_json: dict, package: bytes) -> tuple[float, float, float, float]:
+def _through_server(session, base: str, spec_json: dict, package: bytes) -> tuple[float, float, float, float, int]:
     """(submit -> result downloaded, submit -> first status event, submit -> first progress event,
-    the job's own running time on the server: finished - started)"""
+    the job's own running time on the server: finished - started, progress events received)"""
     t0 = time.perf_counter()
     r = session.post(base + "/jobs", data={"spec": json.dumps(spec_json)},
                      files={"control": ("scene.npz", package)}, timeout=60)
     r.raise_for_status()
     job = r.json()["id"]
     first_status = first_progress = None
-    _through_server.events = 0
+    events = 0
     with session.get(f"{base}/jobs/{job}/events", stream=True, timeout=600) as ev:
         for kind, data, t in _sse(ev):
             if first_status is None:
                 first_status = t - t0
             if kind == "progress":
-                _through_server.events += 1
+                events += 1
                 if first_progress is None:
                     first_progress = t - t0
             if data["status"] in ("succeeded", "failed", "cancelled", "interrupted"):
@@ -132,7 +132,7 @@ def _through_server(session, base: str, spec_json: dict, package: bytes) -> tupl
     video.raise_for_status()
     total = time.perf_counter() - t0
     status = session.get(f"{base}/jobs/{job}", timeout=30).json()
-    return total, first_status, first_progress, status["finished"] - status["started"]
+    return total, first_status, first_progress, status["finished"] - status["started"], events
 
 
 # The progress events of one tiny job (stage, steps): what the engine reports, in order.
@@ -259,13 +259,14 @@ def main() -> int:
                     runner.run(spec, package_path, tmp / "direct-warm")
                     _through_server(session, base, spec, package)
                     for i in range(args.runs):
-                        row["direct"].append(runner.run(spec, package_path, tmp / f"direct-{round_}-{i}"))
-                        total, fs, fp, running = _through_server(session, base, spec, package)
+                        out = tmp / f"direct-{frames}x{size}-{round_}-{i}"
+                        row["direct"].append(runner.run(spec, package_path, out))
+                        total, fs, fp, running, events = _through_server(session, base, spec, package)
                         row["served"].append(total)
                         row["first_status"].append(fs)
                         row["first_progress"].append(fp)
                         row["outside"].append(total - running)
-                        row["events"].append(_through_server.events)
+                        row["events"].append(events)
             finally:
                 runner.close()
                 server.send_signal(signal.SIGTERM)

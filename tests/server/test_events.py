@@ -112,6 +112,12 @@ def test_progress_slower_than_the_interval_is_sent_step_by_step():
     assert [e[1]["step"] for _, e in got] == [0, 1, 2, 3, 4]
 
 
+def _queued_job(store: JobStore, tmp_path):
+    upload = tmp_path / "upload"
+    upload.write_bytes(b"PK\x03\x04data")
+    return store.create({"prompt": "a cube", "seed": 1}, {"control": (upload, "control.npz")})
+
+
 def _parse(chunks: list[bytes]) -> list[tuple[str, dict]]:
     events = []
     for chunk in chunks:
@@ -126,9 +132,7 @@ def test_stream_starts_with_the_job_as_it_is_and_ends_after_its_final_status(tmp
     store, _ = JobStore.open(tmp_path / "data")
     broker = EventBroker(progress_interval=0.0)
     store.add_listener(broker.publish)
-    upload = tmp_path / "upload"
-    upload.write_bytes(b"PK\x03\x04data")
-    job = store.create({"prompt": "a cube", "seed": 1}, {"control": (upload, "control.npz")})
+    job = _queued_job(store, tmp_path)
 
     def work():
         time.sleep(0.05)
@@ -159,9 +163,7 @@ def test_stream_starts_with_the_job_as_it_is_and_ends_after_its_final_status(tmp
 def test_stream_of_a_finished_job_is_its_final_status_only(tmp_path):
     store, _ = JobStore.open(tmp_path / "data")
     broker = EventBroker()
-    upload = tmp_path / "upload"
-    upload.write_bytes(b"PK\x03\x04data")
-    job = store.create({"prompt": "a cube", "seed": 1}, {"control": (upload, "control.npz")})
+    job = _queued_job(store, tmp_path)
     store.update(job.id, status=SUCCEEDED, finished=time.time(), progress=1.0)
 
     async def main():
@@ -174,9 +176,7 @@ def test_an_idle_stream_sends_keep_alive_comments(tmp_path, monkeypatch):
     monkeypatch.setattr(sse, "PING_INTERVAL_S", 0.05)
     store, _ = JobStore.open(tmp_path / "data")
     broker = EventBroker()
-    upload = tmp_path / "upload"
-    upload.write_bytes(b"PK\x03\x04data")
-    job = store.create({"prompt": "a cube", "seed": 1}, {"control": (upload, "control.npz")})
+    job = _queued_job(store, tmp_path)
 
     async def main():
         stream = sse.job_event_stream(broker, store, job.id)
