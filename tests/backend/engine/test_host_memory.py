@@ -61,6 +61,7 @@ def test_warm_cpu_jobs_on_a_worker_thread_do_not_page_fault_their_tensors_again(
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     faults = json.loads(done.stdout.strip().splitlines()[-1])
-    # Measured (17 frames 256x256, 2-core VM): the third job ~20 faults with the settings; without
-    # them 5k-11k, depending on what glibc's dynamic mmap threshold had learnt in that process.
-    assert faults[2] < 1000, faults
+    # Measured (17 frames 256x256, 2-core VM): warm jobs 20-1100 faults with the settings (the
+    # kernel's own reclaim adds some now and then); without them every warm job 5k-14k, depending
+    # on what glibc's dynamic mmap threshold had learnt in that process. So the better warm job.
+    assert min(faults[1:]) < 1000, faults
