@@ -25,6 +25,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.control_kinds import CONTROL_KINDS
+from shared.data_dir import default_models_dir
 from shared.errors import UserError
 from shared.video_rules import size_multiple as _size_multiple
 
@@ -32,7 +34,6 @@ BUNDLE_FILE = "bundle.json"
 FORMAT = "ltx-scene-bundle"
 VERSION = 1
 ARCHITECTURES = ("ltx-2.3", "ltx-2")
-CONTROL_KINDS = ("depth", "pose", "canny", "tracks")
 QUANTIZATIONS = ("none", "fp8-cast")
 CHECKPOINT_SECTIONS = ("transformer", "vae", "audio_vae", "vocoder")
 _REQUIRED = ("format", "version", "name", "architecture", "checkpoint", "upsampler", "gemma_root", "ic_loras")
@@ -45,12 +46,6 @@ TINY_NOTE = ("This is the tiny, randomly initialized test model: its output is n
 
 class BundleError(UserError):
     """A model bundle that cannot be used, with the file or field at fault and the fix."""
-
-
-def default_models_dir() -> Path:
-    """$XDG_DATA_HOME/ltx-scene/models (~/.local/share/ltx-scene/models)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ltx-scene" / "models"
 
 
 def read_safetensors_header(path: Path) -> tuple[dict, dict[str, str]]:
@@ -223,9 +218,9 @@ class Bundle:
     def reference_downscale_factor(self, kind: str) -> int:
         return self.ic_lora(kind).reference_downscale_factor
 
-    def size_multiple(self, kind: str, two_stage: bool = True) -> int:
-        """Output width and height must be multiples of this for `kind` (64 x factor two-stage)."""
-        return _size_multiple(self.reference_downscale_factor(kind), two_stage=two_stage)
+    def size_multiple(self, kind: str) -> int:
+        """Width and height of a `kind` job must be multiples of this (64 x the reference factor)."""
+        return _size_multiple(self.reference_downscale_factor(kind))
 
     def job_loras(self, kind: str, names: list[str] | tuple[str, ...] = ()) -> tuple[list[LoraEntry], int]:
         """The LoRAs one job uses (the kind's IC-LoRA first, then the named extras) and their common
@@ -267,7 +262,6 @@ class Bundle:
                     "strength": entry.strength,
                     "reference_downscale_factor": entry.reference_downscale_factor,
                     "size_multiple": self.size_multiple(kind),
-                    "preview_size_multiple": self.size_multiple(kind, two_stage=False),
                 }
                 for kind, entry in self.ic_loras.items()
             },

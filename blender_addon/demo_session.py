@@ -27,9 +27,10 @@ import sys
 import time
 
 from .shared import child_messages as msg
+from .shared.control_kinds import CONTROL_KINDS
 from .shared.errors import UserError
 
-KINDS = ("depth", "pose", "tracks", "canny")
+KINDS = CONTROL_KINDS
 ADDON_MODULE = __package__          # "blender_addon" when run from the repository
 DEFAULT_PROMPT = ("A person in a grey jacket walks across a sunlit courtyard while a red ball rolls "
                   "around them; the camera glides sideways, following the walker.")

@@ -12,12 +12,10 @@ from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProp
                        PointerProperty, StringProperty)
 from bpy.types import PropertyGroup
 
-CONTROL_KINDS = [
-    ("depth", "Depth", "Planar depth of the scene through the camera (clip-normalized inverse depth)"),
-    ("pose", "Pose", "OpenPose skeletons of the scene's armatures"),
-    ("tracks", "Motion Tracks", "2D paths of objects or bones (Motion-Track-Control IC-LoRA)"),
-    ("canny", "Canny Edges", "Edges of a quick render of the scene"),
-]
+from .shared.control_kinds import CONTROL_KINDS as KINDS
+from .shared.control_kinds import DESCRIPTIONS, LABELS
+
+CONTROL_KINDS = [(kind, LABELS[kind], DESCRIPTIONS[kind].capitalize()) for kind in KINDS]
 
 # Sizes valid for the official ref0.5 IC-LoRAs (multiples of 128): no resize of the control.
 SIZE_PRESETS = [

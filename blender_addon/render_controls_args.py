@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-CONTROL_KINDS = ("depth", "pose", "tracks", "canny")
+from .shared.control_kinds import CONTROL_KINDS
 
 
 def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:

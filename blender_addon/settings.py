@@ -145,7 +145,6 @@ def capture_settings(props, scene) -> CaptureSettings:
         fps=fps_of(scene.render.fps, scene.render.fps_base),
         snap=bool(props.snap),
         reference_downscale_factor=reference_factor_for(props, kind, backend_rules())[0],
-        two_stage=not props.preview,
         depth_engine=props.depth_engine,
         rig_preset=props.rig_preset,
         hands=bool(props.hands),

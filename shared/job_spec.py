@@ -12,10 +12,10 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .control_kinds import CONTROL_KINDS
 from .errors import UserError
 from .video_rules import check_frames, format_fps, parse_fps
 
-CONTROL_KINDS = ("depth", "pose", "tracks", "canny")
 MAX_PROMPT_CHARS = 20_000
 MAX_SIZE = 8192
 MAX_SEED = 2**63 - 1

@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from .control_kinds import CONTROL_KINDS
 from .errors import UserError
 from .video_rules import format_fps, parse_fps
 
 FORMAT_NAME = "ltx-scene-control-package"
 FORMAT_VERSION = 1
-KINDS = ("depth", "pose", "tracks", "canny")
+KINDS = CONTROL_KINDS
 DEFAULT_MAX_BYTES = 2 * 1024**3          # uncompressed, all entries together
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_SIZE = 16384                          # pixels per axis, a sanity bound

@@ -1,9 +1,9 @@
 """The shape rules LTX-2 puts on a video: frame counts, frame sizes, frame rates.
 
 - Frames: the video VAE compresses time by 8 after the first frame, so a clip has 8k + 1 frames.
-- Size: the two-stage pipeline runs stage 1 at half the output size, and the IC-LoRA reference is
-  stage-1 size / `reference_downscale_factor`; the latent grid needs multiples of 32 there, hence
-  64 x factor for the output of a two-stage run and 32 x factor for a single stage.
+- Size: every job runs stage 1 at half the asked size (a preview stops after it), and the IC-LoRA
+  reference is stage-1 size / `reference_downscale_factor`; the latent grid needs multiples of 32
+  there, hence 64 x factor for the asked size (`size_multiple`, `stage1_size`, `reference_size`).
 - Frame rate: kept as an exact `Fraction` (23.976 is 24000/1001, not 2997/125).
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fractions import Fraction
 from .errors import UserError
 
 MIN_FRAMES = 9
+LATENT_PIXELS = 32   # the video VAE's spatial compression: one latent cell per 32 x 32 pixels
 MAX_FPS = 240
 
 # The NTSC rates people type as decimals; each is N * 1000 / 1001 exactly.
@@ -65,14 +66,33 @@ def check_frames(n) -> int:
 
 
 # ------------------------------------------------------------------------------------------ size
-def size_multiple(reference_downscale_factor: int = 1, two_stage: bool = True) -> int:
-    """Width and height must be multiples of this: 64 x factor (two-stage), 32 x factor (single)."""
-    factor = reference_downscale_factor
+def _positive_factor(factor) -> int:
     if not _is_int(factor) or int(factor) < 1:
         raise VideoRuleError(
             f"reference_downscale_factor: expected a positive integer, got {factor!r}",
             "reference_downscale_factor")
-    return (64 if two_stage else 32) * int(factor)
+    return int(factor)
+
+
+def size_multiple(reference_downscale_factor: int = 1) -> int:
+    """Width and height of a job must be multiples of this: 64 x the IC-LoRA's reference factor.
+
+    Every job, preview or not, runs stage 1 at half the asked size (a preview stops there), and the
+    reference is stage-1 size / factor on a latent grid of 32 px, hence 2 x 32 x factor.
+    """
+    return 2 * LATENT_PIXELS * _positive_factor(reference_downscale_factor)
+
+
+def stage1_size(width: int, height: int) -> tuple[int, int]:
+    """Stage 1 (and the preview's output) runs at half the asked width and height."""
+    return int(width) // 2, int(height) // 2
+
+
+def reference_size(width: int, height: int, reference_downscale_factor: int = 1) -> tuple[int, int]:
+    """The size the IC-LoRA sees the control at: stage-1 size / reference factor."""
+    factor = _positive_factor(reference_downscale_factor)
+    w1, h1 = stage1_size(width, height)
+    return w1 // factor, h1 // factor
 
 
 def _snap_axis(value: int, multiple: int) -> int:

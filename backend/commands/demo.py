@@ -23,10 +23,12 @@ import time
 import traceback
 from pathlib import Path
 
+from shared.control_kinds import CONTROL_KINDS
+
 NAME = "demo"
 HELP = "build the demo scene, capture every control, generate, import the strips; prints where the files are"
 
-KINDS = ("depth", "pose", "tracks", "canny")
+KINDS = CONTROL_KINDS
 # Sizes: multiples of 128 (the official IC-LoRAs are ref0.5: factor 2, two stages), frames 8k+1.
 # The tiny model on a 2-core CPU: 384x256, 49 frames takes about 2 minutes end to end (README).
 TINY_DEFAULT = (384, 256, 49)

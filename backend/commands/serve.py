@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from backend.bundle import Bundle
     from backend.engine import Engine
     from backend.server.app import create_app
-    from backend.server.auth import TOKEN_FILE
+    from shared.data_dir import TOKEN_FILE
     from backend.server.settings import ServerSettings
     from shared.errors import UserError
 

@@ -24,9 +24,10 @@ import socket
 import stat
 from pathlib import Path
 
+from shared.data_dir import TOKEN_FILE
+
 log = logging.getLogger("ltx_scene.server")
 
-TOKEN_FILE = "token"
 PUBLIC_PATHS = frozenset({"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 

@@ -5,9 +5,10 @@ default data directory (`$XDG_DATA_HOME/ltx-scene`, `~/.local/share/ltx-scene`).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from shared.data_dir import default_data_dir
 
 LOOPBACK_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -15,11 +16,6 @@ DEFAULT_MAX_UPLOAD_MB = 1024        # one job's multipart body (control + image 
 DEFAULT_MAX_QUEUED = 32             # jobs waiting or running at once; more are refused with 429
 DEFAULT_KEEP_DAYS = 7.0             # finished jobs older than this are deleted
 DEFAULT_KEEP_JOBS = 200             # at most this many finished jobs are kept (oldest go first)
-
-
-def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "ltx-scene"
 
 
 @dataclass

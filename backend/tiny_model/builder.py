@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from shared.control_kinds import CONTROL_KINDS
 from shared.errors import UserError
 
 from . import configs
@@ -41,7 +42,6 @@ BUNDLE_FILE = "bundle.json"
 GEMMA_DIR = "gemma"
 LORA_RANK = 4
 REFERENCE_DOWNSCALE_FACTOR = 2
-CONTROL_KINDS = ("depth", "pose", "canny", "tracks")
 
 
 def file_names(architecture: str) -> dict[str, str]:

@@ -11,10 +11,12 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from ..shared.control_kinds import CONTROL_KINDS
 from ..shared.errors import UserError
-from ..shared.video_rules import parse_fps, size_multiple, snap_frames, snap_size, check_frames, check_size
+from ..shared.video_rules import (check_frames, check_size, parse_fps, reference_size, size_multiple, snap_frames,
+                                  snap_size)
 
-KINDS = ("depth", "pose", "tracks", "canny")
+KINDS = CONTROL_KINDS
 DEPTH_ENGINES = ("AUTO", "BLENDER_WORKBENCH", "CYCLES")
 RGB_ENGINES = ("BLENDER_WORKBENCH", "CYCLES")
 RIG_PRESETS = ("auto", "metarig", "rigify", "mixamo", "custom")
@@ -38,7 +40,6 @@ class CaptureSettings:
     fps: Fraction | str | float | None = None  # None: the scene's fps / fps_base
     snap: bool = True             # snap frames to 8k+1 and the size to the multiple (else refuse)
     reference_downscale_factor: int = 1
-    two_stage: bool = True
     # depth
     depth_engine: str = "AUTO"    # AUTO: Workbench where an EGL driver works, else Cycles (CPU)
     depth_size: str = "reference"  # "reference": the size the model sees; "full": generation size
@@ -106,7 +107,7 @@ def resolve_plan(settings: CaptureSettings, scene_width: int, scene_height: int,
     """Combine settings with the scene's values; snap (or refuse) frames and size, explain it."""
     settings.validate()
     notes: list[str] = []
-    multiple = size_multiple(settings.reference_downscale_factor, settings.two_stage)
+    multiple = size_multiple(settings.reference_downscale_factor)
     width = settings.width if settings.width is not None else int(scene_width)
     height = settings.height if settings.height is not None else int(scene_height)
     if settings.snap:
@@ -133,10 +134,9 @@ def resolve_plan(settings: CaptureSettings, scene_width: int, scene_height: int,
         check_frames(count)
     fps = parse_fps(settings.fps if settings.fps is not None else scene_fps)
     if settings.depth_size == "reference":
-        # Two-stage: stage 1 runs at half size, the reference is stage-1 size / factor.
-        div = (2 if settings.two_stage else 1) * settings.reference_downscale_factor
-        dw, dh = width // div, height // div
-        if div > 1 and (settings.kind == "depth" or settings.mask_objects or settings.mask_collection):
+        # The engine's rule, preview or not: stage 1 at half size, the reference at stage-1 size / factor.
+        dw, dh = reference_size(width, height, settings.reference_downscale_factor)
+        if (dw, dh) != (width, height) and (settings.kind == "depth" or settings.mask_objects or settings.mask_collection):
             notes.append(f"depth rendered at {dw}x{dh}, the size the model sees")
     else:
         dw, dh = width, height

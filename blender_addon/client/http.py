@@ -21,7 +21,9 @@ from typing import Iterator
 
 import requests
 
+from ..shared.data_dir import default_token_file
 from ..shared.errors import UserError
+from ..shared.video_rules import size_multiple
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 30.0
@@ -41,12 +43,6 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def default_token_file() -> Path:
-    """Where `ltx-scene serve` writes its token by default: `$XDG_DATA_HOME/ltx-scene/token`."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "ltx-scene" / "token"
 
 
 def resolve_token(url: str, token: str) -> str:
@@ -252,6 +248,6 @@ def size_rules(models: dict) -> dict:
         if not isinstance(entry, dict):
             continue
         factor = int(entry.get("reference_downscale_factor") or 1)
-        multiple = int(entry.get("size_multiple") or 64 * factor)
+        multiple = int(entry.get("size_multiple") or size_multiple(factor))
         rules[str(kind)] = {"factor": factor, "multiple": multiple}
     return rules

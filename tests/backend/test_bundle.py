@@ -94,23 +94,21 @@ def test_load_tiny_bundle(tiny_bundle):
     assert (bundle.name, bundle.architecture, bundle.tiny, bundle.quantization) == (
         "tiny-ltx-2.3", "ltx-2.3", True, "none")
     assert bundle.model_version == "2.3.0-tiny"
-    assert bundle.control_kinds == ("depth", "pose", "canny", "tracks")
+    assert bundle.control_kinds == ("depth", "pose", "tracks", "canny")
     for kind in bundle.control_kinds:
         entry = bundle.ic_lora(kind)
         assert entry.path == folder / LORA and entry.strength == 1.0
         assert entry.reference_downscale_factor == 2
         assert bundle.size_multiple(kind) == 128
-        assert bundle.size_multiple(kind, two_stage=False) == 64
     assert bundle.loras == {}
     assert bundle.checkpoint_config["transformer"]["caption_proj_before_connector"] is True
 
 
 def test_describe_reports_factors_without_paths(tiny_bundle):
     described = Bundle.load(tiny_bundle).describe()
-    assert described["control_kinds"] == ["depth", "pose", "canny", "tracks"]
+    assert described["control_kinds"] == ["depth", "pose", "tracks", "canny"]
     assert described["ic_loras"]["tracks"] == {
-        "file": LORA, "strength": 1.0, "reference_downscale_factor": 2, "size_multiple": 128,
-        "preview_size_multiple": 64}
+        "file": LORA, "strength": 1.0, "reference_downscale_factor": 2, "size_multiple": 128}
     assert described["tiny"] is True and "noise" in described["note"]
     assert described["checkpoint"] == CKPT and described["text_encoder"] == "gemma"
     assert str(tiny_bundle.parent) not in json.dumps(described)  # no server-side paths

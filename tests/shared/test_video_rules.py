@@ -38,9 +38,9 @@ def test_frames_must_be_integers(bad):
         check_frames(bad)
 
 
-@pytest.mark.parametrize("factor, two_stage, expected", [(1, True, 64), (2, True, 128), (1, False, 32), (2, False, 64)])
-def test_size_multiple(factor, two_stage, expected):
-    assert size_multiple(factor, two_stage) == expected
+@pytest.mark.parametrize("factor, expected", [(1, 64), (2, 128), (3, 192)])
+def test_size_multiple(factor, expected):
+    assert size_multiple(factor) == expected
 
 
 def test_size_multiple_refuses_bad_factor():
