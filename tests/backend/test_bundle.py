@@ -398,7 +398,7 @@ def test_models_list_shows_installed_broken_and_missing(tiny_bundle, tmp_path):
     out = result.stdout.splitlines()
     assert out[0] == f"Model bundles in {models}:"
     assert out[1].startswith(f"  broken: BROKEN - checkpoint {CKPT} not found in {(models / 'broken').resolve()}")
-    assert out[2] == ("  tiny: ok - ltx-2.3, controls: depth (x2), pose (x2), canny (x2), tracks (x2), "
+    assert out[2] == ("  tiny: ok - ltx-2.3, controls: depth (x2), pose (x2), tracks (x2), canny (x2), "
                       "quantization none [tiny test model: output is noise]")
     assert out[3] == "Not installed:"
     assert out[4].startswith("  ltx-2.3: LTX-2.3 22B distilled") and out[4].endswith(
