@@ -1,7 +1,7 @@
 """Run a headless Blender child process (this interpreter with the bpy module) and read its lines.
 
 bpy never enters backend/: `ltx-scene render-controls` and `ltx-scene demo` start
-`python -m blender_addon.<module>` in a child, which speaks the line protocol of
+`python -m tools.<module>` in a child, which speaks the line protocol of
 shared/child_messages.py. `run_child` streams the child's stdout, hands each tagged line to the
 caller's callbacks (step, progress, note), keeps the LTX_RESULT, the LTX_ERROR messages of stderr and
 the tail of all other output (to explain a crash), and terminates the child on Ctrl-C.
@@ -49,7 +49,7 @@ class ChildRun:
 
 
 def child_env(extra: dict | None = None) -> dict:
-    """This environment with the repository on PYTHONPATH (the child imports blender_addon) and
+    """This environment with the repository on PYTHONPATH (the child imports tools and blender_addon) and
     unbuffered output (lines arrive as they are printed)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])

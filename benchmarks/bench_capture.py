@@ -54,7 +54,7 @@ def main() -> int:
     from blender_addon.capture import CaptureSettings
     from blender_addon.capture.engine_probe import engine_available, pick_engine
     from blender_addon.capture.package import capture_package
-    from blender_addon.scenes import build_demo_scene
+    from tools.scenes import build_demo_scene
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = build_demo_scene(frames=args.frames, width=args.width, height=args.height)

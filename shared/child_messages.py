@@ -1,6 +1,6 @@
 """The line protocol between a headless Blender child process and the backend that runs it.
 
-The child (`python -m blender_addon.headless` or `blender_addon.demo_session`) prints one tagged line
+The child (`python -m tools.headless` or `tools.demo_session`) prints one tagged line
 per event, `<TAG> <payload>`, flushed at once so the parent can stream it:
 
     LTX_STEP <name> <text>          a step starts (the demo's steps)

@@ -3,9 +3,10 @@
 `dist/ltx_scene_control-<version>.zip` holds, at its root, `blender_manifest.toml` and the files of
 `blender_addon/`, with `shared/` copied in as a real sub-package (in the repository
 `blender_addon/shared` is a symlink to `../shared`: it is dereferenced), so the extension is
-self-contained: relative imports only, no `sys.path` edits, no pip at run time. Left out: tests,
-`__pycache__`, compiled files, editor litter, and the command line's bpy-module entry points
-(`headless.py`, `demo_session.py`), which run from the repository.
+self-contained: relative imports only, no `sys.path` edits, no pip at run time. `blender_addon/`
+holds only what ships (the headless entry points and scenes live in `tools/`), so nothing is picked
+out: only what Python and editors leave behind is skipped (`__pycache__`, compiled files, hidden
+files, editor backups).
 
 The manifest is checked here (the fields Blender requires, and their rules); when the bpy module is
 installed its own validator (`blender_ext.py validate`, what `blender --command extension validate`
@@ -30,11 +31,7 @@ HELP = "Build the Blender extension zip (dist/ltx_scene_control-<version>.zip)"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADDON_DIR = "blender_addon"
 MANIFEST = "blender_manifest.toml"
-EXCLUDE_DIRS = {"__pycache__", "tests", ".pytest_cache", ".mypy_cache"}
-EXCLUDE_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", "~")
-# the command line's bpy-module entry points (`python -m blender_addon.headless` / `.demo_session`):
-# they run from the repository, never inside an installed extension
-EXCLUDE_FILES = {".DS_Store", "headless.py", "demo_session.py", "render_controls_args.py"}  # command-line tools, not add-on code
+LEFT_BEHIND_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", "~")  # by Python and editors, not sources
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 REQUIRED = ("schema_version", "id", "version", "name", "tagline", "maintainer", "type",
@@ -110,9 +107,9 @@ def load_manifest(root: Path = REPO_ROOT) -> dict:
 def _files(addon_dir: Path):
     """(path on disk, name in the zip) for every file of the add-on, symlinks followed."""
     for folder, dirs, files in os.walk(addon_dir, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if d not in EXCLUDE_DIRS and not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
         for name in sorted(files):
-            if name in EXCLUDE_FILES or name.endswith(EXCLUDE_SUFFIXES) or name.startswith("."):
+            if name.endswith(LEFT_BEHIND_SUFFIXES) or name.startswith("."):
                 continue
             path = Path(folder) / name
             yield path, path.relative_to(addon_dir).as_posix()

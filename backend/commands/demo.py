@@ -5,7 +5,7 @@ Steps (each prints a line; long ones show a progress bar):
    else the tiny test bundle made into DIR/tiny-bundle (and it says plainly that its output is noise
    and how to get the real weights);
 2. the real `ltx-scene serve` on a free loopback port, data in DIR/server;
-3. Blender (the bpy module, in a child process: `python -m blender_addon.demo_session`): builds the
+3. Blender (the bpy module, in a child process: `python -m tools.demo_session`): builds the
    procedural demo scene, captures every control kind into DIR/controls/<kind>/, runs the add-on's
    Generate operator for one control (pose by default) so the result lands as movie + sound strips,
    saves DIR/demo.blend;

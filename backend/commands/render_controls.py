@@ -1,6 +1,6 @@
 """`ltx-scene render-controls SCENE.blend --control K --out DIR`: headless capture from a .blend.
 
-Runs `python -m blender_addon.headless render-controls ...` in a subprocess with this interpreter
+Runs `python -m tools.headless render-controls ...` in a subprocess with this interpreter
 (which has the bpy module), so bpy never enters backend/. Streams the child's progress lines into a
 progress bar, forwards its notes (what was snapped) and maps its failures to one clear message:
 a user error (exit 2) keeps the child's own message; a crash says what died and shows the tail of
@@ -19,14 +19,14 @@ HELP = "capture a control (depth, pose, tracks, canny) from a .blend headlessly:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from blender_addon.render_controls_args import add_render_controls_arguments
+    from tools.render_controls_args import add_render_controls_arguments
 
     add_render_controls_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def child_command(args) -> list[str]:
-    cmd = [sys.executable, "-m", "blender_addon.headless", "render-controls",
+    cmd = [sys.executable, "-m", "tools.headless", "render-controls",
            str(Path(args.scene_file).resolve()), "--control", args.control, "--out", str(Path(args.out).resolve()),
            "--rig-preset", args.rig_preset, "--depth-engine", args.depth_engine,
            "--rgb-engine", args.rgb_engine, "--depth-size", args.depth_size]

@@ -1,4 +1,4 @@
-"""Run the demo's Blender half (`python -m blender_addon.demo_session`) in a child process.
+"""Run the demo's Blender half (`python -m tools.demo_session`) in a child process.
 
 bpy never enters backend/: the child is this interpreter importing the bpy module, run by
 backend/blender_child.py. Its lines (`LTX_STEP`, `LTX_PROGRESS`, `LTX_NOTE`, `LTX_RESULT`,
@@ -53,7 +53,7 @@ class JobMonitor(threading.Thread):
 
 def session_command(out_dir: Path, server, control: str, width: int, height: int, frames: int,
                     reference_factor: int, prompt: str | None, seed: int) -> list[str]:
-    cmd = [sys.executable, "-m", "blender_addon.demo_session", "--out", str(out_dir),
+    cmd = [sys.executable, "-m", "tools.demo_session", "--out", str(out_dir),
            "--url", server.url, "--token-file", str(server.token_file), "--control", control,
            "--width", str(width), "--height", str(height), "--frames", str(frames),
            "--reference-factor", str(reference_factor), "--seed", str(seed)]

@@ -1,9 +1,11 @@
 """The built zip is self-contained, passes Blender's validator, installs, registers and unregisters."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -38,9 +40,23 @@ def test_zip_contents(addon_zip):
                      "vse.py", "client/http.py", "client/worker.py", "operators/generate.py",
                      "ui/panel.py", "shared/__init__.py", "shared/package.py"):
         assert required in names, required
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "tests/" in n]
-    assert "headless.py" not in names and "demo_session.py" not in names
-    assert "render_controls_args.py" not in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # exactly the add-on's own files and the shared/ copy: nothing of tools/, tests or the backend
+    assert names == {"blender_manifest.toml"} | _source_files(REPO_ROOT / "blender_addon")
+    assert {n.split("/")[0] for n in names if "/" in n} == {"capture", "client", "operators", "ui", "shared"}
+    assert {n for n in names if "/" not in n} == {
+        "blender_manifest.toml", "README.md", "__init__.py", "compat.py", "preferences.py", "properties.py",
+        "settings.py", "vse.py"}
+
+
+def _source_files(folder):
+    """Every file under `folder` (symlinks followed), relative, without what Python leaves behind."""
+    found = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        found.update((Path(root) / name).relative_to(folder).as_posix() for name in files
+                     if not name.endswith(".pyc"))
+    return found
 
 
 def test_blender_validator_accepts_zip(addon_zip):

@@ -6,7 +6,7 @@ import pytest
 
 from blender_addon.capture.compositor import install_pass_output, uses_node_groups
 from blender_addon.capture.render_scene import TEMP_SCENE_NAME, temporary_scene
-from blender_addon.scenes.basic import build_plane_scene
+from tools.scenes.basic import build_plane_scene
 
 
 @pytest.mark.bpy_compat

@@ -7,7 +7,7 @@ import pytest
 from blender_addon.capture import CaptureSettings, capture_package
 from blender_addon.capture.depth import render_z
 from blender_addon.capture.engine_probe import engine_available
-from blender_addon.scenes.basic import CAMERA_LOCATION, PLANE_SIZE, analytic_projection, build_plane_scene
+from tools.scenes.basic import CAMERA_LOCATION, PLANE_SIZE, analytic_projection, build_plane_scene
 
 DIST = 4.0
 

@@ -1,4 +1,4 @@
-"""`python -m blender_addon.headless` and `ltx-scene render-controls` on a saved demo scene:
+"""`python -m tools.headless` and `ltx-scene render-controls` on a saved demo scene:
 control.npz + lossless 8-bit RGB PNG frames at the generation size, in frame order."""
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _run(*args, check=True):
 @pytest.fixture(scope="module")
 def demo_blend(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "demo.blend"
-    _run("blender_addon.headless", "build-demo", str(path), "--frames", "9", "--width", "128", "--height", "64")
+    _run("tools.headless", "build-demo", str(path), "--frames", "9", "--width", "128", "--height", "64")
     assert path.is_file()
     return path
 
@@ -49,7 +49,7 @@ def _frames(folder):
 @pytest.mark.parametrize("kind", ["tracks", "pose", "depth"])
 def test_headless_writes_package_and_frames(demo_blend, tmp_path, kind):
     out = tmp_path / kind
-    proc = _run("blender_addon.headless", "render-controls", str(demo_blend), "--control", kind,
+    proc = _run("tools.headless", "render-controls", str(demo_blend), "--control", kind,
                 "--out", str(out), "--width", "130", "--height", "60")
     assert "LTX_NOTE size 130x60 snapped to 128x64 (multiples of 64)" in proc.stdout
     assert "LTX_PROGRESS" in proc.stdout and "LTX_RESULT" in proc.stdout
@@ -67,7 +67,7 @@ def test_headless_writes_package_and_frames(demo_blend, tmp_path, kind):
 
 @pytest.mark.bpy_compat
 def test_headless_user_error_exits_2_with_the_message(demo_blend, tmp_path):
-    proc = _run("blender_addon.headless", "render-controls", str(demo_blend), "--control", "tracks",
+    proc = _run("tools.headless", "render-controls", str(demo_blend), "--control", "tracks",
                 "--track", "Nope", "--out", str(tmp_path), check=False)
     assert proc.returncode == 2
     assert "LTX_ERROR track_targets: no object named 'Nope'" in proc.stderr

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from blender_addon.capture import CaptureSettings, capture_package
-from blender_addon.scenes.basic import CAMERA_LOCATION, add_camera, add_plane, analytic_projection, setup_render
+from tools.scenes.basic import CAMERA_LOCATION, add_camera, add_plane, analytic_projection, setup_render
 
 pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
 
@@ -23,7 +23,7 @@ def _scene():
     target.keyframe_insert("location", frame=9)
     add_plane(scene, "Other", 1.0, (-1.0, 0.0, 0.8))
     add_plane(scene, "InFront", 0.6, (0.2, -2.0, 1.2))   # hides part of the target
-    from blender_addon.scenes.humanoid import _linear
+    from tools.scenes.humanoid import _linear
     _linear(target)
     return scene
 
@@ -87,7 +87,7 @@ def strength_property():
 
 
 def test_keyframed_attention_strength_is_captured(empty_scene, strength_property):
-    from blender_addon.scenes.basic import build_track_scene
+    from tools.scenes.basic import build_track_scene
     scene = build_track_scene(64, 64, frames=17)
     props = scene.ltx_scene
     props.attention_strength = 0.0
@@ -104,7 +104,7 @@ def test_keyframed_attention_strength_is_captured(empty_scene, strength_property
 
 
 def test_strength_defaults_to_one(empty_scene):
-    from blender_addon.scenes.basic import build_track_scene
+    from tools.scenes.basic import build_track_scene
     scene = build_track_scene(64, 64, frames=9)
     pkg = capture_package(scene, CaptureSettings(kind="tracks", track_targets=("Cube",)))
     assert (pkg.attention_strength == 1.0).all()
@@ -113,7 +113,7 @@ def test_strength_defaults_to_one(empty_scene):
 def test_mask_of_a_skinned_mesh_follows_the_armature(empty_scene, monkeypatch):
     """The body mesh is rendered without its armature in the scene; it must still be deformed."""
     monkeypatch.setenv("LTX_SCENE_RENDER_PROBE", "off")
-    from blender_addon.scenes.demo import build_demo_scene
+    from tools.scenes.demo import build_demo_scene
     scene = build_demo_scene(frames=9, width=256, height=128)
     pose = capture_package(scene, CaptureSettings(kind="pose"))
     mask = capture_package(scene, CaptureSettings(kind="pose", mask_objects=("Armature_Body",),

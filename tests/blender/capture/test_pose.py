@@ -10,8 +10,8 @@ import pytest
 
 from blender_addon.capture import CaptureSettings, capture_package
 from blender_addon.capture.rigs import BODY_KEYPOINTS, detect_preset
-from blender_addon.scenes.basic import add_camera, analytic_projection, setup_render
-from blender_addon.scenes.humanoid import REST, _linear, add_humanoid
+from tools.scenes.basic import add_camera, analytic_projection, setup_render
+from tools.scenes.humanoid import REST, _linear, add_humanoid
 from blender_addon.shared.errors import UserError
 
 pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS

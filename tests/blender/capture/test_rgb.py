@@ -6,7 +6,7 @@ import pytest
 
 from blender_addon.capture import CaptureSettings, capture_package
 from blender_addon.capture.engine_probe import engine_available
-from blender_addon.scenes.basic import CAMERA_LOCATION, PLANE_SIZE, analytic_projection, build_plane_scene
+from tools.scenes.basic import CAMERA_LOCATION, PLANE_SIZE, analytic_projection, build_plane_scene
 
 pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
 

@@ -6,7 +6,7 @@ import bpy
 import pytest
 
 from blender_addon.capture import CaptureSettings, capture_package, plan_capture
-from blender_addon.scenes.demo import build_demo_scene
+from tools.scenes.demo import build_demo_scene
 
 
 def _snapshot(scene):

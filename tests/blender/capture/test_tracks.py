@@ -6,8 +6,8 @@ import pytest
 
 from blender_addon.capture import CaptureSettings, capture_package
 from blender_addon.capture.tracks import OFF_CANVAS
-from blender_addon.scenes.basic import analytic_projection, build_track_scene, track_position
-from blender_addon.scenes.humanoid import REST, add_humanoid
+from tools.scenes.basic import analytic_projection, build_track_scene, track_position
+from tools.scenes.humanoid import REST, add_humanoid
 from blender_addon.shared.errors import UserError
 
 pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS

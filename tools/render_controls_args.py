@@ -1,12 +1,11 @@
 """The arguments of render-controls, defined once for both sides (no bpy here):
 `ltx-scene render-controls` (backend/commands/render_controls.py) and the child it runs,
-`python -m blender_addon.headless render-controls` (headless.py). Importing this module needs no
-bpy (blender_addon/__init__.py imports its bpy sub-modules only inside register())."""
+`python -m tools.headless render-controls` (tools/headless.py)."""
 from __future__ import annotations
 
 import argparse
 
-from .shared.control_kinds import CONTROL_KINDS
+from shared.control_kinds import CONTROL_KINDS
 
 
 def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,11 +1,11 @@
 """Headless capture with the bpy module (no Blender UI):
 
-    python -m blender_addon.headless render-controls SCENE.blend --control depth|pose|tracks|canny
+    python -m tools.headless render-controls SCENE.blend --control depth|pose|tracks|canny
         --out DIR [--width W --height H --frames N --frame-start S --scene NAME
         --track OBJ_OR_ARMATURE:BONE ... --mask OBJ ... --mask-collection NAME
         --rig-preset auto|metarig|rigify|mixamo --depth-engine AUTO|BLENDER_WORKBENCH|CYCLES
         --rgb-engine BLENDER_WORKBENCH|CYCLES --depth-size reference|full]
-    python -m blender_addon.headless build-demo OUT.blend [--frames N --width W --height H]
+    python -m tools.headless build-demo OUT.blend [--frames N --width W --height H]
 
 render-controls writes DIR/control.npz (the ControlPackage) and DIR/frames/frame_00000.png ...:
 the control video as lossless 8-bit RGB PNG frames at the generation size (names sort in frame
@@ -27,13 +27,13 @@ import os
 import sys
 import time
 
-from .render_controls_args import add_render_controls_arguments
-from .shared import child_messages as msg
-from .shared.errors import UserError
+from tools.render_controls_args import add_render_controls_arguments
+from blender_addon.shared import child_messages as msg
+from blender_addon.shared.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m blender_addon.headless",
+    p = argparse.ArgumentParser(prog="python -m tools.headless",
                                 description="Capture LTX control signals from a .blend without the UI.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render-controls", help="capture a ControlPackage and its control video frames")
@@ -71,8 +71,8 @@ def render_controls(args) -> dict:
     import bpy
     import numpy as np
 
-    from .capture import CaptureSettings
-    from .capture.package import capture_package, plan_capture
+    from blender_addon.capture import CaptureSettings
+    from blender_addon.capture.package import capture_package, plan_capture
 
     if not os.path.isfile(args.scene_file):
         raise UserError(f"scene: no such file: {args.scene_file}; give the path of a .blend file", "scene")
@@ -112,7 +112,7 @@ def render_controls(args) -> dict:
               "height": pkg.height, "frames": pkg.frame_count, "frame_start": pkg.frame_start,
               "fps": f"{pkg.fps.numerator}/{pkg.fps.denominator}", "notes": list(plan.notes)}
     if not args.no_frames:
-        from .shared.png import write_png_frames
+        from blender_addon.shared.png import write_png_frames
         video = control_video(pkg)
         folder = os.path.join(args.out, "frames")
         if os.path.isdir(folder):
@@ -137,14 +137,14 @@ def control_video(pkg):
     (edges need OpenCV and are made by the backend)."""
     if pkg.kind == "canny":
         return pkg.rgb
-    from .shared.raster import rasterize
+    from blender_addon.shared.raster import rasterize
     return rasterize(pkg)
 
 
 def build_demo(args) -> dict:
     import bpy
 
-    from .scenes import build_demo_scene
+    from tools.scenes import build_demo_scene
     bpy.ops.wm.read_factory_settings(use_empty=True)
     build_demo_scene(frames=args.frames, width=args.width, height=args.height)
     path = os.path.abspath(args.out_file)

@@ -1,6 +1,6 @@
 """The Blender half of `ltx-scene demo`, run with the bpy module in its own process:
 
-    python -m blender_addon.demo_session --out DIR --url http://127.0.0.1:PORT --token-file FILE
+    python -m tools.demo_session --out DIR --url http://127.0.0.1:PORT --token-file FILE
         [--control pose] [--width 384 --height 256 --frames 49] [--prompt TEXT] [--seed 0]
 
 1. enables this package as an add-on (so its preferences hold the backend URL and token),
@@ -14,7 +14,7 @@
    result lands in the sequencer as a movie and a sound strip, with its files under DIR/generated/,
 5. saves DIR/demo.blend.
 
-Like `headless.py` it speaks in lines on stdout: `LTX_STEP <name> <text>` when a step starts,
+Like `tools/headless.py` it speaks in lines on stdout: `LTX_STEP <name> <text>` when a step starts,
 `LTX_PROGRESS <fraction> <message>` within it, `LTX_NOTE <text>`, and at the end `LTX_RESULT <json>`
 with every path; a user error prints `LTX_ERROR <step>: <message>` on stderr and exits with status 2.
 """
@@ -26,12 +26,12 @@ import os
 import sys
 import time
 
-from .shared import child_messages as msg
-from .shared.control_kinds import CONTROL_KINDS
-from .shared.errors import UserError
+from blender_addon.shared import child_messages as msg
+from blender_addon.shared.control_kinds import CONTROL_KINDS
+from blender_addon.shared.errors import UserError
 
 KINDS = CONTROL_KINDS
-ADDON_MODULE = __package__          # "blender_addon" when run from the repository
+ADDON_MODULE = "blender_addon"      # the repository's package, enabled as an add-on
 DEFAULT_PROMPT = ("A person in a grey jacket walks across a sunlit courtyard while a red ball rolls "
                   "around them; the camera glides sideways, following the walker.")
 SCENE_NAME = "LTX Demo"
@@ -42,7 +42,7 @@ class StepFailed(UserError):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m blender_addon.demo_session",
+    p = argparse.ArgumentParser(prog="python -m tools.demo_session",
                                 description="Build the demo scene, capture every control, generate, save.")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--url", required=True, help="the backend, e.g. http://127.0.0.1:8765")
@@ -79,7 +79,7 @@ def _raise(exc):
 def build_scene(args):
     import bpy
 
-    from .scenes import build_demo_scene
+    from tools.scenes import build_demo_scene
 
     scene = build_demo_scene(frames=args.frames, width=args.width, height=args.height)
     scene.name = SCENE_NAME
@@ -90,10 +90,10 @@ def build_scene(args):
 
 def capture_kind(scene, kind: str, args) -> dict:
     """Capture one control kind into DIR/controls/<kind>/ (package + PNG frames)."""
-    from .capture import CaptureSettings, capture_package
-    from .headless import control_video, default_track_targets
-    from .capture.package import plan_capture
-    from .shared.png import write_png_frames
+    from blender_addon.capture import CaptureSettings, capture_package
+    from tools.headless import control_video, default_track_targets
+    from blender_addon.capture.package import plan_capture
+    from blender_addon.shared.png import write_png_frames
 
     settings = CaptureSettings(kind=kind, width=args.width, height=args.height,
                                frame_count=args.frames, reference_downscale_factor=args.reference_factor,
@@ -135,9 +135,9 @@ def configure_generation(scene, prefs, args) -> None:
     props.snap = False
     props.first_frame_source = "NONE"
     if args.control == "tracks":
-        from .headless import default_track_targets
-        from .capture.package import plan_capture
-        from .capture import CaptureSettings
+        from tools.headless import default_track_targets
+        from blender_addon.capture.package import plan_capture
+        from blender_addon.capture import CaptureSettings
         frames = list(plan_capture(scene, CaptureSettings(
             kind="depth", width=args.width, height=args.height, frame_count=args.frames,
             reference_downscale_factor=args.reference_factor, snap=False)).frames)
@@ -159,7 +159,7 @@ def generate(scene) -> dict:
     """Run the add-on's Generate operator (inline in background mode) and check the strips."""
     import bpy
 
-    from . import compat, vse
+    from blender_addon import compat, vse
 
     try:
         result = bpy.ops.ltx_scene.generate()
@@ -195,7 +195,7 @@ def shutdown_addon() -> None:
     import addon_utils
 
     try:
-        from .operators import job
+        from blender_addon.operators import job
         job.shutdown()
         addon_utils.disable(ADDON_MODULE, default_set=True)
     except Exception as exc:  # leaving Blender: nothing to restore, but say it
