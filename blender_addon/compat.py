@@ -3,7 +3,7 @@
 Everything version-dependent goes through here so the rest of the add-on reads the same on all
 three (facts/blender.md):
 - 4.4 renamed the sequencer's `sequences` to `strips` (4.5 has both, 5.0 only `strips`);
-  `sequences_all` became `strips_all`; the RNA type `Sequence` became `Strip`.
+  `sequences_all` became `strips_all`.
 - 5.0's sequencer may edit another scene than the active one (`context.sequencer_scene`).
 - `UILayout.progress` exists from 4.0; older layouts would need a label.
 """
@@ -22,11 +22,6 @@ def all_strips(editor):
     """Every strip of the editor, inside meta strips too."""
     collection = getattr(editor, "strips_all", None)
     return collection if collection is not None else editor.sequences_all
-
-
-def strip_type():
-    """The RNA base type of a VSE strip (`bpy.types.Strip` from 4.4, `Sequence` before)."""
-    return getattr(bpy.types, "Strip", None) or bpy.types.Sequence
 
 
 def sequencer_scene(context):
@@ -49,7 +44,3 @@ def draw_progress(layout, factor: float, text: str) -> None:
         progress(factor=max(0.0, min(1.0, factor)), type="BAR", text=text)
     else:
         layout.label(text=f"{text} ({factor * 100:.0f}%)")
-
-
-def version_string() -> str:
-    return bpy.app.version_string

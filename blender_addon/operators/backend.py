@@ -39,9 +39,7 @@ def describe(backend) -> tuple[bool, str, dict | None]:
             client.close()
     except UserError as exc:
         return False, str(exc), None
-    kinds = models.get("control_kinds") or models.get("kinds") or []
-    if isinstance(kinds, dict):
-        kinds = list(kinds)
+    kinds = models.get("control_kinds") or []
     line = f"{health.get('device', '?')}, version {health.get('version', '?')}"
     if kinds:
         line += f", controls: {', '.join(map(str, kinds))}"

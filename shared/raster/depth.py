@@ -35,13 +35,6 @@ def _normalize(d: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return ((d - np.float32(lo)) / np.float32(hi - lo)).astype(np.float32)
 
 
-def normalize_clip(d: np.ndarray) -> np.ndarray:
-    """Min-max over the whole clip to [0, 1] float32 (a constant clip: geometry 1, background 0)."""
-    if d.size == 0:
-        return d.astype(np.float32)
-    return _normalize(d, float(d.min()), float(d.max()))
-
-
 def depth_to_video(depth, width: int | None = None, height: int | None = None) -> np.ndarray:
     """(F, Hd, Wd) planar Z -> (F, H, W, 3) uint8 grey, near = white, background black."""
     z = np.asarray(depth)
