@@ -128,6 +128,8 @@ class LTXSceneJobState(PropertyGroup):
     job_id: StringProperty(name="Job", default="")
     backend_status: StringProperty(name="Backend", default="not checked")
     backend_ok: BoolProperty(default=False)
+    # the server's memory plan from /v1/health ("24 GB: 31 of 48 blocks resident, ..."); "" = unknown
+    backend_memory: StringProperty(name="Backend Memory", default="")
     # JSON {kind: {"factor", "multiple"}} from the backend's /v1/models; "" = no backend answered yet
     backend_rules: StringProperty(name="Backend Size Rules", default="")
     last_video: StringProperty(name="Last Result", subtype='FILE_PATH', default="")

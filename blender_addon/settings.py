@@ -20,19 +20,10 @@ import bpy
 
 from . import preferences
 from .capture.settings import CapturePlan, CaptureSettings, fps_of
+from .client.http import BackendSettings
 from .shared.errors import UserError
 from .shared.job_spec import GenerationSpec
 from .shared.video_rules import format_fps
-
-
-@dataclass(frozen=True)
-class BackendSettings:
-    url: str
-    token: str
-    allow_remote: bool
-    connect_timeout: float = 3.0
-    read_timeout: float = 30.0
-    start_command: str = ""
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,26 @@ def parse_sse(lines: Iterator[str]) -> Iterator[Event]:
         yield Event(name, json.loads("\n".join(data)))
 
 
+@dataclass(frozen=True)
+class BackendSettings:
+    """How to reach the backend, as plain values (read from the add-on preferences on the main
+    thread by `settings.backend_settings`). `connect()` is how the add-on builds every client."""
+    url: str
+    token: str = ""
+    allow_remote: bool = True
+    connect_timeout: float = CONNECT_TIMEOUT_S
+    read_timeout: float = READ_TIMEOUT_S
+    start_command: str = ""
+
+    def connect(self) -> "BackendClient":
+        """A new client session (close it when done); raises `BackendError` for an unusable URL."""
+        return BackendClient(self.url, self.token, allow_remote=self.allow_remote,
+                             connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
+
+
 class BackendClient:
-    """A session against one backend: `BackendClient("http://127.0.0.1:8765", token)`."""
+    """A session against one backend: `BackendClient("http://127.0.0.1:8765", token)`, or
+    `BackendSettings(...).connect()`."""
 
     def __init__(self, url: str, token: str = "", *, allow_remote: bool = True,
                  connect_timeout: float = CONNECT_TIMEOUT_S, read_timeout: float = READ_TIMEOUT_S):

@@ -11,7 +11,8 @@ everything into a `JobRequest` of plain values first; the job reports through `e
 
 `run_job` is the whole job; `GenerationWorker` runs it on a thread and queues the messages for the
 main thread's timer to drain. In background mode (`blender -b`, the bpy module, where timers never
-fire) the operator calls `run_job` inline instead, with the same messages.
+fire) the operator calls `run_job` inline instead, with the same messages. `Worker` is the one way
+the add-on hands work to a thread (Check Backend uses it too): a daemon thread and a queue.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..shared.errors import UserError
-from .http import FINAL_STATUSES, BackendClient, BackendError
+from .http import FINAL_STATUSES, BackendClient, BackendError, BackendSettings
 
 POLL_INTERVAL_S = 0.5
 
@@ -33,16 +34,12 @@ Emit = Callable[[str, dict], None]
 @dataclass
 class JobRequest:
     """Everything one job needs, as plain values (built on the main thread)."""
-    url: str
-    token: str
+    backend: BackendSettings
     spec: dict                       # GenerationSpec.to_json()
     control: bytes                   # the ControlPackage as .npz bytes
     out_dir: str                     # where the result lands
-    allow_remote: bool = True
     image: bytes | None = None       # first-frame image file (PNG/JPEG)
     image_name: str = "first_frame.png"
-    connect_timeout: float = 3.0
-    read_timeout: float = 30.0
     result_name: str = "result.mp4"
     extra: dict = field(default_factory=dict)  # passed back untouched with "done"
 
@@ -53,9 +50,7 @@ def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = No
     job_id = None
     client = None
     try:
-        client = BackendClient(request.url, request.token, allow_remote=request.allow_remote,
-                               connect_timeout=request.connect_timeout,
-                               read_timeout=request.read_timeout)
+        client = request.backend.connect()
         client.health()
         if cancel.is_set():
             emit("cancelled", {"id": None, "message": "cancelled before upload"})
@@ -144,27 +139,30 @@ def _try_cancel(client: BackendClient, job_id: str) -> None:
         pass
 
 
-class GenerationWorker:
-    """Runs `run_job` on a daemon thread; the main thread calls `drain()` from a timer."""
+class Worker:
+    """`work(emit, cancel)` on a daemon thread; what it emits waits in `messages` until the main
+    thread's timer drains it (`drain()`). The thread never touches bpy; the timer is the only writer
+    of Blender data. `run_here(emit)` runs the same work on the calling thread (background mode, where
+    timers never fire), handing each message straight to `emit`."""
 
-    def __init__(self, request: JobRequest):
-        self.request = request
+    def __init__(self, work: Callable[[Emit, threading.Event], object], name: str):
+        self.work = work
         self.messages: queue.Queue = queue.Queue()
         self.cancel_event = threading.Event()
-        self.job_id: str | None = None
-        self.thread = threading.Thread(target=self._run, name="ltx-scene-generate", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> "GenerationWorker":
+    def start(self) -> "Worker":
         self.thread.start()
         return self
 
     def _emit(self, kind: str, payload: dict) -> None:
-        if kind == "submitted":
-            self.job_id = payload["id"]
         self.messages.put((kind, payload))
 
     def _run(self) -> None:
-        run_job(self.request, self._emit, self.cancel_event)
+        self.work(self._emit, self.cancel_event)
+
+    def run_here(self, emit: Emit) -> None:
+        self.work(emit, self.cancel_event)
 
     def drain(self) -> list[tuple[str, dict]]:
         out = []
@@ -177,20 +175,42 @@ class GenerationWorker:
     def is_alive(self) -> bool:
         return self.thread.is_alive()
 
+    def ended(self) -> bool:
+        """Started, finished, and every message drained."""
+        return self.thread.ident is not None and not self.thread.is_alive() and self.messages.empty()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.thread.join(timeout)
+
+
+class GenerationWorker(Worker):
+    """`run_job` on a worker thread; `cancel()` flags it and asks the server to stop the job."""
+
+    def __init__(self, request: JobRequest):
+        self.request = request
+        self.job_id: str | None = None
+        super().__init__(lambda emit, cancel: run_job(request, emit, cancel), "ltx-scene-generate")
+
+    def _emit(self, kind: str, payload: dict) -> None:
+        if kind == "submitted":
+            self.job_id = payload["id"]
+        super()._emit(kind, payload)
+
     def cancel(self) -> None:
         """Stop the job: flag the worker and ask the server now (from a short helper thread, so
         neither the caller nor a worker blocked on the event stream waits)."""
-        self.cancel_event.set()
+        super().cancel()
         job_id = self.job_id
         if job_id is None:
             return
-        request = self.request
+        backend = self.request.backend
 
         def ask() -> None:
             try:
-                client = BackendClient(request.url, request.token, allow_remote=request.allow_remote,
-                                       connect_timeout=request.connect_timeout,
-                                       read_timeout=request.read_timeout)
+                client = backend.connect()
                 try:
                     client.cancel(job_id)
                 finally:
@@ -199,6 +219,3 @@ class GenerationWorker:
                 pass
 
         threading.Thread(target=ask, name="ltx-scene-cancel", daemon=True).start()
-
-    def join(self, timeout: float | None = None) -> None:
-        self.thread.join(timeout)

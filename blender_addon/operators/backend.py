@@ -1,95 +1,84 @@
 """Backend status and a local backend: Check Backend, Start Local Backend.
 
-Check Backend asks `/v1/health` and `/v1/models` on a short-lived thread (inline in background mode)
-and writes the answer into the panel's backend line and the per-kind size rules (reference factor,
-size multiple) into the run-time job state, which the panel's size note and snapping then use. Start Local Backend runs the preferences'
-start command as a child process (a `subprocess.Popen` argument list, no shell) and stops it when
-the add-on is disabled.
+Check Backend asks `/v1/health` and `/v1/models` (`client.backend_status.ask`) on a worker thread
+followed by the add-on's one timer (`main_thread`), inline in background mode, and writes the answer
+into the run-time job state: the panel's backend line, the server's memory summary, and the per-kind
+size rules (reference factor, size multiple) that the panel's size note and snapping then use.
+One check runs at a time: a second click while one is in flight for the same settings waits for that
+answer; a check for changed settings replaces it, and the older answer is dropped. Start Local
+Backend runs the preferences' start command as a child process (a `subprocess.Popen` argument list,
+no shell) and stops it when the add-on is disabled.
 """
 from __future__ import annotations
 
 import json
 import shlex
 import subprocess
-import threading
+from typing import Callable
 
 import bpy
 from bpy.types import Operator
 
 from .. import settings as settings_mod
-from ..client.http import BackendClient, size_rules
-from ..shared.errors import UserError
-from . import job
+from ..client import backend_status
+from ..client.http import BackendSettings
+from ..client.worker import Worker
+from . import job, main_thread
 
 _started: subprocess.Popen | None = None
-_answer: dict = {}
+_check: main_thread.Task | None = None        # the check in flight (None: none)
+_check_for: BackendSettings | None = None      # the settings it asks with
+_waiting: list[Callable[[bool, str], None]] = []  # called with (ok, line) once it answers
 
 
-def describe(backend) -> tuple[bool, str, dict | None]:
-    """(ok, one line for the panel, per-kind size rules or None) from the backend's health and
-    models. Plain values only: it runs on a worker thread."""
-    try:
-        client = BackendClient(backend.url, backend.token, allow_remote=backend.allow_remote,
-                               connect_timeout=backend.connect_timeout,
-                               read_timeout=backend.read_timeout)
-        try:
-            health = client.health()
-            models = client.models()
-        finally:
-            client.close()
-    except UserError as exc:
-        return False, str(exc), None
-    kinds = models.get("control_kinds") or []
-    line = f"{health.get('device', '?')}, version {health.get('version', '?')}"
-    if kinds:
-        line += f", controls: {', '.join(map(str, kinds))}"
-    if health.get("tiny_model"):
-        line += " (tiny test model: output is noise)"
-    return True, line, size_rules(models)
-
-
-def _apply(ok: bool, line: str, rules: dict | None = None) -> None:
-    """Record an answer in the run-time job state (main thread only); rules survive a failed check
-    only when the backend never answered (then the manual factor stays in use)."""
+def record(status: backend_status.BackendStatus) -> None:
+    """Write an answer into the run-time job state (main thread only); the size rules survive a
+    failed check only when the backend never answered (then the manual factor stays in use)."""
     state = job.job_state()
-    state.backend_ok = ok
-    state.backend_status = line
-    if rules is not None:
-        state.backend_rules = json.dumps(rules, sort_keys=True)
+    state.backend_ok = status.ok
+    state.backend_status = status.line
+    state.backend_memory = status.memory
+    if status.rules is not None:
+        state.backend_rules = json.dumps(status.rules, sort_keys=True)
     job.redraw()
 
 
-def refresh_rules(backend) -> tuple[bool, str]:
+def refresh_rules(backend: BackendSettings) -> backend_status.BackendStatus:
     """Ask the backend now and record its answer (background mode / Generate's first step)."""
-    ok, line, rules = describe(backend)
-    _apply(ok, line, rules)
-    return ok, line
+    status = backend_status.ask(backend)
+    record(status)
+    return status
 
 
-def _poll_answer():
-    if "result" not in _answer:  # the thread has not answered yet ("then" may already be waiting)
-        return 0.2
-    ok, line, rules = _answer.pop("result")
-    _apply(ok, line, rules)
-    callback = _answer.pop("then", None)
-    if callback is not None:
-        callback(ok, line)
-    return None
+def _answered(task: main_thread.Task, status: backend_status.BackendStatus) -> None:
+    global _check, _check_for
+    if task is not _check:
+        return  # replaced by a check with other settings: this answer is stale
+    _check, _check_for = None, None
+    record(status)
+    callbacks = list(_waiting)
+    _waiting.clear()
+    for callback in callbacks:
+        callback(status.ok, status.line)
 
 
-def refresh_rules_async(backend, then=None) -> None:
-    """Ask the backend on a short-lived thread; a timer records the answer, then calls `then(ok,
-    line)` on the main thread."""
-    _answer.clear()
+def refresh_rules_async(backend: BackendSettings,
+                        then: Callable[[bool, str], None] | None = None) -> main_thread.Task:
+    """Ask the backend on a worker thread; the timer records the answer, then calls every waiting
+    `then(ok, line)` on the main thread. Returns the check in flight."""
+    global _check, _check_for
     if then is not None:
-        _answer["then"] = then
+        _waiting.append(then)
+    if main_thread.running(_check) and _check_for == backend:
+        return _check  # the same question is already asked: wait for its answer
 
-    def ask():
-        _answer["result"] = describe(backend)
+    def work(emit, _cancel):
+        emit("answer", {"status": backend_status.ask(backend)})
 
-    threading.Thread(target=ask, name="ltx-scene-health", daemon=True).start()
-    if not bpy.app.timers.is_registered(_poll_answer):
-        bpy.app.timers.register(_poll_answer, first_interval=0.2)
+    task = main_thread.start(Worker(work, "ltx-scene-health"),
+                             lambda _kind, payload: _answered(task, payload["status"]))
+    _check, _check_for = task, backend
+    return task
 
 
 class LTX_SCENE_OT_check_backend(Operator):
@@ -101,9 +90,9 @@ class LTX_SCENE_OT_check_backend(Operator):
     def execute(self, context):
         backend = settings_mod.backend_settings(context)
         if bpy.app.background:
-            ok, line = refresh_rules(backend)
-            self.report({'INFO'} if ok else {'ERROR'}, f"LTX Scene backend: {line}")
-            return {'FINISHED'} if ok else {'CANCELLED'}
+            status = refresh_rules(backend)
+            self.report({'INFO'} if status.ok else {'ERROR'}, f"LTX Scene backend: {status.line}")
+            return {'FINISHED'} if status.ok else {'CANCELLED'}
         job.job_state(context).backend_status = f"checking {backend.url} ..."
         refresh_rules_async(backend)
         return {'FINISHED'}
@@ -137,10 +126,11 @@ class LTX_SCENE_OT_start_backend(Operator):
 
 
 def shutdown() -> None:
-    """Stop what this add-on started: the local backend and a pending status timer."""
-    global _started
-    if bpy.app.timers.is_registered(_poll_answer):
-        bpy.app.timers.unregister(_poll_answer)
+    """Stop what this add-on started: the local backend; forget a check in flight (its worker and
+    the timer are stopped by `main_thread.shutdown`)."""
+    global _started, _check, _check_for
+    _check, _check_for = None, None
+    _waiting.clear()
     if _started is not None and _started.poll() is None:
         _started.terminate()
         try:

@@ -3,8 +3,9 @@
 Main thread only. `start(context, settings)` captures the control package from the scene (the one
 part that must touch bpy), saves it beside the result, builds a plain `JobRequest`, then either
 - runs the job inline (background mode: `blender -b` / the bpy module, where timers never fire), or
-- starts a `GenerationWorker` thread and a `bpy.app.timers` tick that drains its messages into
-  `window_manager.ltx_scene_job`, redraws the panel and, when the video is in, imports the strips.
+- starts a `GenerationWorker` thread followed by the add-on's one timer (`main_thread`), which hands
+  its messages to `_on_message` here: they go into `window_manager.ltx_scene_job`, redraw the panel
+  and, when the video is in, import the strips.
 
 At most one job runs at a time (`active()`); `cancel()` stops it on the server too.
 """
@@ -17,11 +18,10 @@ import time
 import bpy
 
 from .. import vse
-from ..client.http import BackendClient
 from ..client.worker import GenerationWorker, JobRequest, run_job
 from ..shared.errors import UserError
+from . import main_thread
 
-TICK_S = 0.2
 CONTROL_NAME = "control.npz"
 
 
@@ -113,19 +113,14 @@ def build_request(settings, control: bytes, control_path: str) -> JobRequest:
     params["control"] = control_path
     if settings.first_frame_image:
         params["first_frame_image"] = settings.first_frame_image
-    backend = settings.backend
     return JobRequest(
-        url=backend.url, token=backend.token, allow_remote=backend.allow_remote,
-        connect_timeout=backend.connect_timeout, read_timeout=backend.read_timeout,
-        spec=settings.spec, control=control, out_dir=settings.output_dir,
+        backend=settings.backend, spec=settings.spec, control=control, out_dir=settings.output_dir,
         image=image, image_name=image_name, extra={"params": params})
 
 
 def check_backend(backend) -> None:
     """Raise `BackendError` unless the backend answers its health check (blocks: short timeouts)."""
-    client = BackendClient(backend.url, backend.token, allow_remote=backend.allow_remote,
-                           connect_timeout=backend.connect_timeout,
-                           read_timeout=backend.read_timeout)
+    client = backend.connect()
     try:
         client.health()
     finally:
@@ -182,25 +177,23 @@ def _apply(job: ActiveJob, kind: str, payload: dict) -> None:
         job.finished = True
 
 
-def _tick():
-    job = _active
-    if job is None or job.worker is None:
-        return None
-    for kind, payload in job.worker.drain():
-        _apply(job, kind, payload)
-        if kind == "error":
-            report("ERROR", f"LTX Scene: {payload['message']}")
-        elif kind == "done" and job.error:
-            report("ERROR", f"LTX Scene: {job.error}")
-        elif kind == "done":
-            report("INFO", f"LTX Scene: video imported ({payload['video']})")
-    if job.finished or not job.worker.is_alive() and job.worker.messages.empty():
-        if not job.finished:  # the thread died without a final message (should not happen)
-            job.error = "the generation worker stopped unexpectedly"
-            set_state("failed", error=job.error)
-            job.finished = True
-        return None
-    return TICK_S
+def _on_message(job: ActiveJob, kind: str, payload: dict) -> None:
+    """A message of the job's worker, on the main thread (the timer's handler)."""
+    _apply(job, kind, payload)
+    if kind == "error":
+        report("ERROR", f"LTX Scene: {payload['message']}")
+    elif kind == "done" and job.error:
+        report("ERROR", f"LTX Scene: {job.error}")
+    elif kind == "done":
+        report("INFO", f"LTX Scene: video imported ({payload['video']})")
+
+
+def _on_end(job: ActiveJob) -> None:
+    """The worker ended and every message is delivered."""
+    if not job.finished:  # the thread died without a final message (should not happen)
+        job.error = "the generation worker stopped unexpectedly"
+        set_state("failed", error=job.error)
+        job.finished = True
 
 
 # -------------------------------------------------------------------------------------- start
@@ -238,9 +231,8 @@ def start(context, settings, control: bytes | None = None, control_path: str | N
         return job
     job = ActiveJob(GenerationWorker(request), settings.scene_name, params)
     _active = job
-    job.worker.start()
-    if not bpy.app.timers.is_registered(_tick):
-        bpy.app.timers.register(_tick, first_interval=TICK_S, persistent=True)
+    main_thread.start(job.worker, lambda kind, payload: _on_message(job, kind, payload),
+                      lambda: _on_end(job))
     return job
 
 
@@ -255,22 +247,18 @@ def cancel() -> bool:
 
 
 def shutdown() -> None:
-    """Unregister time: stop the worker and the timer (a never-fired timer hangs exit on 4.5)."""
+    """Unregister time: stop every worker (this job's and any Check Backend) and the timer."""
     global _active
-    job = _active
-    if job is not None and job.worker is not None and not job.finished:
-        job.worker.cancel()
-        job.worker.join(timeout=2.0)
     _active = None
-    if bpy.app.timers.is_registered(_tick):
-        bpy.app.timers.unregister(_tick)
+    main_thread.shutdown()
 
 
 def wait(job: ActiveJob, timeout: float = 600.0) -> None:
-    """Block until a threaded job finishes, draining messages (for scripts and tests)."""
+    """Block until a threaded job finishes, driving the timer's ticks (for scripts and tests: in
+    background mode the timer never fires)."""
     deadline = time.monotonic() + timeout
     while not job.finished and time.monotonic() < deadline:
         if job.worker is None:
             break
-        _tick()
+        main_thread.tick()
         time.sleep(0.05)

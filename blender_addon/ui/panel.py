@@ -182,6 +182,8 @@ class VIEW3D_PT_ltx_scene_backend(_SubPanel, Panel):
         box.alert = not state.backend_ok and state.backend_status != "not checked"
         _wrapped(box, state.backend_status,
                  icon='CHECKMARK' if state.backend_ok else 'QUESTION')
+        if state.backend_memory:
+            _wrapped(box, state.backend_memory, icon='MEMORY')
         row = layout.row(align=True)
         row.operator("ltx_scene.check_backend", icon='FILE_REFRESH')
         if backend.start_command:

@@ -200,7 +200,8 @@ def test_threaded_job_and_cancel(server, addon, tmp_path):
     vse = addon.module("vse")
 
     started = job.start(bpy.context, settings_mod.snapshot(bpy.context), synchronous=False)
-    assert started.worker is not None and bpy.app.timers.is_registered(job._tick)
+    main_thread = addon.module("operators.main_thread")
+    assert started.worker is not None and bpy.app.timers.is_registered(main_thread.tick)
     job.wait(started, timeout=300)
     state = bpy.context.window_manager.ltx_scene_job
     assert started.finished and state.status == "succeeded", state.error
@@ -231,7 +232,7 @@ def test_threaded_job_and_cancel(server, addon, tmp_path):
         time.sleep(0.1)
     blocker.close()
     job.shutdown()
-    assert not bpy.app.timers.is_registered(job._tick)
+    assert not bpy.app.timers.is_registered(main_thread.tick)
 
 
 def test_server_refusal_is_one_clear_message(server, addon, tmp_path):

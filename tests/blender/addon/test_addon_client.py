@@ -19,7 +19,7 @@ CLIENT_DIR = REPO_ROOT / "blender_addon" / "client"
 
 def test_client_sources_do_not_import_bpy():
     files = sorted(CLIENT_DIR.glob("*.py"))
-    assert {f.name for f in files} >= {"__init__.py", "http.py", "worker.py"}
+    assert {f.name for f in files} >= {"__init__.py", "http.py", "worker.py", "backend_status.py"}
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
@@ -37,8 +37,8 @@ def test_client_imports_with_bpy_unimportable():
     code = textwrap.dedent("""
         import sys
         sys.modules["bpy"] = None          # any `import bpy` now raises ImportError
-        from blender_addon.client import http, worker
-        assert worker.GenerationWorker and http.BackendClient
+        from blender_addon.client import backend_status, http, worker
+        assert worker.GenerationWorker and http.BackendClient and backend_status.ask
         assert "bpy" not in {n for n, m in sys.modules.items() if m is not None}
         print("ok")
     """)
@@ -103,10 +103,11 @@ def test_empty_token_reads_default_token_file(tmp_path, monkeypatch):
 
 
 def test_worker_reports_server_down_as_error_message():
+    from blender_addon.client.http import BackendSettings
     from blender_addon.client.worker import GenerationWorker, JobRequest
 
-    request = JobRequest(url=f"http://127.0.0.1:{_free_port()}", token="t", spec={"prompt": "x"},
-                         control=b"", out_dir="/nonexistent")
+    request = JobRequest(backend=BackendSettings(f"http://127.0.0.1:{_free_port()}", "t"),
+                         spec={"prompt": "x"}, control=b"", out_dir="/nonexistent")
     worker = GenerationWorker(request).start()
     worker.join(timeout=30)
     messages = worker.drain()
@@ -126,3 +127,15 @@ def test_check_backend_operator_reports_server_down(fresh_scene, installed_addon
         prefs.backend_url = "http://127.0.0.1:8765"
     state = bpy.context.window_manager.ltx_scene_job
     assert state.backend_ok is False and "no LTX Scene backend is running" in state.backend_status
+
+
+def test_the_addon_builds_its_client_in_one_place():
+    """Every BackendClient of the add-on comes from `BackendSettings.connect()` (client/http.py)."""
+    builders = []
+    for path in sorted((REPO_ROOT / "blender_addon").rglob("*.py")):
+        if "shared" in path.relative_to(REPO_ROOT / "blender_addon").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "BackendClient":
+                builders.append(path.relative_to(REPO_ROOT).as_posix())
+    assert builders == ["blender_addon/client/http.py"]

@@ -77,42 +77,36 @@ def test_unsupported_kind_refused_before_capture(scene_704, installed_addon):
     assert info.value.field == "control_kind"
 
 
-def test_async_rules_wait_for_a_slow_answer_then_record_it_and_call_back(scene_704, installed_addon,
-                                                                         monkeypatch):
-    """The UI path of Generate: the backend is asked on a thread; the timer tick keeps waiting
-    (even with the callback already registered) until the answer is in, then records the rules and
-    calls back on the main thread. Timers never fire headless, so the ticks are driven by hand."""
+def test_async_check_records_the_rules_then_calls_back(scene_704, installed_addon, monkeypatch):
+    """The UI path of Generate: the backend is asked on a worker thread; the add-on's one timer
+    keeps ticking until the answer is in, then records the rules and calls back on the main thread.
+    Timers never fire headless, so the ticks are driven by hand."""
     import threading
 
     import bpy
 
     scene, props, state = scene_704
     backend_ops = installed_addon.module("operators.backend")
+    main_thread = installed_addon.module("operators.main_thread")
+    status_mod = installed_addon.module("client.backend_status")
     settings = installed_addon.module("settings")
     release = threading.Event()
     rules = {"depth": {"factor": 1, "multiple": 64}}
 
-    def slow_describe(_backend):
-        release.wait(10)
-        return True, "cpu, version test", rules
+    def slow_ask(_backend):
+        release.wait(30)
+        return status_mod.BackendStatus(True, "cpu, version test", rules)
 
-    monkeypatch.setattr(backend_ops, "describe", slow_describe)
+    monkeypatch.setattr(status_mod, "ask", slow_ask)
     called = []
-    backend_ops.refresh_rules_async(settings.backend_settings(bpy.context),
-                                    then=lambda ok, line: called.append((ok, line)))
-    try:
-        assert backend_ops._poll_answer() == 0.2          # no answer yet: keep ticking
-        assert called == [] and state.backend_rules == ""
-        release.set()
-        for _ in range(200):
-            interval = backend_ops._poll_answer()
-            if interval is None:
-                break
-            threading.Event().wait(0.01)
-        assert interval is None                            # answered: the timer ends
-        assert called == [(True, "cpu, version test")]
-        assert json.loads(state.backend_rules) == rules
-    finally:
-        release.set()
-        if bpy.app.timers.is_registered(backend_ops._poll_answer):
-            bpy.app.timers.unregister(backend_ops._poll_answer)
+    task = backend_ops.refresh_rules_async(settings.backend_settings(bpy.context),
+                                           then=lambda ok, line: called.append((ok, line)))
+    assert main_thread.tick() == main_thread.TICK_S      # no answer yet: keep ticking
+    assert called == [] and state.backend_rules == ""
+    release.set()
+    task.worker.join(30)
+    assert main_thread.tick() is None                    # answered: the timer ends
+    assert called == [(True, "cpu, version test")]
+    assert json.loads(state.backend_rules) == rules
+    capture, _ = settings.plan_for(props, scene)
+    assert capture.reference_downscale_factor == 1       # the backend's rule is in use
