@@ -1,7 +1,7 @@
 """The Blender API differences between 4.2 LTS, 4.5 LTS and 5.0 that the add-on meets.
 
 Everything version-dependent goes through here so the rest of the add-on reads the same on all
-three (facts/blender.md):
+three:
 - 4.4 renamed the sequencer's `sequences` to `strips` (4.5 has both, 5.0 only `strips`);
   `sequences_all` became `strips_all`.
 - 5.0's sequencer may edit another scene than the active one (`context.sequencer_scene`).

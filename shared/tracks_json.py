@@ -15,7 +15,8 @@ points without numeric x and y, a track mixing points and other values). The nod
 an order that does not affect its image (circles of the same age have the same colour); tracks are
 returned here in document order.
 
-`catmull_rom` reproduces the Sparse Track Editor's sampling exactly (facts/controls.md).
+`catmull_rom` reproduces the Sparse Track Editor's sampling exactly: a uniform Catmull-Rom spline
+through the keypoints, sampled evenly in keypoint-index units (details in its docstring).
 """
 from __future__ import annotations
 

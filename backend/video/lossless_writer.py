@@ -1,7 +1,7 @@
 """Bit-exact RGB video: the exact control video a job used, and controls handed to other tools.
 
-yuv420 H.264 smears the coloured 2-8 px dots of the motion tracks and the pose colours
-(facts/controls.md), so controls are kept lossless. Two containers, chosen by the file suffix:
+yuv420 H.264 smears the coloured 2-8 px dots of the motion tracks and the pose colours (chroma is
+stored at half resolution), so controls are kept lossless. Two containers, chosen by the file suffix:
 
 - `.mov` (default): PNG frames in QuickTime. The time base is the exact fraction 1/fps, so
   24000/1001 reads back exactly; FFmpeg, Blender, DaVinci Resolve and QuickTime all read it.

@@ -1,10 +1,10 @@
 """An attention mask from a grey/RGB video, a folder of frames or a single image.
 
-White = full control, black = none (facts/controls.md); the values multiply the attention
-strength. Colour is reduced to luma (BT.601 weights; grey input is unchanged). A single image or a
-one-frame video is a spatial mask repeated over time. Longer sources keep their first `frames`
-frames (frame k of the mask is frame k of the output); shorter ones are refused. Frames are
-cover-resized and center-cropped to (width, height) like the control.
+White = full control, black = none (the LTX-2 pipelines' attention-mask convention); the values
+multiply the attention strength. Colour is reduced to luma (BT.601 weights; grey input is
+unchanged). A single image or a one-frame video is a spatial mask repeated over time. Longer sources
+keep their first `frames` frames (frame k of the mask is frame k of the output); shorter ones are
+refused. Frames are cover-resized and center-cropped to (width, height) like the control.
 """
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The depth recipe for both compositor APIs: Render Layers' Depth -> File Output, 32-bit float,
-single-layer OpenEXR (the only headless readback that works on 4.5 and 5.0, `facts/blender.md`).
+single-layer OpenEXR: the only headless readback that works on 4.2, 4.5 and 5.0 (the Viewer node's
+image is empty on 4.5 and gone in 5.0, the "Render Result" image has no pixels in background mode,
+and a multilayer EXR loads without pixels through `bpy.data.images.load`).
 
 - 4.x: the scene's embedded `scene.node_tree` (after `use_nodes = True`), a Composite node for the
   image output, File Output with `base_path` and a file slot path.

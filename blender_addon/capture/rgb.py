@@ -20,10 +20,10 @@ def capture_rgb(scene, plan, settings, progress=None, frames=None) -> np.ndarray
         if engine == 'CYCLES':
             tmp.cycles.samples = settings.rgb_samples
         else:
-            # FXAA costs ~4x on a software GL driver (1.1 vs 0.25 s/frame at 1024x576 here).
+            # FXAA is several times slower on a software GL driver (benchmarks/README.md)
             tmp.display.render_aa = 'FXAA' if settings.rgb_antialias else 'OFF'
         fmt = tmp.render.image_settings
-        fmt.file_format = 'BMP'          # lossless 8-bit and the cheapest to write (PNG: +0.18 s/frame)
+        fmt.file_format = 'BMP'          # lossless 8-bit and the cheapest to write (PNG is slower)
         fmt.color_mode = 'RGB'
         for i, frame in enumerate(frames):
             render_frame(tmp, frame)

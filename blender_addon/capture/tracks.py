@@ -2,7 +2,8 @@
 
 A target is an object name ("Ball") or an armature bone ("Armature:hand.L", the bone's head). The
 point is the object's world origin / the bone's head, projected through the camera. Conventions of
-the official Draw Tracks node (`facts/controls.md`): a point that is in front of the camera but off
+the official Draw Tracks node (ComfyUI-LTXVideo; its raster is described in
+`shared/raster/tracks.py`): a point that is in front of the camera but off
 the frame keeps its real (off-canvas) coordinates, whose circles the rasterizer clips; a point behind
 the camera has no meaningful projection and is parked far off the canvas (OFF_CANVAS) and marked not
 visible.

@@ -1,7 +1,7 @@
 """Motion-track control video: colour-ramped circle trails, pixel-exact to ComfyUI-LTXVideo's
 Draw Tracks node (the convention the Motion-Track-Control IC-LoRA was trained on).
 
-Per output frame t (facts/controls.md):
+Per output frame t (as the node's source code does it):
 1. Canvas with a 1080 px short side: h <= w -> (rw, rh) = (int(w*1080/h), 1080), else
    (1080, int(h*1080/w)). Points are scaled by sx = rw/w, sy = rh/h (the product taken in float64,
    then stored as float32, as the node does) and rounded half to even to the circle centres.

@@ -1,6 +1,6 @@
-"""An independent, deliberately plain torch re-implementation of the Draw Tracks raster
-(facts/controls.md), used only by the tests: whole 1080p canvases, one circle at a time, the real
-`torch.nn.functional.interpolate` for the resize."""
+"""An independent, deliberately plain torch re-implementation of the Draw Tracks raster (the steps
+listed in shared/raster/tracks.py's docstring), used only by the tests: whole 1080p canvases, one
+circle at a time, the real `torch.nn.functional.interpolate` for the resize."""
 from __future__ import annotations
 
 import numpy as np
