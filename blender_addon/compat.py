@@ -9,8 +9,6 @@ three:
 """
 from __future__ import annotations
 
-import bpy
-
 
 def strips(editor):
     """The top-level strip collection of a `SequenceEditor` (has `new_movie` / `new_sound`)."""
