@@ -139,3 +139,30 @@ def test_the_addon_builds_its_client_in_one_place():
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "BackendClient":
                 builders.append(path.relative_to(REPO_ROOT).as_posix())
     assert builders == ["blender_addon/client/http.py"]
+
+
+def test_threaded_job_failure_reaches_the_panel_through_the_timer(fresh_scene, installed_addon, tmp_path):
+    """The UI path of a job without a backend: the worker's error waits in its queue until the
+    timer's tick (driven by hand: timers never fire headless) writes it into the job state."""
+    import bpy
+
+    job = installed_addon.module("operators.job")
+    main_thread = installed_addon.module("operators.main_thread")
+    settings_mod = installed_addon.module("settings")
+    prefs = bpy.context.preferences.addons[installed_addon.module_name].preferences
+    prefs.backend_url, prefs.output_dir = f"http://127.0.0.1:{_free_port()}", str(tmp_path)
+    fresh_scene.frame_start, fresh_scene.frame_end = 1, 17
+    fresh_scene.ltx_scene.prompt = "a ball rolls"
+    try:
+        settings = settings_mod.snapshot(bpy.context)
+        started = job.start(bpy.context, settings, control=b"npz", control_path=str(tmp_path / "c.npz"),
+                            synchronous=False)
+    finally:
+        prefs.backend_url, prefs.output_dir = "http://127.0.0.1:8765", ""
+    state = bpy.context.window_manager.ltx_scene_job
+    assert job.active() is started and state.status == "uploading"
+    started.worker.join(30)
+    assert state.status == "uploading"                   # nothing reaches bpy before the tick
+    assert main_thread.tick() is None                    # delivered; no worker left
+    assert started.finished and job.active() is None
+    assert state.status == "failed" and "no LTX Scene backend is running" in state.error
