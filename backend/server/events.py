@@ -26,6 +26,7 @@ import asyncio
 import threading
 import time
 from collections import defaultdict
+from typing import Callable
 
 PROGRESS_INTERVAL_S = 0.1
 
@@ -37,14 +38,20 @@ class Subscription:
         self.loop = loop
         self.queue: asyncio.Queue = asyncio.Queue()
         self.interval = interval
-        self.last_progress = float("-inf")        # monotonic time the last progress event went out
+        self.last_progress = float("-inf")        # broker clock time the last progress event went out
         self.held: tuple | None = None             # newest progress event waiting for the timer
         self.timer_armed = False
 
 
 class EventBroker:
-    def __init__(self, progress_interval: float = PROGRESS_INTERVAL_S):
+    """`clock`: seconds (monotonic) for the rate limit's decisions. Tests pass a clock they step,
+    so what is sent, held and flushed depends on the order of calls, not on how fast a busy
+    machine runs them. The held event's timer runs on the subscriber's loop (`call_later`) for
+    the time the clock says is left."""
+
+    def __init__(self, progress_interval: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic):
         self.progress_interval = progress_interval
+        self.clock = clock
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
 
@@ -65,7 +72,7 @@ class EventBroker:
 
     def publish(self, kind: str, status: dict, rev: int) -> None:
         event = (kind, status, rev)
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             subs = list(self._subscribers.get(status["id"], ()))
             actions = [(sub, self._decide(sub, event, now)) for sub in subs]
@@ -98,6 +105,6 @@ class EventBroker:
         with self._lock:
             event, sub.held, sub.timer_armed = sub.held, None, False
             if event is not None:
-                sub.last_progress = time.monotonic()
+                sub.last_progress = self.clock()
         if event is not None:
             sub.queue.put_nowait(event)

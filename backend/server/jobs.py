@@ -39,6 +39,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from shared.atomic_write import atomic_write
+
 log = logging.getLogger("ltx_scene.server")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
@@ -143,21 +145,29 @@ def new_job_id(now: float | None = None) -> str:
 class JobStore:
     """Thread-safe on-disk job records (one folder per job) with an in-memory index."""
 
-    def __init__(self, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200):
+    def __init__(self, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200, *,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
+        """clock: seconds for the progress-write coalescing (monotonic); wall_clock: Unix time for
+        `created` / `finished` stamps and retention. Tests pass their own and step them."""
         self.root = Path(data_dir) / "jobs"
         self.keep_days = keep_days
         self.keep_jobs = keep_jobs
+        self.clock = clock
+        self.wall_clock = wall_clock
         self._lock = threading.RLock()
         self._jobs: dict[str, JobRecord] = {}
         self._listeners: list[Listener] = []
         self._revs: dict[str, int] = {}
-        self._persisted_at: dict[str, float] = {}   # monotonic time of each job's last job.json write
+        self._persisted_at: dict[str, float] = {}   # `clock` time of each job's last job.json write
+        self._last_created = float("-inf")
 
     # ------------------------------------------------------------------------------- start-up
     @classmethod
-    def open(cls, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200) -> tuple["JobStore", list[str]]:
-        """Load every job; mark the ones that were running `interrupted`; return the queued ids."""
-        store = cls(data_dir, keep_days, keep_jobs)
+    def open(cls, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200,
+             **clocks) -> tuple["JobStore", list[str]]:
+        """Load every job; mark the ones that were running `interrupted`; return the queued ids.
+        `clocks`: `clock` / `wall_clock` as in the constructor."""
+        store = cls(data_dir, keep_days, keep_jobs, **clocks)
         store.root.mkdir(parents=True, exist_ok=True)
         os.chmod(store.root, 0o700)
         for entry in sorted(store.root.iterdir()):
@@ -171,13 +181,15 @@ class JobStore:
             except (OSError, ValueError, TypeError) as exc:
                 log.warning("skipping job folder %s: unreadable %s (%s)", entry, JOB_FILE, exc)
                 continue
-            if record.id != entry.name or record.status not in STATUSES:
+            if (record.id != entry.name or record.status not in STATUSES
+                    or isinstance(record.created, bool) or not isinstance(record.created, (int, float))):
                 log.warning("skipping job folder %s: inconsistent %s", entry, JOB_FILE)
                 continue
             store._jobs[record.id] = record
+            store._last_created = max(store._last_created, record.created)
             if record.status == RUNNING:
                 store.update(record.id, status=INTERRUPTED, error=INTERRUPTED_ERROR,
-                             finished=time.time(), eta_s=None)
+                             finished=store.wall_clock(), eta_s=None)
         store.cleanup()
         queued = [r.id for r in store.list() if r.status == QUEUED]
         return store, queued
@@ -229,8 +241,16 @@ class JobStore:
 
     # ------------------------------------------------------------------------------- changes
     def create(self, spec: dict, files: dict[str, tuple[Path, str]], now: float | None = None) -> JobRecord:
-        """Make a queued job. `files[role] = (checked upload, name)`: the upload is moved to inputs/name."""
-        now = time.time() if now is None else now
+        """Make a queued job. `files[role] = (checked upload, name)`: the upload is moved to inputs/name.
+
+        Without `now`, `created` strictly increases from one call to the next (a wall clock that
+        stands still or steps back is nudged forward by 1 us), so the store's order (`list`, the
+        queue after a restart) is the order of the calls; the server creates and queues a job under
+        one lock. (`now` is for tests that build a history.)"""
+        if now is None:
+            with self._lock:
+                now = max(self.wall_clock(), self._last_created + 1e-6)
+                self._last_created = now
         job_id = new_job_id(now)
         staging = self.root / f"{_NEW_PREFIX}{job_id}"
         (staging / INPUTS).mkdir(parents=True)
@@ -246,6 +266,7 @@ class JobStore:
             raise
         with self._lock:
             self._jobs[job_id] = record
+            self._persisted_at[job_id] = self.clock()
             rev = self._bump(job_id)
             snapshot = record.copy()
         self._notify("status", snapshot, rev)
@@ -261,19 +282,24 @@ class JobStore:
         return self._revs[job_id]
 
     def update(self, job_id: str, **changes) -> JobRecord:
-        """Change fields of a job, persist them, tell listeners. Returns the new record."""
+        """Change fields of a job, persist them, tell listeners. Returns the new record.
+
+        The new state is written before it replaces the one in memory: when the write fails (a full
+        disk) memory and job.json still agree, and the OSError reaches the caller."""
         with self._lock:
-            record = self._jobs[job_id]
-            old_status = record.status
-            for key, value in changes.items():
-                if key not in record.__dataclass_fields__ or key in ("id", "created"):
+            current = self._jobs[job_id]
+            for key in changes:
+                if key not in current.__dataclass_fields__ or key in ("id", "created"):
                     raise KeyError(f"JobRecord has no writable field {key!r}")
-                setattr(record, key, value)
-            now = time.monotonic()
+            record = replace(current, **changes)
+            old_status = current.status
+            now = self.clock()
             progress_only = record.status == old_status and PROGRESS_FIELDS.issuperset(changes)
-            if not progress_only or now - self._persisted_at.get(job_id, 0.0) >= PROGRESS_PERSIST_INTERVAL_S:
+            last = self._persisted_at.get(job_id)
+            if not progress_only or last is None or now - last >= PROGRESS_PERSIST_INTERVAL_S:
                 _write_json(self.job_dir(job_id) / JOB_FILE, vars(record))
                 self._persisted_at[job_id] = now
+            self._jobs[job_id] = record
             snapshot = record.copy()
             rev = self._bump(job_id)
         self._notify("status" if snapshot.status != old_status else "progress", snapshot, rev)
@@ -288,7 +314,7 @@ class JobStore:
 
     def cleanup(self, now: float | None = None) -> list[str]:
         """Delete finished jobs past the retention limits; return their ids."""
-        now = time.time() if now is None else now
+        now = self.wall_clock() if now is None else now
         finished = [r for r in self.list() if r.status in FINAL]
         finished.sort(key=lambda r: (r.finished or r.created, r.id), reverse=True)   # newest first
         doomed = []
@@ -313,11 +339,8 @@ class JobStore:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    """Atomic rewrite. One `json.dumps` without indent is CPython's C encoder; `json.dump` or any
-    `indent` takes the pure-Python one (22 vs 6 us for a job record; the file-system work, ~0.2 ms
-    here, is most of a write). `python -m json.tool job.json` shows it indented."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    """Atomic rewrite (`shared.atomic_write`). One `json.dumps` without indent is CPython's C
+    encoder; `json.dump` or any `indent` takes the pure-Python one. `python -m json.tool job.json`
+    shows it indented. ASCII escapes: a lone surrogate in a prompt (valid JSON, `\\ud800`) is kept
+    as an escape instead of failing to encode as UTF-8."""
+    atomic_write(path, json.dumps(data, ensure_ascii=True, separators=(",", ":")))

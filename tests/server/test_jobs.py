@@ -55,25 +55,70 @@ def test_listeners_get_status_and_progress_kinds_with_increasing_revisions(tmp_p
     assert [s[3] for s in seen] == [1, 2, 3, 4]
 
 
-def test_progress_is_written_when_the_last_write_is_old_bursts_stay_in_memory_status_always(tmp_path, monkeypatch):
-    monkeypatch.setattr(jobs, "PROGRESS_PERSIST_INTERVAL_S", 0.3)
-    store, _ = JobStore.open(tmp_path)
+class SteppedClock:
+    def __init__(self, t: float = 1000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_progress_is_written_when_the_last_write_is_old_bursts_stay_in_memory_status_always(tmp_path):
+    clock = SteppedClock()
+    store, _ = JobStore.open(tmp_path, clock=clock)
     record = _new(store, tmp_path)
     job_json = tmp_path / "jobs" / record.id / "job.json"
     on_disk = lambda: json.loads(job_json.read_text())                    # noqa: E731
-    store.update(record.id, status=RUNNING, started=time.time())     # a status change: written at once
+    store.update(record.id, status=RUNNING, started=1.0)             # a status change: written at once
     assert on_disk()["status"] == RUNNING
-    store.update(record.id, progress=0.1, stage="prompt", step=0)    # right after a write: memory only ...
+    clock.t += jobs.PROGRESS_PERSIST_INTERVAL_S / 2
+    store.update(record.id, progress=0.1, stage="prompt", step=0)    # the last write is recent: memory only ...
     store.update(record.id, progress=0.2, stage="control", step=0)
     assert on_disk()["stage"] is None and on_disk()["progress"] == 0.0
     assert store.get(record.id).stage == "control"                   # ... where readers see it
-    time.sleep(0.35)
+    clock.t += jobs.PROGRESS_PERSIST_INTERVAL_S / 2
     store.update(record.id, progress=0.3, stage="stage1", step=0)    # the last write is old: written
     assert (on_disk()["stage"], on_disk()["step"], on_disk()["progress"]) == ("stage1", 0, 0.3)
     store.update(record.id, progress=0.4, stage="stage1", step=1)    # a step right after: not
     assert on_disk()["step"] == 0
     store.update(record.id, status=SUCCEEDED, progress=1.0)          # status: at once, with the newest progress
     assert (on_disk()["status"], on_disk()["step"], on_disk()["progress"]) == (SUCCEEDED, 1, 1.0)
+
+
+def test_a_failed_write_changes_nothing_in_memory_and_tells_no_listener(tmp_path, monkeypatch):
+    store, _ = JobStore.open(tmp_path)
+    record = _new(store, tmp_path)
+    seen = []
+    store.add_listener(lambda kind, status, rev: seen.append(status["status"]))
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jobs, "_write_json", disk_full)
+    with pytest.raises(OSError):
+        store.update(record.id, status=RUNNING, started=1.0)
+    assert store.get(record.id).status == QUEUED and seen == []
+    on_disk = json.loads((tmp_path / "jobs" / record.id / "job.json").read_text())
+    assert on_disk["status"] == QUEUED                               # memory and disk agree
+
+
+def test_created_times_follow_the_order_of_the_calls_even_when_the_clock_stands_still(tmp_path):
+    store, _ = JobStore.open(tmp_path, wall_clock=lambda: 5000.0)
+    made = [_new(store, tmp_path).id for _ in range(5)]
+    created = [store.get(j).created for j in made]
+    assert created == sorted(created) and len(set(created)) == 5
+    assert [r.id for r in store.list()] == made
+    _, queued = JobStore.open(tmp_path)                              # after a restart: the same order
+    assert queued == made
+
+
+def test_a_lone_surrogate_in_the_spec_is_stored_and_read_back(tmp_path):
+    store, _ = JobStore.open(tmp_path)
+    upload = tmp_path / "upload"
+    upload.write_bytes(b"PK\x03\x04data")
+    record = store.create({"prompt": "a \ud800 cube"}, {"control": (upload, "control.npz")})
+    again, _ = JobStore.open(tmp_path)
+    assert again.get(record.id).spec["prompt"] == "a \ud800 cube"
 
 
 def test_snapshots_are_independent_of_later_updates(tmp_path):
