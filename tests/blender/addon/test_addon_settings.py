@@ -132,7 +132,7 @@ def test_first_frame_sources(configured, installed_addon):
     request = job.build_request(settings, b"npz bytes", "/somewhere/control.npz")
     assert request.image == image.read_bytes() and request.image_name == "first.png"
     assert request.control == b"npz bytes" and request.spec == settings.spec
-    assert request.url == "http://127.0.0.1:9123" and request.token == "secret"
+    assert request.backend.url == "http://127.0.0.1:9123" and request.backend.token == "secret"
     assert request.extra["params"]["first_frame_image"] == str(image)
     assert request.extra["params"]["control"] == "/somewhere/control.npz"
     # a rendered first frame is captured into the package instead
