@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.control_kinds import CONTROL_KINDS
+from shared.control_kinds import CONTROL_KINDS, ic_lora_name
 from shared.data_dir import default_models_dir
 from shared.errors import UserError
 from shared.video_rules import size_multiple as _size_multiple
@@ -244,13 +244,31 @@ class Bundle:
             factor, source = entry.reference_downscale_factor, entry
         return entries, factor
 
+    def files(self) -> dict[str, Path]:
+        """Role -> path of every model file a job may read (the sidecar records their hashes)."""
+        out = {"checkpoint": self.checkpoint, "upsampler": self.upsampler}
+        out.update({ic_lora_name(kind): e.path for kind, e in self.ic_loras.items()})
+        out.update({f"lora:{name}": e.path for name, e in self.loras.items()})
+        for p in sorted(self.gemma_root.rglob("*.safetensors")):
+            out[f"text_encoder:{p.relative_to(self.gemma_root)}"] = p
+        return out
+
+    def check_files(self) -> None:
+        """Refuse a bundle whose files went away after it was loaded (e.g. deleted while a server starts)."""
+        missing = [f"{role}: {p}" for role, p in self.files().items() if not Path(p).is_file()]
+        if not self.gemma_root.is_dir():
+            missing.append(f"gemma_root: {self.gemma_root}")
+        if missing:
+            raise BundleError("model bundle: missing file(s): " + "; ".join(missing) +
+                              ". Re-download the weights (`ltx-scene models download`) or fix bundle.json", "model")
+
     def describe(self) -> dict:
         """What /v1/models reports: no server paths, only file names."""
         return {
             "name": self.name,
             "architecture": self.architecture,
             "model_version": self.model_version,
-            "tiny": self.tiny,
+            "tiny_model": self.tiny,
             "quantization": self.quantization,
             "checkpoint": self.checkpoint.name,
             "upsampler": self.upsampler.name,
@@ -265,7 +283,9 @@ class Bundle:
                 }
                 for kind, entry in self.ic_loras.items()
             },
-            "loras": {name: {"file": e.path.name, "strength": e.strength} for name, e in self.loras.items()},
+            "loras": {name: {"file": e.path.name, "strength": e.strength,
+                             "reference_downscale_factor": e.reference_downscale_factor}
+                      for name, e in self.loras.items()},
             "note": TINY_NOTE if self.tiny else "",
         }
 
@@ -392,7 +412,20 @@ def _lora_entry(ctx: _Context, field_name: str, name: str, entry, ic: bool) -> L
         bounds = "in (0, 2]" if ic else "in [-2, 2]"
         raise BundleError(f"{ctx.path}: {field_name}.strength must be a number {bounds}, got {strength!r}",
                           f"{field_name}.strength")
-    p = ctx.file(field_name, entry["path"])
+    return _read_lora_file(ctx, field_name, name, ctx.file(field_name, entry["path"]), float(strength))
+
+
+def lora_entry_from_file(name: str, path, strength: float, field_name: str = "loras") -> LoraEntry:
+    """A LoRA given by path for one job (`ltx-scene generate --lora FILE=S`), checked like a bundle's."""
+    p = Path(path).expanduser().resolve()
+    ctx = _Context(p, "", tiny=False)
+    if not p.is_file():
+        raise BundleError(f"{field_name}: LoRA file {p} not found; check the path", field_name)
+    return _read_lora_file(ctx, field_name, name, p, float(strength))
+
+
+def _read_lora_file(ctx: _Context, field_name: str, name: str, p: Path, strength: float) -> LoraEntry:
+    """The checks every LoRA file gets and the one place its reference_downscale_factor is read."""
     if p.suffix != ".safetensors":
         raise BundleError(f"{field_name} {p.name} is not a .safetensors file; LoRAs must be safetensors "
                           f"(convert it or download the .safetensors release)", field_name)
@@ -408,5 +441,5 @@ def _lora_entry(ctx: _Context, field_name: str, name: str, entry, ic: bool) -> L
     if factor < 1:
         raise BundleError(f"{field_name} {p.name}: its reference_downscale_factor metadata is {raw_factor!r}, "
                           f"expected a positive integer; the file is damaged or not an IC-LoRA", field_name)
-    return LoraEntry(name=name, path=p, strength=float(strength), reference_downscale_factor=factor,
+    return LoraEntry(name=name, path=p, strength=strength, reference_downscale_factor=factor,
                      metadata=dict(metadata))

@@ -61,7 +61,7 @@ def worker_stock(args) -> dict:
     _threads(args)
     from backend.bundle import Bundle
     from backend.engine.device import resolve_device
-    from backend.tiny_model import prepare_gemma_config
+    from backend.gemma_config import prepare_gemma_config
     from backend.video import write_lossless_video
     from ltx_core.loader import LTXV_LORA_COMFY_RENAMING_MAP, LoraPathStrengthAndSDOps
     from ltx_core.model.video_vae import TilingConfig

@@ -49,7 +49,8 @@ def main() -> int:
     from ltx_pipelines.ic_lora import ICLoraPipeline
 
     from backend.bundle import Bundle
-    from backend.tiny_model import make_tiny_model, prepare_gemma_config
+    from backend.gemma_config import prepare_gemma_config
+    from backend.tiny_model import make_tiny_model
 
     import_s = time.perf_counter() - t0
     if not torch.cuda.is_available():

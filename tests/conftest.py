@@ -1,5 +1,6 @@
 """Session-wide test setup.
 
+- `XDG_DATA_HOME` points at a temporary folder: tests never read or write the user's data folder.
 - `import bpy` writes into ~/.config/blender: point Blender's user resources at a temporary folder
   before anything imports bpy, so tests neither pollute nor depend on the user's Blender settings.
 - Fixtures shared by several test folders live here; folder-specific ones live beside their tests.
@@ -14,6 +15,9 @@ import pytest
 
 _BLENDER_HOME = tempfile.mkdtemp(prefix="ltx-scene-blender-user-")
 os.environ.setdefault("BLENDER_USER_RESOURCES", _BLENDER_HOME)
+# The data folder (token, job store, model-file hash cache, models) of everything a test starts:
+# never the user's own ~/.local/share/ltx-scene.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ltx-scene-data-")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

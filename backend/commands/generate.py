@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from backend.commands._memory_args import add_memory_arguments, memory_options
+
 NAME = "generate"
 HELP = "generate a video from a control package or control video (backend only, no server)"
 
@@ -54,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantization", choices=("none", "fp8-cast"),
                         help="override the bundle's: fp8-cast stores the transformer's linears in float8")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_memory_arguments(parser, job_size=False)      # the plan is made for this job's own size
 
 
 def _parse_lora(text: str) -> tuple[str, float]:
@@ -75,8 +78,7 @@ def _with_path_loras(bundle, loras: list[tuple[str, float]]):
     """LoRAs given by path become extra bundle entries (named after the file) for this one job."""
     from dataclasses import replace
 
-    from backend.bundle import LoraEntry
-    from backend.engine.lora import read_reference_downscale_factor
+    from backend.bundle import lora_entry_from_file
     from shared.errors import UserError
 
     extra = dict(bundle.loras)
@@ -91,7 +93,7 @@ def _with_path_loras(bundle, loras: list[tuple[str, float]]):
             raise UserError(f"--lora {ref!r}: neither a LoRA of the bundle (it has: {have}) nor an existing file",
                             field="loras")
         name = path.stem
-        extra[name] = LoraEntry(name, path.resolve(), strength, read_reference_downscale_factor(path))
+        extra[name] = lora_entry_from_file(name, path, strength, field_name="loras")
         names.append((name, strength))
     return replace(bundle, loras=extra), names
 
@@ -146,8 +148,11 @@ def run(args: argparse.Namespace) -> int:
         use_first_frame=not args.no_package_image)
 
     from backend.engine import Engine
+    from backend.engine.plan import make_plan
 
-    engine = Engine(bundle, device=args.device, quantization=args.quantization)
+    first = make_plan(spec, control, bundle)      # sizes resolved from the spec / package / video
+    engine = Engine(bundle, device=args.device, quantization=args.quantization,
+                    memory=memory_options(args, first.width, first.height, first.frames), tune_host_malloc=True)
     plan = engine.plan(spec, control)   # every check, before any model loads
 
     if args.attention_mask is not None or args.image is not None:
@@ -164,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{plan.kind} control, {plan.out_width}x{plan.out_height}, {plan.frames} frames at "
           f"{format_fps(plan.fps)} fps, seed {plan.seed}{' (preview: stage 1 only)' if plan.preview else ''}, "
           f"on {engine.device}", file=sys.stderr)
+    print(engine.memory_plan.table(), file=sys.stderr)
 
     work = out.parent / f".{out.stem}.ltx-scene-work"
     bar = _ProgressBar(disabled=args.quiet)

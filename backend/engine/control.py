@@ -2,11 +2,12 @@
 
 `ControlInput` is the engine's input contract (docs/contracts.md): a ControlPackage, or a ready
 control video, plus an optional attention mask and first-frame image. `control_frames` turns it into
-the uint8 control video at the IC-LoRA's *reference* size (stage-1 size / reference_downscale_factor),
-the size the model actually sees:
-- depth / pose / tracks packages are rasterized straight at that size by `shared.raster.rasterize`;
-- canny packages: the package's RGB render is resized (cover + centre crop) to that size and the
-  edges are drawn there, so they stay 1 px wide (`backend.video.canny_video`);
+the uint8 control video the reference latent is encoded from:
+- a package: `shared.raster.model_frames.reference_frames` at the IC-LoRA's *reference* size
+  (stage-1 size / reference_downscale_factor), the one function the add-on's Preview Controls
+  uses too, so the preview is what the model sees: pose and tracks drawn at the package's size
+  and resized, canny edges by the package's recorded settings (the Union 2.3 workflow's 92 / 200
+  at 512 px short side by default, `canny_record` says which), depth at the reference size;
 - a control video is used as given; the official resize (bilinear, cover + centre crop) happens in
   `conditioning.reference_video_tensor`, exactly as the stock pipeline does after decoding a file.
 """
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from shared.errors import UserError
+from shared.raster.canny import canny_settings
+from shared.raster.model_frames import reference_frames
 
 
 @dataclass
@@ -68,18 +71,14 @@ def control_frames(control: ControlInput, kind: str, frames: int, ref_width: int
     if pkg.frame_count < frames:
         raise UserError(f"control package: has {pkg.frame_count} frames but the job needs {frames}",
                         field="frames")
-    if kind == "canny":
-        from backend.video import canny_video, resize_cover_crop
+    return reference_frames(pkg, ref_width, ref_height, frames=frames, kind=kind)
 
-        if pkg.rgb is None:
-            raise UserError("control package: kind 'canny' needs the 'rgb' array (a render to find edges in)",
-                            field="control_kind")
-        rgb = np.stack([resize_cover_crop(f, ref_width, ref_height) for f in np.asarray(pkg.rgb[:frames])])
-        return np.ascontiguousarray(canny_video(rgb))
-    from shared.raster import rasterize
 
-    video = rasterize(pkg, width=ref_width, height=ref_height)
-    return np.ascontiguousarray(video[:frames])
+def canny_record(control: ControlInput, kind: str) -> dict | None:
+    """The canny settings a job's edges are made with (for the sidecar), or None when it makes none."""
+    if kind != "canny" or control.package is None:
+        return None
+    return canny_settings(control.package.canny)
 
 
 def attention_mask_frames(control: ControlInput, frames: int, width: int, height: int) -> np.ndarray | None:

@@ -28,32 +28,59 @@ from ltx_core.components.diffusion_steps import EulerDiffusionStep
 from ltx_core.components.noisers import GaussianNoiser
 from ltx_core.model.audio_vae import decode_audio as vae_decode_audio
 from ltx_core.model.upsampler import upsample_video
-from ltx_core.model.video_vae import TilingConfig
+from ltx_core.model.video_vae import SpatialTilingConfig, TemporalTilingConfig, TilingConfig
 from ltx_core.model.video_vae import decode_video as vae_decode_video
 from ltx_core.quantization import QuantizationPolicy
 from ltx_core.types import VideoPixelShape
-from ltx_pipelines.utils import ModelLedger, denoise_audio_video, simple_denoising_func
+from ltx_pipelines.utils import denoise_audio_video, simple_denoising_func
 from ltx_pipelines.utils.constants import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
 from ltx_pipelines.utils.helpers import post_process_latent
 from ltx_pipelines.utils.types import PipelineComponents
 
+from backend.bundle import QUANTIZATIONS as BUNDLE_QUANTIZATIONS
+from backend.bundle import Bundle
+from backend.file_hashes import FileHashes, default_cache_file
+from backend.memory import MemoryPlan, detect_budgets, plan_memory, sizes_from_bundle
+from backend.memory.activations import JobShape
+from backend.memory.planner import TILINGS
 from shared.errors import UserError
 from shared.job_spec import GenerationSpec
 
 from . import conditioning as cond
-from .bundle_access import BundleInfo, bundle_info, precheck_loras
 from .control import ControlInput, attention_mask_frames, control_frames
 from .device import free_memory, resolve_device, synchronize
 from .host_memory import keep_host_memory
-from .lora import RuntimeLoras, load_lora
-from .plan import JobPlan, first_frame_image, ic_lora_name, make_plan
+from .lora import precheck_loras
+from .models import Models, build_models
+from .plan import JobPlan, first_frame_image, make_plan
 from .progress import JobCancelled, JobTracker, ProgressEvent, stage_weights
 from .sidecar import build_sidecar, write_sidecar
 
 __all__ = ["ControlInput", "Engine", "GeneratedMedia", "GenerationResult", "JobCancelled", "ProgressEvent"]
 
 PROMPT_CACHE_SIZE = 32
-QUANTIZATIONS = {None: None, "none": None, "fp8-cast": QuantizationPolicy.fp8_cast}
+QUANTIZATIONS = {"none": None, "fp8-cast": QuantizationPolicy.fp8_cast}
+assert set(QUANTIZATIONS) == set(BUNDLE_QUANTIZATIONS)
+
+
+@dataclass(frozen=True)
+class MemoryOptions:
+    """What the memory plan is made for (`serve` / `generate` options; tests force tiers).
+
+    vram_gb / ram_gb: the card and the RAM (None: measured free memory / available RAM).
+    width / height / frames: the largest job the plan must hold (jobs above it are refused).
+    tier / resident_blocks: force a tier (and the transformer blocks kept resident) instead of choosing.
+    disk_dir: where the `disk` tier maps its weight files from (default: the system's temp folder).
+    """
+
+    vram_gb: float | None = None
+    ram_gb: float | None = None
+    width: int = 768
+    height: int = 512
+    frames: int = 121
+    tier: str | None = None
+    resident_blocks: int | None = None
+    disk_dir: Path | None = None
 
 
 @dataclass
@@ -81,19 +108,6 @@ class GeneratedMedia:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
-class _Resident:
-    transformer: torch.nn.Module
-    loras: RuntimeLoras
-    video_encoder: torch.nn.Module
-    video_decoder: torch.nn.Module
-    audio_decoder: torch.nn.Module
-    vocoder: torch.nn.Module
-    upsampler: torch.nn.Module
-    text_encoder: torch.nn.Module
-    embeddings_processor: torch.nn.Module
-
-
 class Engine:
     """`Engine(bundle, device="auto")`; `run(spec, control, out_dir, on_progress, cancel)`; `describe()`.
 
@@ -101,31 +115,48 @@ class Engine:
     are serialized by a lock: the server may call `run` from several threads.
     """
 
-    def __init__(self, bundle, device: str | torch.device = "auto", tiling: TilingConfig | None = None,
-                 quantization: str | None = None):
-        """quantization: None = the bundle's setting; "none" or "fp8-cast" overrides it."""
-        if isinstance(bundle, (str, Path)):
-            from backend.bundle import Bundle
+    def __init__(self, bundle: Bundle | str | Path, device: str | torch.device = "auto",
+                 tiling: TilingConfig | None = None, quantization: str | None = None,
+                 memory: MemoryOptions | None = None, tune_host_malloc: bool = False,
+                 hashes: FileHashes | None = None):
+        """bundle: a `Bundle` or its path. quantization: None = the bundle's; "none" / "fp8-cast" override it.
 
+        memory: what the memory plan is made for (default: this device's free memory and RAM, a
+        768x512x121 job); the plan is decided here, before any weight loads, and a budget that cannot
+        work raises `MemoryPlanError`. tune_host_malloc: apply `host_memory.keep_host_memory()` (glibc
+        malloc settings for a CPU engine in a long-running server; see that module). hashes: where model
+        file hashes are remembered (default: the data folder's `file-hashes.json`).
+        """
+        if not isinstance(bundle, Bundle):
             bundle = Bundle.load(bundle)
+        if quantization is not None:
+            if quantization not in QUANTIZATIONS:
+                raise UserError(f"quantization {quantization!r} is not supported; allowed: "
+                                f"{', '.join(QUANTIZATIONS)}", field="quantization")
+            bundle = replace(bundle, quantization=quantization)
+        bundle.check_files()
         self.bundle = bundle
-        self.info: BundleInfo = bundle_info(bundle)
         self.device = resolve_device(device)
-        if self.device.type == "cpu":
+        if tune_host_malloc and self.device.type == "cpu":
             keep_host_memory()          # before any worker thread allocates: see host_memory.py
         self.dtype = torch.bfloat16
-        if quantization is not None:
-            self.info.quantization = None if quantization == "none" else quantization
-        if self.info.quantization not in QUANTIZATIONS:
-            raise UserError(f"model bundle: unknown quantization {self.info.quantization!r}; "
-                            f"allowed: none, fp8-cast", field="model")
-        precheck_loras(self.info)
-        self.tiling = tiling if tiling is not None else TilingConfig.default()
+        precheck_loras(bundle)
+        self.hashes = hashes if hashes is not None else FileHashes(default_cache_file())
+        self.memory_options = memory or MemoryOptions()
+        self.memory_plan: MemoryPlan = self._plan_memory(self.memory_options)
+        self.tiling = tiling if tiling is not None else _tiling_config(self.memory_plan.tiling)
         self.components = PipelineComponents(dtype=self.dtype, device=self.device)
-        self._models: _Resident | None = None
+        self._models: Models | None = None
         self._prompts: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self._lock = threading.RLock()
         self.load_seconds: float | None = None
+
+    def _plan_memory(self, opts: MemoryOptions) -> MemoryPlan:
+        factor = max(e.reference_downscale_factor for e in self.bundle.ic_loras.values())
+        job = JobShape(opts.width, opts.height, opts.frames, reference_downscale_factor=factor)
+        budgets = detect_budgets(self.device, opts.vram_gb, opts.ram_gb)
+        return plan_memory(sizes_from_bundle(self.bundle), job, budgets, force_tier=opts.tier,
+                           force_resident_blocks=opts.resident_blocks)
 
     # ------------------------------------------------------------------------------------ models
     @property
@@ -146,78 +177,45 @@ class Engine:
             threading.Thread(target=self._hash_files, name="ltx-scene-hash", daemon=True).start()
 
     def _hash_files(self) -> None:
-        for path in self.info.files().values():
+        for path in self.bundle.files().values():
             try:
-                self.info.sha256(path)
+                self.hashes.sha256(path)
             except OSError:
                 pass
 
-    def _build(self) -> _Resident:
-        from backend.tiny_model.gemma import prepare_gemma_config
-
-        factory = QUANTIZATIONS[self.info.quantization]
-        policy = factory() if factory is not None else None
-        ledger = ModelLedger(dtype=self.dtype, device=self.device, checkpoint_path=self.info.checkpoint,
-                             gemma_root_path=self.info.gemma_root, spatial_upsampler_path=self.info.upsampler,
-                             loras=(), quantization=policy)
-        transformer = ledger.transformer()
-        # The stock builder fuses with dtype=bf16 for a plain model and keeps the stored fp8 otherwise.
-        loras = RuntimeLoras(transformer.velocity_model, fuse_dtype=None if policy is not None else self.dtype)
-        by_path: dict[str, object] = {}  # one resident copy per file (a Union IC-LoRA serves 3 kinds)
-        named = [(ic_lora_name(kind), ref.path) for kind, ref in self.info.ic_loras.items()]
-        named += [(name, ref.path) for name, ref in self.info.loras.items()]
-        for name, path in named:
-            if path not in by_path:
-                by_path[path] = load_lora(name, path, transformer.velocity_model, self.device)
-            loras.add(by_path[path], name)
-        prepare_gemma_config(self.info)
-        # transformers warns on every build that the Gemma image processor is the "slow" one: the
-        # official code asks for that processor and IC-LoRA jobs never use images, so keep it quiet.
-        from transformers.utils import logging as hf_logging
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
-            text_encoder = ledger.text_encoder()
-            embeddings_processor = ledger.gemma_embeddings_processor()
-        finally:
-            hf_logging.set_verbosity(verbosity)
-        return _Resident(transformer=transformer, loras=loras, video_encoder=ledger.video_encoder(),
-                         video_decoder=ledger.video_decoder(), audio_decoder=ledger.audio_decoder(),
-                         vocoder=ledger.vocoder(), upsampler=ledger.spatial_upsampler(),
-                         text_encoder=text_encoder, embeddings_processor=embeddings_processor)
+    def _build(self) -> Models:
+        factory = QUANTIZATIONS[self.bundle.quantization]
+        return build_models(self.bundle, self.memory_plan, self.device, self.dtype,
+                            factory() if factory is not None else None, self.memory_options.disk_dir)
 
     def describe(self) -> dict:
-        """What GET /v1/models reports: control kinds and their IC-LoRAs' reference factor and size multiple."""
-        from shared.video_rules import size_multiple
-
-        base = self.bundle.describe() if hasattr(self.bundle, "describe") else {}
+        """What GET /v1/models reports: the bundle's description plus what this engine runs it with."""
         return {
-            **base,
-            "architecture": self.info.architecture,
-            "tiny_model": self.info.tiny,
+            **self.bundle.describe(),
             "device": str(self.device),
             "dtype": "bfloat16",
-            "quantization": self.info.quantization or "none",
             "loaded": self.loaded,
-            "control_kinds": sorted(self.info.ic_loras),
-            "ic_loras": {
-                kind: {"reference_downscale_factor": ref.reference_downscale_factor,
-                       "size_multiple": size_multiple(ref.reference_downscale_factor, two_stage=True),
-                       "file": Path(ref.path).name}
-                for kind, ref in sorted(self.info.ic_loras.items())},
-            "loras": {name: {"reference_downscale_factor": ref.reference_downscale_factor,
-                             "strength": ref.strength, "file": Path(ref.path).name}
-                      for name, ref in sorted(self.info.loras.items())},
+            "memory": self.memory_summary(),
             "frames_rule": "8k+1, at least 9",
             "preview": "stage 1 only, half the width and height",
             "stages": {"stage1_steps": len(DISTILLED_SIGMA_VALUES) - 1,
                        "stage2_steps": len(STAGE_2_DISTILLED_SIGMA_VALUES) - 1},
         }
 
+    def memory_summary(self) -> dict:
+        """The plan in a few fields (`/v1/health`, the add-on's Backend panel, the sidecar)."""
+        d = self.memory_plan.describe()
+        return {k: d[k] for k in ("tier", "summary", "peak_device_bytes", "peak_host_bytes", "pinned_bytes",
+                                  "resident_blocks", "blocks", "storage", "text_encoder_on_demand")}
+
     # ------------------------------------------------------------------------------------ jobs
     def plan(self, spec: GenerationSpec, control: ControlInput) -> JobPlan:
         """Validate a job without running it (no model work): raises UserError on bad input."""
-        return make_plan(spec, control, self.info)
+        plan = make_plan(spec, control, self.bundle)
+        self.memory_plan.check_job(JobShape(plan.width, plan.height, plan.frames, float(plan.fps),
+                                            plan.reference_downscale_factor,
+                                            masked=control.mask is not None or plan.attention_strength < 1.0))
+        return plan
 
     def run(self, spec: GenerationSpec, control: ControlInput, out_dir, on_progress=None,
             cancel: threading.Event | None = None) -> GenerationResult:
@@ -261,12 +259,13 @@ class Engine:
         finally:
             free_memory(self.device)
 
-    def _encode_prompt(self, prompt: str, m: _Resident) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode_prompt(self, prompt: str, m: Models) -> tuple[torch.Tensor, torch.Tensor]:
         if prompt in self._prompts:
             self._prompts.move_to_end(prompt)
             return self._prompts[prompt]
-        hidden_states, attention_mask = m.text_encoder.encode(prompt)
-        out = m.embeddings_processor.process_hidden_states(hidden_states, attention_mask)
+        with m.on_device("text_encoder", "embeddings_processor"):
+            hidden_states, attention_mask = m.text_encoder.encode(prompt)
+            out = m.embeddings_processor.process_hidden_states(hidden_states, attention_mask)
         value = (out.video_encoding, out.audio_encoding)
         self._prompts[prompt] = value
         while len(self._prompts) > PROMPT_CACHE_SIZE:
@@ -297,7 +296,7 @@ class Engine:
 
         return loop
 
-    def _sample(self, plan: JobPlan, m: _Resident, control_video: np.ndarray, mask: np.ndarray | None,
+    def _sample(self, plan: JobPlan, m: Models, control_video: np.ndarray, mask: np.ndarray | None,
                 image: np.ndarray | None, tracker: JobTracker) -> GeneratedMedia:
         device, dtype = self.device, self.dtype
         fps = float(plan.fps)
@@ -313,13 +312,14 @@ class Engine:
         s1 = VideoPixelShape(batch=1, frames=plan.frames, width=plan.stage1_width, height=plan.stage1_height,
                              fps=fps)
         stage1_items = []
-        if image is not None:
-            stage1_items.append(cond.first_frame_item(
-                m.video_encoder, cond.image_tensor(image, s1.height, s1.width, device, dtype)))
-        reference = cond.reference_video_tensor(control_video, plan.ref_height, plan.ref_width, device, dtype)
-        mask_t = cond.mask_tensor(mask, device) if mask is not None else None
-        stage1_items.append(cond.reference_item(m.video_encoder, reference, plan.reference_factor,
-                                                plan.conditioning_strength, plan.attention_strength, mask_t))
+        with m.on_device("video_encoder"):
+            if image is not None:
+                stage1_items.append(cond.first_frame_item(
+                    m.video_encoder, cond.image_tensor(image, s1.height, s1.width, device, dtype)))
+            reference = cond.reference_video_tensor(control_video, plan.ref_height, plan.ref_width, device, dtype)
+            mask_t = cond.mask_tensor(mask, device) if mask is not None else None
+            stage1_items.append(cond.reference_item(m.video_encoder, reference, plan.reference_downscale_factor,
+                                                    plan.conditioning_strength, plan.attention_strength, mask_t))
         tracker.report("control", 2, 2, "control encoded")
 
         stage1_sigmas = torch.Tensor(DISTILLED_SIGMA_VALUES).to(device)
@@ -333,13 +333,14 @@ class Engine:
 
         if not plan.preview:
             tracker.check_cancel()
-            upscaled = upsample_video(latent=video_state.latent[:1], video_encoder=m.video_encoder,
-                                      upsampler=m.upsampler)
             s2 = VideoPixelShape(batch=1, frames=plan.frames, width=plan.width, height=plan.height, fps=fps)
             stage2_items = []
-            if image is not None:
-                stage2_items.append(cond.first_frame_item(
-                    m.video_encoder, cond.image_tensor(image, s2.height, s2.width, device, dtype)))
+            with m.on_device("video_encoder", "upsampler"):
+                upscaled = upsample_video(latent=video_state.latent[:1], video_encoder=m.video_encoder,
+                                          upsampler=m.upsampler)
+                if image is not None:
+                    stage2_items.append(cond.first_frame_item(
+                        m.video_encoder, cond.image_tensor(image, s2.height, s2.width, device, dtype)))
             stage2_sigmas = torch.Tensor(STAGE_2_DISTILLED_SIGMA_VALUES).to(device)
             tracker.begin("stage2", len(stage2_sigmas) - 1, "stage 2: upsampled x2, refined without the IC-LoRA")
             video_state, audio_state = denoise_audio_video(
@@ -350,10 +351,12 @@ class Engine:
             del upscaled, stage2_items
 
         tracker.begin("decode", 2, "decoding video and audio")
-        chunks = [c.cpu() for c in vae_decode_video(video_state.latent, m.video_decoder, self.tiling, generator)]
+        with m.on_device("video_decoder"):
+            chunks = [c.cpu() for c in vae_decode_video(video_state.latent, m.video_decoder, self.tiling, generator)]
         video = torch.cat(chunks, dim=0).numpy()
         tracker.report("decode", 1, 2, "video decoded")
-        audio = vae_decode_audio(audio_state.latent, m.audio_decoder, m.vocoder)
+        with m.on_device("audio_decoder", "vocoder"):
+            audio = vae_decode_audio(audio_state.latent, m.audio_decoder, m.vocoder)
         waveform = audio.waveform.float().cpu().numpy().astype(np.float32)
         if waveform.ndim == 1:
             waveform = waveform[None]
@@ -376,7 +379,8 @@ class Engine:
         tracker.report("write", 2, 3, "control video written")
         unmatched = {name: len(l.unmatched) for name, l in self._models.loras.loras.items()}
         record = build_sidecar(
-            plan=plan, info=self.info, device=str(self.device), dtype="bfloat16", has_mask=media.has_mask,
+            plan=plan, bundle=self.bundle, hashes=self.hashes, memory=self.memory_summary(),
+            device=str(self.device), dtype="bfloat16", has_mask=media.has_mask,
             has_first_frame=media.has_first_frame, audio_sample_rate=media.sample_rate,
             files={"video": video_path.name, "control": control_path.name},
             stage_seconds={**media.stage_seconds, **tracker.stage_seconds}, lora_unmatched=unmatched)
@@ -384,3 +388,12 @@ class Engine:
         return GenerationResult(video_path=video_path, sidecar_path=sidecar_path, control_video_path=control_path,
                                 frames=int(media.video.shape[0]), fps=plan.fps, width=int(media.video.shape[2]),
                                 height=int(media.video.shape[1]))
+
+
+def _tiling_config(tiling: tuple[int, int, int, int]) -> TilingConfig:
+    """ltx-core's tiling for the plan's (tile px, overlap px, tile frames, overlap frames)."""
+    if tiling == TILINGS[0]:
+        return TilingConfig.default()
+    px, px_overlap, frames, frames_overlap = tiling
+    return TilingConfig(spatial_config=SpatialTilingConfig(px, px_overlap),
+                        temporal_config=TemporalTilingConfig(frames, frames_overlap))

@@ -32,8 +32,6 @@ from ltx_core.loader import (
     StateDict,
     apply_loras,
 )
-from safetensors import safe_open
-
 from shared.errors import UserError
 
 _A_SUFFIX = ".lora_A.weight"
@@ -44,42 +42,33 @@ class LoraError(UserError):
     """A LoRA file that cannot be used with this model."""
 
 
-def read_reference_downscale_factor(path: str | Path) -> int:
-    """The IC-LoRA's `reference_downscale_factor` safetensors metadata (1 when absent)."""
+def _lora_header_shapes(name: str, path: str | Path) -> dict[str, tuple[int, ...]]:
+    from backend.bundle import read_safetensors_header
+
     path = Path(path)
     if not path.is_file():
-        raise LoraError(f"LoRA file not found: {path}; check the bundle or the --lora path", field="loras")
+        raise LoraError(f"LoRA {name!r}: file not found: {path}; check the bundle or the --lora path", field="loras")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a safetensors file"
-        raise LoraError(f"{path} is not a readable .safetensors LoRA file ({exc})", field="loras") from exc
-    raw = meta.get("reference_downscale_factor", "1")
-    try:
-        factor = int(raw)
-    except ValueError as exc:
-        raise LoraError(f"{path}: metadata reference_downscale_factor={raw!r} is not an integer",
-                        field="loras") from exc
-    if factor < 1:
-        raise LoraError(f"{path}: reference_downscale_factor must be >= 1, got {factor}", field="loras")
-    return factor
+        header, _ = read_safetensors_header(path)
+    except (OSError, ValueError) as exc:
+        raise LoraError(f"LoRA {name!r}: {path} is not a readable .safetensors LoRA file ({exc})",
+                        field="loras") from None
+    return header
 
 
-def common_reference_factor(factors: dict[str, int]) -> int:
-    """The one reference factor of a set of LoRAs (1 = no preference). Conflicts are an error,
-    like the stock pipeline's ValueError, but raised before any model work."""
-    chosen = 1
-    chosen_from = None
-    for name, factor in factors.items():
-        if factor == 1:
-            continue
-        if chosen not in (1, factor):
-            raise LoraError(
-                f"conflicting reference_downscale_factor: LoRA {chosen_from!r} needs {chosen} but {name!r} needs "
-                f"{factor}; LoRAs trained with different reference scales cannot be combined. "
-                f"Drop one of them from the job.", field="loras")
-        chosen, chosen_from = factor, name
-    return chosen
+def precheck_loras(bundle) -> None:
+    """Refuse, before any model loads, LoRAs of a `Bundle` that match none of the transformer's weights."""
+    from backend.bundle import read_safetensors_header
+
+    header, _ = read_safetensors_header(Path(bundle.checkpoint))
+    prefix = "model.diffusion_model."
+    shapes = {k[len(prefix):]: tuple(v.get("shape", ())) for k, v in header.items()
+              if k.startswith(prefix) and isinstance(v, dict)}
+    seen = set()
+    for name, entry in [*bundle.ic_loras.items(), *bundle.loras.items()]:
+        if entry.path not in seen:
+            seen.add(entry.path)
+            precheck_lora(name, entry.path, shapes)
 
 
 def precheck_lora(name: str, path: str | Path, model_shapes: dict[str, tuple[int, ...]]) -> int:
@@ -88,10 +77,7 @@ def precheck_lora(name: str, path: str | Path, model_shapes: dict[str, tuple[int
 
     model_shapes: transformer weight key ("transformer_blocks.0.attn1.to_q.weight") -> shape.
     """
-    from backend.bundle import read_safetensors_header
-
-    read_reference_downscale_factor(path)
-    header, _ = read_safetensors_header(Path(path))
+    header = _lora_header_shapes(name, path)
     shapes = {}
     for key, entry in header.items():
         renamed = LTXV_LORA_COMFY_RENAMING_MAP.apply_to_key(key)
@@ -126,7 +112,6 @@ class LoadedLora:
 
     name: str
     path: str
-    reference_downscale_factor: int
     state_dict: StateDict
     targets: list[str]          # weight keys of the transformer it changes ("transformer_blocks.0.attn1.to_q.weight")
     unmatched: list[str]        # its LoRA pairs that match no weight of this transformer
@@ -141,7 +126,7 @@ def load_lora(name: str, path: str | Path, model: torch.nn.Module, device: torch
     A LoRA that matches no weight at all is an error (the official loader would silently apply
     nothing, e.g. with the wrong sd_ops or a LoRA made for the other architecture).
     """
-    factor = read_reference_downscale_factor(path)
+    _lora_header_shapes(name, path)
     sd = SafetensorsStateDictLoader().load(str(path), sd_ops=LTXV_LORA_COMFY_RENAMING_MAP,
                                            device=torch.device("cpu"))
     prefixes = sorted({k[: -len(_A_SUFFIX)] for k in sd.sd if k.endswith(_A_SUFFIX)}
@@ -169,7 +154,7 @@ def load_lora(name: str, path: str | Path, model: torch.nn.Module, device: torch
             field="loras")
     moved = {k: v.to(device) for k, v in sd.sd.items()}
     state = StateDict(sd=moved, device=device, size=sd.size, dtype=sd.dtype)
-    return LoadedLora(name=name, path=str(path), reference_downscale_factor=factor, state_dict=state,
+    return LoadedLora(name=name, path=str(path), state_dict=state,
                       targets=targets, unmatched=unmatched)
 
 

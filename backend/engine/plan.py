@@ -13,19 +13,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from shared.control_kinds import ic_lora_name
 from shared.errors import UserError
 from shared.job_spec import GenerationSpec
-from shared.video_rules import check_frames, check_size, parse_fps, size_multiple
+from shared.video_rules import check_frames, check_size, parse_fps, reference_size, size_multiple, stage1_size
 
-from .bundle_access import BundleInfo
-from .control import ControlInput, check_control_input
-from .lora import common_reference_factor
-
-
-
-def ic_lora_name(kind: str) -> str:
-    """The name the engine registers a control kind's IC-LoRA under."""
-    return f"ic-lora:{kind}"
+from .control import ControlInput, canny_record, check_control_input
 
 
 @dataclass
@@ -39,29 +32,30 @@ class JobPlan:
     frames: int
     fps: Fraction
     preview: bool
-    reference_factor: int
+    reference_downscale_factor: int
     ic_lora_path: str
     ic_lora_strength: float
     extra_loras: list[tuple[str, str, float]] = field(default_factory=list)  # (name, path, strength)
     attention_strength: float = 1.0
     conditioning_strength: float = 1.0
     source: str = "package"    # "package" | "video"
+    canny: dict | None = None  # the edge settings of a canny job from a package (control.canny_record)
 
     @property
     def stage1_width(self) -> int:
-        return self.width // 2
+        return stage1_size(self.width, self.height)[0]
 
     @property
     def stage1_height(self) -> int:
-        return self.height // 2
+        return stage1_size(self.width, self.height)[1]
 
     @property
     def ref_width(self) -> int:
-        return self.stage1_width // self.reference_factor
+        return reference_size(self.width, self.height, self.reference_downscale_factor)[0]
 
     @property
     def ref_height(self) -> int:
-        return self.stage1_height // self.reference_factor
+        return reference_size(self.width, self.height, self.reference_downscale_factor)[1]
 
     @property
     def out_width(self) -> int:
@@ -76,7 +70,8 @@ class JobPlan:
         return [(ic_lora_name(self.kind), self.ic_lora_strength)] + [(n, s) for n, _, s in self.extra_loras]
 
 
-def make_plan(spec: GenerationSpec, control: ControlInput, bundle: BundleInfo) -> JobPlan:
+def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
+    """bundle: a `backend.bundle.Bundle`."""
     if not isinstance(spec, GenerationSpec):
         raise UserError(f"spec: expected a GenerationSpec, got {type(spec).__name__}", field="spec")
     spec.validate()
@@ -119,12 +114,10 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle: BundleInfo) -
         strength = float(entry.get("strength", bundle.loras[name].strength))
         if not math.isfinite(strength):
             raise UserError(f"loras: {name!r} strength must be finite", field="loras")
-        extras.append((name, bundle.loras[name].path, strength))
+        extras.append((name, str(bundle.loras[name].path), strength))
 
-    factors = {f"{kind} IC-LoRA": ic.reference_downscale_factor}
-    factors.update({n: bundle.loras[n].reference_downscale_factor for n, _, _ in extras})
-    factor = common_reference_factor(factors)
-    check_size(width, height, size_multiple(factor, two_stage=True))
+    _, factor = bundle.job_loras(kind, [n for n, _, _ in extras])
+    check_size(width, height, size_multiple(factor))
 
     for name, value in (("attention_strength", spec.attention_strength),
                         ("conditioning_strength", spec.conditioning_strength)):
@@ -133,10 +126,10 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle: BundleInfo) -
 
     return JobPlan(spec=spec, prompt=spec.prompt, seed=int(spec.seed), kind=kind, width=int(width),
                    height=int(height), frames=int(frames), fps=fps, preview=bool(spec.preview),
-                   reference_factor=factor, ic_lora_path=ic.path, ic_lora_strength=float(spec.ic_lora_strength),
+                   reference_downscale_factor=factor, ic_lora_path=str(ic.path), ic_lora_strength=float(spec.ic_lora_strength),
                    extra_loras=extras, attention_strength=float(spec.attention_strength),
                    conditioning_strength=float(spec.conditioning_strength),
-                   source="package" if pkg is not None else "video")
+                   source="package" if pkg is not None else "video", canny=canny_record(control, kind))
 
 
 def first_frame_image(spec: GenerationSpec, control: ControlInput) -> np.ndarray | None:

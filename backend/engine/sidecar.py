@@ -12,6 +12,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+from shared.control_kinds import ic_lora_name
 from shared.video_rules import format_fps
 
 SIDECAR_VERSION = 1
@@ -28,16 +29,19 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
-def build_sidecar(*, plan, info, device: str, dtype: str, has_mask: bool, has_first_frame: bool,
+def build_sidecar(*, plan, bundle, hashes, device: str, dtype: str, has_mask: bool, has_first_frame: bool,
                   audio_sample_rate: int, files: dict[str, str], stage_seconds: dict[str, float],
-                  lora_unmatched: dict[str, int]) -> dict:
+                  lora_unmatched: dict[str, int], memory: dict | None = None) -> dict:
+    """bundle: the engine's `Bundle`; hashes: a `backend.file_hashes.FileHashes`. Files are named, never
+    given as server paths (a sidecar travels to clients)."""
     spec = plan.spec
-    models = {role: {"path": path, "sha256": info.sha256(path)} for role, path in info.files().items()}
+    models = {role: {"file": Path(path).name, "sha256": hashes.sha256(path)}
+              for role, path in bundle.files().items()}
     return {
         "sidecar_version": SIDECAR_VERSION,
-        "tiny_model": info.tiny,
+        "tiny_model": bundle.tiny,
         "note": ("generated with the tiny random test model: the output is noise, not a video"
-                 if info.tiny else None),
+                 if bundle.tiny else None),
         "spec": spec.to_json(),
         "resolved": {
             "prompt": plan.prompt,
@@ -58,9 +62,10 @@ def build_sidecar(*, plan, info, device: str, dtype: str, has_mask: bool, has_fi
             "kind": plan.kind,
             "reference_width": plan.ref_width,
             "reference_height": plan.ref_height,
-            "reference_downscale_factor": plan.reference_factor,
+            "reference_downscale_factor": plan.reference_downscale_factor,
             "conditioning_strength": plan.conditioning_strength,
             "first_frame_image": has_first_frame,
+            "canny": getattr(plan, "canny", None),
         },
         "attention": {
             "strength": plan.attention_strength,
@@ -69,19 +74,19 @@ def build_sidecar(*, plan, info, device: str, dtype: str, has_mask: bool, has_fi
                     ("scalar" if plan.attention_strength < 1.0 else "unmasked"),
         },
         "loras": {
-            "stage1": [{"name": name, "path": path, "strength": strength, "sha256": info.sha256(path),
+            "stage1": [{"name": name, "file": Path(path).name, "strength": strength, "sha256": hashes.sha256(path),
                         "unmatched_pairs": lora_unmatched.get(name, 0)}
                        for name, path, strength in _stage1_loras(plan)],
             "stage2": [],
             "application": "runtime, bit-identical to build-time fusion (ltx_core.loader.apply_loras)",
         },
         "model": {
-            "architecture": info.architecture,
-            "quantization": info.quantization,
-            "bundle": info.description_path,
+            "bundle": bundle.name,
+            "architecture": bundle.architecture,
+            "quantization": bundle.quantization,
             "files": models,
         },
-        "runtime": {"device": device, "dtype": dtype, "versions": package_versions()},
+        "runtime": {"device": device, "dtype": dtype, "memory": memory, "versions": package_versions()},
         "audio_sample_rate": audio_sample_rate,
         "outputs": files,
         "timings_s": {k: round(v, 4) for k, v in stage_seconds.items()},
@@ -89,8 +94,6 @@ def build_sidecar(*, plan, info, device: str, dtype: str, has_mask: bool, has_fi
 
 
 def _stage1_loras(plan):
-    from .plan import ic_lora_name
-
     yield ic_lora_name(plan.kind), plan.ic_lora_path, plan.ic_lora_strength
     yield from plan.extra_loras
 

@@ -96,7 +96,7 @@ def create_app(settings: ServerSettings, engine, *,
     broker = EventBroker()
     store.add_listener(broker.publish)
     device = device_description(engine)
-    tiny_model = bool(engine.info.tiny)
+    tiny_model = bool(engine.bundle.tiny)
     worker = Worker(store, engine, max_package_bytes=PACKAGE_MAX_BYTES, fault_hook=fault_hook)
     uploads_dir = settings.data_dir / "uploads"
     shutil.rmtree(uploads_dir, ignore_errors=True)          # leftovers of a crash mid-upload

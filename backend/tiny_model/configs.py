@@ -28,7 +28,7 @@ DEFAULT_ARCHITECTURE = "ltx-2.3"
 MODEL_VERSIONS = {"ltx-2.3": "2.3.0-tiny", "ltx-2": "2.0.0-tiny"}
 
 # --- tiny Gemma-3 (text encoder). Written as the Gemma folder's config.json (HF layout) and applied
-# to ltx-core's hard-coded GEMMA3_CONFIG_FOR_LTX by backend.tiny_model.gemma.prepare_gemma_config.
+# to ltx-core's hard-coded GEMMA3_CONFIG_FOR_LTX by backend.gemma_config.prepare_gemma_config.
 GEMMA_HIDDEN = 64
 GEMMA_LAYERS = 2
 GEMMA_VOCAB = 320  # 9 special tokens + 256 byte symbols, rounded up

@@ -109,7 +109,7 @@ def test_describe_reports_factors_without_paths(tiny_bundle):
     assert described["control_kinds"] == ["depth", "pose", "tracks", "canny"]
     assert described["ic_loras"]["tracks"] == {
         "file": LORA, "strength": 1.0, "reference_downscale_factor": 2, "size_multiple": 128}
-    assert described["tiny"] is True and "noise" in described["note"]
+    assert described["tiny_model"] is True and "noise" in described["note"]
     assert described["checkpoint"] == CKPT and described["text_encoder"] == "gemma"
     assert str(tiny_bundle.parent) not in json.dumps(described)  # no server-side paths
 
@@ -141,7 +141,8 @@ def test_extra_loras_and_job_factor(bundle_copy):
     bundle = Bundle.load(bundle_copy)
     entries, factor = bundle.job_loras("canny", ["style"])
     assert [e.name for e in entries] == ["canny", "style"] and factor == 2
-    assert bundle.describe()["loras"] == {"style": {"file": "style.safetensors", "strength": -0.5}}
+    assert bundle.describe()["loras"] == {"style": {"file": "style.safetensors", "strength": -0.5,
+                                                    "reference_downscale_factor": 1}}
     with pytest.raises(BundleError, match=r"loras: 'nope' is not in bundle 'tiny-ltx-2.3' \(it has: style\)"):
         bundle.job_loras("canny", ["nope"])
 

@@ -14,7 +14,8 @@ import torch
 
 import ltx_pipelines  # noqa: F401  (ltx_core.loader before ltx_core.quantization)
 from backend.bundle import Bundle, read_safetensors_header
-from backend.tiny_model import make_tiny_model, prepare_gemma_config
+from backend.gemma_config import prepare_gemma_config
+from backend.tiny_model import make_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
 LTX_SCENE = REPO / ".venv" / "bin" / "ltx-scene"
@@ -272,7 +273,7 @@ def test_fresh_process_builds_text_encoder_after_hook(tiny_bundle):
     script = (
         "import sys, torch, ltx_pipelines\n"
         "from backend.bundle import Bundle\n"
-        "from backend.tiny_model import prepare_gemma_config\n"
+        "from backend.gemma_config import prepare_gemma_config\n"
         "from ltx_pipelines.utils.model_ledger import ModelLedger\n"
         "b = Bundle.load(sys.argv[1]); prepare_gemma_config(b)\n"
         "led = ModelLedger(dtype=torch.bfloat16, device=torch.device('cpu'), checkpoint_path=str(b.checkpoint),"

@@ -13,6 +13,7 @@ from backend.engine import STAGES, ControlInput, JobCancelled
 from backend.video import probe_video, read_video
 from shared.job_spec import GenerationSpec
 from shared.package import ControlPackage
+from shared.raster.model_frames import reference_frames
 
 from .conftest import control_video
 
@@ -67,14 +68,16 @@ def test_job_from_package(engine23, tmp_path):
 
     control, fps = read_video(result.control_video_path)
     assert control.shape == (F, H // 4, W // 4, 3) and fps == Fraction(24000, 1001)
-    assert set(np.unique(control)) <= {0, 255} and control.max() == 255   # 1-px canny edges, not smeared
+    # the package's edges by its settings (the Union 2.3 workflow's by default) resized to the reference size
+    assert (control == reference_frames(pkg, W // 4, H // 4, frames=F)).all() and control.max() > 0
 
     side = json.loads(result.sidecar_path.read_text())
     assert side["tiny_model"] is True and "noise" in side["note"]
     assert side["resolved"]["fps"] == "24000/1001" and side["resolved"]["frames"] == F
     assert side["control"] == {"source": "package", "kind": "canny", "reference_width": 32, "reference_height": 32,
                                "reference_downscale_factor": 2, "conditioning_strength": 1.0,
-                               "first_frame_image": True}
+                               "first_frame_image": True,
+                               "canny": {"preset": "union-2.3", "low": 92, "high": 200, "short_side": 512}}
     assert side["attention"]["mask"] is True
     assert side["loras"]["stage1"][0]["name"] == "ic-lora:canny" and side["loras"]["stage2"] == []
     assert len(side["model"]["files"]["checkpoint"]["sha256"]) == 64

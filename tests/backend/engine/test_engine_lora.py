@@ -12,7 +12,7 @@ from ltx_core.loader import LTXV_LORA_COMFY_RENAMING_MAP, LoraPathStrengthAndSDO
 from ltx_core.quantization import QuantizationPolicy
 from ltx_pipelines.utils import ModelLedger
 
-from backend.engine.lora import LoraError, RuntimeLoras, common_reference_factor, load_lora
+from backend.engine.lora import LoraError, RuntimeLoras, load_lora
 
 CPU = torch.device("cpu")
 
@@ -121,10 +121,3 @@ def test_lora_matching_nothing_is_an_error(bundle23, tmp_path):
     not_st.write_text("hello")
     with pytest.raises(LoraError, match="not a readable"):
         load_lora("text", not_st, plain, CPU)
-
-
-def test_conflicting_reference_factors():
-    assert common_reference_factor({"a": 1, "b": 2, "c": 2}) == 2
-    assert common_reference_factor({"a": 1}) == 1
-    with pytest.raises(LoraError, match=r"conflicting reference_downscale_factor: LoRA 'b' needs 2 but 'c' needs 4"):
-        common_reference_factor({"a": 1, "b": 2, "c": 4})

@@ -33,7 +33,7 @@ def _stock(bundle, tmp_path, spec: GenerationSpec, video: np.ndarray, mask: np.n
     from ltx_pipelines.ic_lora import ICLoraPipeline
     from ltx_pipelines.utils.args import ImageConditioningInput
 
-    from backend.tiny_model import prepare_gemma_config
+    from backend.gemma_config import prepare_gemma_config
     from backend.video import read_video, write_lossless_video
 
     control_path = write_lossless_video(tmp_path / "control.mkv", video, FPS)

@@ -144,9 +144,14 @@ def test_device_choice(bundle23):
         Engine(bundle23, device="tpu")
 
 
-def test_describe(bundle23):
-    d = Engine(bundle23, device="cpu").describe()
-    assert d["control_kinds"] == ["canny", "depth", "pose", "tracks"]
-    assert d["ic_loras"]["depth"]["reference_downscale_factor"] == 2
-    assert d["ic_loras"]["depth"]["size_multiple"] == 128
+def test_describe_is_the_bundles_plus_the_engines_runtime(bundle23):
+    """One description: everything the bundle says reaches /v1/models unchanged (strengths, factors,
+    size multiples), and the engine adds only how it runs it."""
+    engine = Engine(bundle23, device="cpu")
+    d = engine.describe()
+    assert {k: d[k] for k in bundle23.describe()} == bundle23.describe()
+    assert d["control_kinds"] == ["depth", "pose", "tracks", "canny"]
+    assert d["ic_loras"]["depth"] == {"file": bundle23.ic_loras["depth"].path.name, "strength": 1.0,
+                                      "reference_downscale_factor": 2, "size_multiple": 128}
     assert d["tiny_model"] is True and d["loaded"] is False and d["device"] == "cpu"
+    assert d["memory"]["tier"] == "resident" and d["memory"]["blocks"] == len(engine.memory_plan.sizes.blocks)
