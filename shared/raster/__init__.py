@@ -43,6 +43,6 @@ def rasterize(pkg, width: int | None = None, height: int | None = None) -> np.nd
         return draw_tracks(points, pkg.tracks_visible, width, height)
     if pkg.kind == "canny":
         raise UserError(
-            "kind: canny edges are not rasterized here; the backend makes them with OpenCV from "
-            "pkg.rgb (Canny 100/200 on the greyscale render)", "kind")
+            "kind: canny packages hold a render, not a control video; their edges are made by "
+            "model_frames.reference_frames (canny.canny_edges with the package's canny settings)", "kind")
     raise UserError(f"kind: no rasterizer for {pkg.kind!r}", "kind")

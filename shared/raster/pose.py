@@ -20,7 +20,7 @@ Python's `int()`.
 
 Sizes: these pixel sizes are fixed, as DWPose draws them on the image it was given. In the official
 workflow that image is the video at the generation size, so a pose package is drawn at its own
-(generation) size and the model's reference frames are a resize of that;
+(generation) size and the model's reference frames are a resize of that (`model_frames.py`);
 drawing straight at the small reference size would give thicker limbs than training.
 """
 from __future__ import annotations
