@@ -1,8 +1,13 @@
-"""Preview controls: capture the scene and show the control video the model would get.
+"""Preview controls: capture the scene and show the control video exactly as the model gets it.
 
-No backend involved: the add-on rasterizes with the same `shared.raster` code the backend uses,
-writes PNG frames into the output folder and loads them as an image sequence ("LTX Controls").
-With a UI, an open Image Editor shows it; headless the files are the result.
+No backend involved: `preview_frames` calls the engine's own function,
+`shared.raster.model_frames.reference_frames`, at the reference size the engine will use
+(`video_rules.reference_size`: stage-1 size / the IC-LoRA's reference factor, preview job or not):
+pose and tracks drawn at the generation size and resized, canny *edges* by the package's settings
+(numpy, no OpenCV needed), depth at the reference size. The frames are written as PNGs into the
+output folder and loaded as an image sequence ("LTX Controls"); with a UI an open Image Editor
+shows it, headless the files are the result. `control_frames` (the generation-size video, canny's
+render) stays what Export Controls writes for ComfyUI, whose workflows make their own edges.
 """
 from __future__ import annotations
 
@@ -30,6 +35,12 @@ IMAGE_NAME = "LTX Controls"
 
 def capture_now(context):
     """Capture the scene with the panel's settings; returns (package, plan)."""
+    package, plan, _ = capture_with_settings(context)
+    return package, plan
+
+
+def capture_with_settings(context):
+    """Capture the scene with the panel's settings; returns (package, plan, capture settings)."""
     from ..capture.package import capture_package
 
     scene = context.scene
@@ -42,12 +53,22 @@ def capture_now(context):
             progress=lambda fraction, message="": wm.progress_update(int(float(fraction) * 1000)))
     finally:
         wm.progress_end()
-    return package, plan
+    return package, plan, capture
+
+
+def preview_frames(package, reference_downscale_factor: int):
+    """(frames, note): the uint8 (F, h, w, 3) frames the model sees, at the reference size."""
+    from ..shared.raster.model_frames import reference_frames
+    from ..shared.video_rules import reference_size
+
+    width, height = reference_size(package.width, package.height, reference_downscale_factor)
+    note = f"at the reference size {width}x{height} the model sees (reference factor {reference_downscale_factor})"
+    return reference_frames(package, width, height), note
 
 
 def control_frames(package):
-    """The control video as uint8 (F, H, W, 3) and a note: canny shows its RGB source (its edges
-    are made by the backend with OpenCV)."""
+    """The control video at the package's size as uint8 (F, H, W, 3) and a note, for export: canny
+    gives its RGB source (ComfyUI's canny preprocessor makes the edges there)."""
     if package.kind == "canny":
         return package.rgb, "canny: showing the render the backend takes the edges of"
     from ..shared.raster import rasterize
@@ -90,8 +111,8 @@ class LTX_SCENE_OT_preview_controls(Operator):
         from ..shared.png import write_png_frames
 
         try:
-            package, plan = capture_now(context)
-            frames, note = control_frames(package)
+            package, plan, capture = capture_with_settings(context)
+            frames, note = preview_frames(package, capture.reference_downscale_factor)
         except UserError as exc:
             return fail(self, str(exc))
         except Exception as exc:
