@@ -51,14 +51,26 @@ class GenerationSpec:
     def from_json(cls, obj) -> "GenerationSpec":
         """Build and validate a spec from a dict or JSON text; unknown keys are refused by name."""
         if isinstance(obj, (bytes, bytearray)):
-            obj = obj.decode("utf-8", errors="replace")
+            try:
+                obj = bytes(obj).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(f"spec: not UTF-8 text ({exc}); send the spec as UTF-8 JSON", "spec") from None
         if isinstance(obj, str):
             try:
                 obj = json.loads(obj)
             except json.JSONDecodeError as exc:
                 raise UserError(f"spec: not valid JSON ({exc})", "spec") from None
+            except RecursionError:
+                raise UserError("spec: JSON nested too deeply; a spec is one flat object (see "
+                                "GenerationSpec's fields)", "spec") from None
+            except ValueError as exc:       # an integer past Python's int-digit limit
+                raise UserError(f"spec: a number is too long to read ({exc})", "spec") from None
         if not isinstance(obj, dict):
             raise UserError(f"spec: expected a JSON object, got {type(obj).__name__}", "spec")
+        bad = _first_non_unicode(obj)
+        if bad is not None:
+            raise UserError(f"{bad}: holds text that is not valid Unicode (a lone surrogate such as "
+                            "\\ud800); send UTF-8 text", bad)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(obj) - known)
         if unknown:
@@ -113,6 +125,25 @@ class GenerationSpec:
             if not isinstance(getattr(self, name), bool):
                 raise UserError(f"{name}: expected true or false, got {getattr(self, name)!r}", name)
         return self
+
+
+def _first_non_unicode(obj: dict) -> str | None:
+    """The spec key whose name or value holds a lone surrogate (text that cannot be written as
+    UTF-8: it would break the job's record and every answer that shows the spec), else None."""
+    stack = [(k, v, k) for k, v in obj.items()]
+    while stack:
+        key, value, top = stack.pop()
+        for text in (key, value):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    return top.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(top, str) else "spec"
+        if isinstance(value, dict):
+            stack.extend((k, v, top) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((None, v, top) for v in value)
+    return None
 
 
 def _int(name: str, value, lo: int, hi: int) -> None:

@@ -27,7 +27,6 @@ import numpy as np
 from .atomic_write import atomic_write
 from .control_kinds import CONTROL_KINDS
 from .errors import UserError
-from .raster.canny import canny_settings
 from .video_rules import format_fps, parse_fps
 
 FORMAT_NAME = "ltx-scene-control-package"
@@ -37,6 +36,7 @@ DEFAULT_MAX_BYTES = 2 * 1024**3          # uncompressed, all entries together
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_SIZE = 16384                          # pixels per axis, a sanity bound
 MAX_FRAMES = 100_000
+_READ_CHUNK = 1024 * 1024                 # bytes read from a zip entry at a time
 
 # name -> (dtype, shape description, required by kinds)
 ARRAY_FIELDS: dict[str, tuple[np.dtype, str]] = {
@@ -60,7 +60,7 @@ REQUIRED_ARRAYS = {
 CAMERA_TYPES = ("PERSP", "ORTHO")
 _MANIFEST_KEYS = {
     "format", "version", "kind", "width", "height", "fps", "frame_count", "frame_start",
-    "camera", "source", "depth_units", "arrays", "canny",
+    "camera", "source", "depth_units", "arrays",
 }
 
 
@@ -81,7 +81,6 @@ class ControlPackage:
     camera: dict | None = None
     source: dict = field(default_factory=dict)
     depth_units: str = "m"
-    canny: dict | None = None   # canny packages: the edge settings (raster/canny.py); None: the default
     depth: np.ndarray | None = None
     pose_body: np.ndarray | None = None
     pose_hands: np.ndarray | None = None
@@ -118,14 +117,6 @@ class ControlPackage:
         _check_json("source", self.source)
         if not isinstance(self.depth_units, str) or not self.depth_units:
             raise PackageError(f"depth_units: expected a unit name such as 'm', got {self.depth_units!r}", "depth_units")
-        if self.canny is not None:
-            if self.kind != "canny":
-                raise PackageError(f"canny: edge settings belong to 'canny' packages, this one is {self.kind!r}",
-                                   "canny")
-            try:
-                self.canny = canny_settings(self.canny)
-            except UserError as exc:
-                raise PackageError(str(exc), "canny") from None
         for name in REQUIRED_ARRAYS[self.kind]:
             if getattr(self, name) is None:
                 raise PackageError(
@@ -157,8 +148,7 @@ class ControlPackage:
                 f"depth may be smaller but must keep the aspect ratio", "depth")
         if np.isnan(arr).any():
             raise PackageError("depth: contains NaN; use +inf for background (no geometry)", "depth")
-        finite = np.isfinite(arr)
-        if (arr[finite] <= 0).any() or np.isneginf(arr).any():
+        if (arr <= 0).any():             # -inf included; one bool temporary, not a copy of the values
             raise PackageError(
                 "depth: planar view-space Z must be > 0 (in front of the camera) or +inf for "
                 "background; found values <= 0 or -inf", "depth")
@@ -240,7 +230,6 @@ class ControlPackage:
             "source": self.source,
             "depth_units": self.depth_units,
             "arrays": sorted(self.arrays()),
-            **({"canny": self.canny} if self.canny is not None else {}),
         }
 
     # ------------------------------------------------------------------------------ writing
@@ -291,6 +280,10 @@ class ControlPackage:
             manifest = _read_manifest(zf, infos.pop("manifest"))
             arrays = {name: _read_npy(zf, info, name) for name, info in infos.items()}
         listed = manifest.pop("arrays")
+        twice = sorted({name for name in listed if listed.count(name) > 1})
+        if twice:
+            raise PackageError(f"{twice[0]}: the manifest lists the array {twice[0]!r} more than once; "
+                               "list each array once", twice[0])
         if sorted(listed) != sorted(arrays):
             missing = sorted(set(listed) - set(arrays))
             extra = sorted(set(arrays) - set(listed))
@@ -367,19 +360,29 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarr
                 raise PackageError(
                     f"{name}: the header says shape {shape} {dtype} ({nbytes} bytes) but the entry "
                     f"holds {info.file_size} bytes", name)
-            data = fp.read(nbytes)
-            if len(data) != nbytes:
-                raise PackageError(f"{name}: entry is truncated ({len(data)} of {nbytes} bytes)", name)
+            # Read straight into the array (no bytes object, no second copy): the peak memory of a
+            # load is the arrays themselves, the sizes checked above bound it before allocation.
+            flat = np.empty(count, dtype=dtype)
+            view = memoryview(flat).cast("B") if nbytes else memoryview(b"")
+            got = 0
+            while got < nbytes:
+                chunk = fp.read(min(nbytes - got, _READ_CHUNK))
+                if not chunk:
+                    break
+                view[got:got + len(chunk)] = chunk
+                got += len(chunk)
+            if got != nbytes:
+                raise PackageError(f"{name}: entry is truncated ({got} of {nbytes} bytes)", name)
             if fp.read(1):
                 raise PackageError(f"{name}: entry has data after the array", name)
     except PackageError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
         raise PackageError(f"{name}: cannot read this entry ({exc}); the file is damaged or not a numpy array", name) from None
-    arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    arr = flat.reshape(shape, order="F" if fortran else "C")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    return np.array(arr, copy=True)  # writable, native order
+    return arr  # writable, native order
 
 
 def _read_manifest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
@@ -392,8 +395,18 @@ def _read_manifest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
             f"manifest: expected uint8 bytes of UTF-8 JSON, got {raw.dtype.name} array of shape {raw.shape}", "manifest")
     try:
         manifest = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise PackageError(f"manifest: not valid UTF-8 JSON ({exc})", "manifest") from None
+    except RecursionError:
+        raise PackageError("manifest: JSON nested too deeply; a manifest is a flat object of plain "
+                           "values (see the ControlPackage format)", "manifest") from None
+    except ValueError as exc:           # JSONDecodeError, or an integer past Python's digit limit
+        raise PackageError(f"manifest: not valid JSON, or a number too long to read ({exc})",
+                           "manifest") from None
+    bad = _first_non_unicode(manifest)
+    if bad is not None:
+        raise PackageError(f"{bad}: the manifest holds text that is not valid Unicode (a lone "
+                           "surrogate such as \\ud800); write it as UTF-8 text", bad)
     if not isinstance(manifest, dict):
         raise PackageError("manifest: expected a JSON object", "manifest")
     if manifest.get("format") != FORMAT_NAME:
@@ -419,6 +432,28 @@ def _read_manifest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
     except UserError as exc:
         raise PackageError(str(exc), "fps") from None
     return manifest
+
+
+def _first_non_unicode(value, where: str = "manifest") -> str | None:
+    """The manifest key under which a string (key or value) holds a lone surrogate, else None.
+    Such text cannot be encoded as UTF-8, so it would break every later write of the manifest."""
+    stack = [(value, where)]
+    while stack:
+        item, key = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return key
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                label = key if key != "manifest" else (k.encode("utf-8", "backslashreplace").decode("utf-8")
+                                                       if isinstance(k, str) else str(k))
+                stack.append((k, label))
+                stack.append((v, label))
+        elif isinstance(item, list):
+            stack.extend((v, key) for v in item)
+    return None
 
 
 # -------------------------------------------------------------------------------- field checks

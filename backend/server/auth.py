@@ -19,17 +19,23 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import stat
 from pathlib import Path
 
 from shared.data_dir import TOKEN_FILE
+from shared.errors import UserError
 
 log = logging.getLogger("ltx_scene.server")
 
 PUBLIC_PATHS = frozenset({"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+MIN_TOKEN_CHARS = 16
+# A Host header is `name[:port]` or `[ipv6][:port]`, nothing else: `localhost:80@evil.com` is not
+# `localhost` (a parser that splits on the first colon would say it is).
+_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9a-f:.%]+)\]|(?P<name>[a-z0-9._-]+))(?::(?P<port>[0-9]{1,5}))?$")
 
 
 # ------------------------------------------------------------------------------------- the token
@@ -45,11 +51,16 @@ def load_or_create_token(data_dir: Path) -> str:
         if mode & 0o077:
             log.warning("%s had permissions %o; tightened to 600 (owner only)", path, mode)
             os.chmod(path, 0o600)
-        token = path.read_text(encoding="utf-8").strip()
-        if len(token) < 16:
-            raise ValueError(
-                f"{path} holds no usable token (fewer than 16 characters); delete the file and "
-                "restart the server to create a new one")
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (UnicodeDecodeError, IsADirectoryError) as exc:
+            raise UserError(f"{path} is not a token file ({exc}); delete it and restart the server to "
+                            "create a new one", "token") from None
+        if len(token) < MIN_TOKEN_CHARS or not token.isascii() or not token.isprintable() or " " in token:
+            raise UserError(
+                f"{path} holds no usable token (it needs at least {MIN_TOKEN_CHARS} printable ASCII "
+                "characters without spaces); delete the file and restart the server to create a new one",
+                "token")
         return token
     token = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -68,15 +79,13 @@ def token_matches(header_value: str | None, token: str) -> bool:
 
 
 # --------------------------------------------------------------------------------- the Host check
-def host_name(host_header: str) -> str:
-    """The name part of a Host header: `[::1]:8765` -> `::1`, `Localhost:80` -> `localhost`."""
-    value = host_header.strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        return value[1:end] if end > 0 else value
-    if value.count(":") == 1:
-        return value.split(":", 1)[0]
-    return value
+def host_name(host_header: str) -> str | None:
+    """The name part of a Host header: `[::1]:8765` -> `::1`, `Localhost:80` -> `localhost`; None
+    for anything that is not a plain `name[:port]` or `[ipv6][:port]`."""
+    match = _HOST_RE.match(host_header.strip().lower())
+    if match is None:
+        return None
+    return match.group("v6") or match.group("name")
 
 
 def _is_ip_literal(name: str) -> bool:
@@ -108,6 +117,8 @@ class HostPolicy:
         if not host_header:
             return False
         name = host_name(host_header)
+        if name is None:
+            return False
         if name in self.names:
             return True
         return not self.loopback_only and _is_ip_literal(name)

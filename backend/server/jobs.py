@@ -56,6 +56,8 @@ INPUTS = "inputs"
 OUT = "out"
 _ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
 _NEW_PREFIX = ".new-"
+UPLOAD_PREFIX = ".upload-"            # the server's per-request upload folders (routes/jobs.py)
+LEFTOVER_PREFIXES = (_NEW_PREFIX, UPLOAD_PREFIX)
 INTERRUPTED_ERROR = (
     "the server stopped while this job was running (restart, crash or kill); nothing was lost "
     "but this job's result: submit it again")
@@ -159,6 +161,7 @@ class JobStore:
         self._listeners: list[Listener] = []
         self._revs: dict[str, int] = {}
         self._persisted_at: dict[str, float] = {}   # `clock` time of each job's last job.json write
+        self._unsaved: set[str] = set()              # final states `finish` could not write yet
         self._last_created = float("-inf")
 
     # ------------------------------------------------------------------------------- start-up
@@ -168,11 +171,11 @@ class JobStore:
         """Load every job; mark the ones that were running `interrupted`; return the queued ids.
         `clocks`: `clock` / `wall_clock` as in the constructor."""
         store = cls(data_dir, keep_days, keep_jobs, **clocks)
-        store.root.mkdir(parents=True, exist_ok=True)
-        os.chmod(store.root, 0o700)
+        if not store.root.is_dir():
+            store.root.mkdir(mode=0o700, parents=True)       # ours: owner only (an existing one is left as it is)
         for entry in sorted(store.root.iterdir()):
-            if entry.name.startswith(_NEW_PREFIX):
-                shutil.rmtree(entry, ignore_errors=True)      # an upload cut off by a crash
+            if entry.name.startswith(LEFTOVER_PREFIXES) and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)      # a job or an upload cut off by a crash
                 continue
             if not (entry.is_dir() and valid_job_id(entry.name)):
                 continue
@@ -304,6 +307,43 @@ class JobStore:
             rev = self._bump(job_id)
         self._notify("status" if snapshot.status != old_status else "progress", snapshot, rev)
         return snapshot
+
+    def finish(self, job_id: str, **changes) -> JobRecord:
+        """`update` for a job's final state, which must reach every reader even when job.json cannot
+        be written (a full disk): then the state is kept in memory and the listeners are told (event
+        streams end), the job is remembered as unsaved and `save_unsaved` writes it later (the
+        worker calls it after every job). After a restart before that, the job reads `interrupted`.
+        """
+        try:
+            return self.update(job_id, **changes)
+        except OSError as exc:
+            log.error("job %s: could not write its final state (%s); kept in memory until the disk "
+                      "has room", job_id, exc)
+        with self._lock:
+            old_status = self._jobs[job_id].status
+            record = replace(self._jobs[job_id], **changes)
+            self._jobs[job_id] = record
+            self._unsaved.add(job_id)
+            snapshot = record.copy()
+            rev = self._bump(job_id)
+        self._notify("status" if snapshot.status != old_status else "progress", snapshot, rev)
+        return snapshot
+
+    def save_unsaved(self) -> int:
+        """Write the jobs whose last state `finish` could not write; returns how many are still unsaved."""
+        with self._lock:
+            for job_id in sorted(self._unsaved):
+                record = self._jobs.get(job_id)
+                if record is None:
+                    self._unsaved.discard(job_id)
+                    continue
+                try:
+                    _write_json(self.job_dir(job_id) / JOB_FILE, vars(record))
+                except OSError:
+                    break
+                self._unsaved.discard(job_id)
+                self._persisted_at[job_id] = self.clock()
+            return len(self._unsaved)
 
     def delete(self, job_id: str) -> None:
         with self._lock:

@@ -14,15 +14,19 @@ JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled",
 
 
 class Health(BaseModel):
+    """Without the token only `status`, `engine` and `authenticated` (a server is here, and whether
+    it is ready); with it everything else too."""
     status: Literal["ok"] = "ok"
-    version: str = Field(description="ltx-scene-control version")
-    device: str = Field(description="where jobs run, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'")
-    torch: str
-    ltx_core: str
-    tiny_model: bool = Field(description="true when the bundle is the tiny test model (its output is noise)")
     engine: Literal["loading", "ready", "failed"] = Field(description="model loading state")
+    authenticated: bool = Field(description="whether the request carried the server's token")
+    version: str | None = Field(None, description="ltx-scene-control version")
+    device: str | None = Field(None, description="where jobs run, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'")
+    torch: str | None = None
+    ltx_core: str | None = None
+    tiny_model: bool | None = Field(None, description="true when the bundle is the tiny test model (its output is noise)")
     engine_error: str | None = None
-    queued: int = Field(description="jobs queued or running")
+    queued: int | None = Field(None, description="jobs queued or running")
+    memory: dict[str, Any] | None = Field(None, description="the engine's memory plan in a few fields")
 
 
 class JobResultInfo(BaseModel):

@@ -16,6 +16,7 @@ DEFAULT_MAX_UPLOAD_MB = 1024        # one job's multipart body (control + image 
 DEFAULT_MAX_QUEUED = 32             # jobs waiting or running at once; more are refused with 429
 DEFAULT_KEEP_DAYS = 7.0             # finished jobs older than this are deleted
 DEFAULT_KEEP_JOBS = 200             # at most this many finished jobs are kept (oldest go first)
+UPLOAD_STALL_TIMEOUT_S = 60.0       # an upload that sends nothing for this long is answered 408 and dropped
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ServerSettings:
     keep_days: float = DEFAULT_KEEP_DAYS      # 0: keep finished jobs without an age limit
     keep_jobs: int = DEFAULT_KEEP_JOBS        # 0: no count limit
     allowed_hosts: tuple[str, ...] = ()       # extra Host header names accepted (e.g. a LAN name)
+    upload_stall_timeout_s: float = UPLOAD_STALL_TIMEOUT_S
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)

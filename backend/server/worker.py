@@ -18,9 +18,11 @@ raise the real `torch.OutOfMemoryError` mid-job and exercise the real recovery p
 """
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import queue
+import shutil
 import threading
 import time
 from typing import Any, Callable
@@ -110,13 +112,16 @@ class Worker:
             if record is None:
                 return False
             if record.status == QUEUED:
-                self.store.update(job_id, status=CANCELLED, finished=time.time(), eta_s=None,
+                self.store.finish(job_id, status=CANCELLED, finished=time.time(), eta_s=None,
                                   message="cancelled before it started")
                 return True
             current = self._current
             if record.status == RUNNING and current is not None and current[0] == job_id:
                 current[1].set()
-                self.store.update(job_id, message="cancelling: stops at the next step")
+                try:
+                    self.store.update(job_id, message="cancelling: stops at the next step")
+                except OSError:                        # a full disk: the job stops all the same
+                    pass
                 return True
             return False
 
@@ -167,6 +172,7 @@ class Worker:
 
     def _cleanup(self) -> None:
         try:
+            self.store.save_unsaved()
             self.store.cleanup()
         except Exception:
             log.exception("retention cleanup failed")
@@ -184,12 +190,17 @@ class Worker:
             if record is None or record.status != QUEUED:
                 return                                 # cancelled (or deleted) while queued
             if self.engine_state != ENGINE_READY:
-                self.store.update(job_id, status=FAILED, finished=time.time(),
+                self.store.finish(job_id, status=FAILED, finished=time.time(),
                                   error=self.engine_error or "the engine is not available")
                 return
+            try:
+                record = self.store.update(job_id, status=RUNNING, started=time.time(), progress=0.0,
+                                           stage=None, message="starting")
+            except OSError as exc:                     # job.json cannot be written: the job cannot run
+                self.store.finish(job_id, status=FAILED, finished=time.time(), eta_s=None,
+                                  error=_disk_message(exc))
+                return
             self._current = (job_id, cancel)
-            record = self.store.update(job_id, status=RUNNING, started=time.time(), progress=0.0,
-                                       stage=None, message="starting")
         try:
             self._execute(record, cancel, package)
         finally:
@@ -224,6 +235,13 @@ class Worker:
             result = self.engine.run(spec, control, out_dir, on_progress=on_progress, cancel=cancel)
         except JobCancelled:
             failure = ("cancelled", "cancelled")
+        except OSError as exc:
+            if _disk_full(exc):
+                failure = ("disk", _disk_message(exc))
+            else:
+                log.exception("job %s failed", job_id)
+                failure = ("internal", f"internal error: {type(exc).__name__}: {exc} (the server log has "
+                                       "the traceback; the server is ready for the next job)")
         except _oom_types():
             failure = ("oom", out_of_memory_message(record.spec, last["stage"], self._device_name()))
         except UserError as exc:
@@ -236,17 +254,20 @@ class Worker:
             # Outside the except block: the traceback (and the tensors its frames hold) is gone,
             # so the memory can really be freed.
             kind, text = failure
-            if kind != "user":
+            if kind == "disk":                           # give the space back: partial results, temporaries
+                log.error("job %s: %s", job_id, text)
+                shutil.rmtree(out_dir, ignore_errors=True)
+            if kind not in ("user", "disk"):
                 _free_memory()
             if kind == "cancelled" and self._stopping:
-                self.store.update(job_id, status=INTERRUPTED, finished=time.time(), eta_s=None,
+                self.store.finish(job_id, status=INTERRUPTED, finished=time.time(), eta_s=None,
                                   error="the server was stopped while this job was running; submit it again")
             elif kind == "cancelled":
-                self.store.update(job_id, status=CANCELLED, finished=time.time(), eta_s=None, message=text)
+                self.store.finish(job_id, status=CANCELLED, finished=time.time(), eta_s=None, message=text)
             else:
                 if kind == "oom":
                     log.error("job %s: %s", job_id, text)
-                self.store.update(job_id, status=FAILED, finished=time.time(), eta_s=None, error=text)
+                self.store.finish(job_id, status=FAILED, finished=time.time(), eta_s=None, error=text)
             return
         out_root = out_dir.resolve()
         files = {}
@@ -254,7 +275,7 @@ class Worker:
                           ("control", result.control_video_path)):
             if path is not None:
                 files[key] = str(_relative_inside(path, out_root))
-        self.store.update(
+        self.store.finish(
             job_id, status=SUCCEEDED, finished=time.time(), progress=1.0, eta_s=0.0, message="done",
             result={**files, "frames": int(result.frames), "fps": str(result.fps),
                     "width": int(result.width), "height": int(result.height)})
@@ -262,6 +283,24 @@ class Worker:
     def _device_name(self) -> str:
         device = getattr(self.engine, "device", None)
         return "GPU" if device is not None and getattr(device, "type", str(device)) == "cuda" else "CPU"
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True when `exc`, or an exception it was raised from, is "no space left" (or over quota)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _disk_message(exc: OSError) -> str:
+    what = "the disk is full" if _disk_full(exc) else f"the job's files could not be written ({exc.strerror or exc})"
+    return (f"the server could not store this job's files: {what}. Free space in the server's data folder "
+            "(or start it with --data-dir on a larger disk) and submit the job again; the server is ready "
+            "for the next job")
 
 
 def _relative_inside(path, root):

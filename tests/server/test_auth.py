@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from backend.server.auth import HostPolicy, host_name, load_or_create_token, token_matches
+from shared.errors import UserError
 
 
 def test_token_created_owner_only_and_reused(tmp_path):
@@ -25,11 +26,13 @@ def test_token_file_with_wide_permissions_is_tightened(tmp_path):
     assert stat.S_IMODE((tmp_path / "token").stat().st_mode) == 0o600
 
 
-def test_unusable_token_file_is_refused(tmp_path):
-    (tmp_path / "token").write_text("short\n")
+@pytest.mark.parametrize("content", [b"short\n", b"", b"\xff\xfe not text at all, long enough", b"two words " * 3])
+def test_unusable_token_file_is_a_user_error_not_a_traceback(tmp_path, content):
+    (tmp_path / "token").write_bytes(content)
     os.chmod(tmp_path / "token", 0o600)
-    with pytest.raises(ValueError, match="delete the file"):
+    with pytest.raises(UserError, match="delete it and restart|delete the file and restart") as err:
         load_or_create_token(tmp_path)
+    assert err.value.field == "token"
 
 
 def test_token_matches_exactly():
@@ -44,7 +47,9 @@ def test_token_matches_exactly():
 
 @pytest.mark.parametrize("header, name", [
     ("127.0.0.1:8765", "127.0.0.1"), ("LOCALHOST:80", "localhost"), ("[::1]:8765", "::1"),
-    ("localhost", "localhost"), ("evil.example:8765", "evil.example"), ("[::1]", "::1")])
+    ("localhost", "localhost"), ("evil.example:8765", "evil.example"), ("[::1]", "::1"),
+    ("localhost:80@evil.com", None), ("localhost:80:80", None), ("local host", None), ("::1", None),
+    ("localhost:", None), ("[::1]x", None)])
 def test_host_name(header, name):
     assert host_name(header) == name
 
@@ -54,7 +59,8 @@ def test_loopback_server_accepts_only_its_names():
     assert policy.loopback_only
     for ok in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765", "localhost"):
         assert policy.allows(ok), ok
-    for bad in ("evil.example:8765", "192.168.1.5:8765", "attacker.localhost.evil:80", "", None):
+    for bad in ("evil.example:8765", "192.168.1.5:8765", "attacker.localhost.evil:80", "", None,
+                "localhost:80@evil.com", "127.0.0.1:8765/../x"):
         assert not policy.allows(bad), bad
 
 

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from backend.server.uploads import check_control, check_image, check_mask, read_mask_npz
+from backend.server.uploads import CheckedImage, CheckedMask, check_control, check_image, check_mask, read_mask_npz
 from shared.errors import UserError
 
 from .helpers import control_video_bytes, depth_package_bytes, png_bytes
@@ -49,12 +49,12 @@ def test_package_over_the_uncompressed_limit_is_refused(tmp_path):
 
 
 def test_image_png_and_jpeg_only(tmp_path):
-    assert check_image(_write(tmp_path, "i", png_bytes())) == "image.png"
+    assert check_image(_write(tmp_path, "i", png_bytes())) == CheckedImage("image.png", 128, 128)
     from PIL import Image
 
     buf = io.BytesIO()
     Image.new("RGB", (16, 16)).save(buf, format="JPEG")
-    assert check_image(_write(tmp_path, "j", buf.getvalue())) == "image.jpg"
+    assert check_image(_write(tmp_path, "j", buf.getvalue())).name == "image.jpg"
     buf = io.BytesIO()
     Image.new("RGB", (16, 16)).save(buf, format="BMP")
     with pytest.raises(UserError, match="PNG or JPEG"):
@@ -66,7 +66,7 @@ def test_image_png_and_jpeg_only(tmp_path):
 def test_mask_npz(tmp_path):
     mask = np.linspace(0, 1, 9 * 4 * 4, dtype=np.float32).reshape(9, 4, 4)
     path = _write(tmp_path, "m", _npz(mask=mask))
-    assert check_mask(path) == "mask.npz"
+    assert check_mask(path) == CheckedMask("mask.npz", 9, 4, 4)
     np.testing.assert_array_equal(read_mask_npz(path), mask)
     as_uint8 = read_mask_npz(_write(tmp_path, "u", _npz(mask=np.full((4, 4), 255, np.uint8))))
     assert as_uint8.dtype == np.float32 and as_uint8.max() == 1.0
