@@ -63,7 +63,8 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
     try:
         report(0.0, f"capturing {kind}: {plan.frame_count} frames at {plan.width}x{plan.height}")
         projector = Projector(scene, plan.width, plan.height)
-        pose = PoseRecorder(people, plan.frame_count, settings.hands) if people else None
+        pose = (PoseRecorder(people, plan.frame_count, settings.hands, getattr(settings, "face", True))
+                if people else None)
         tracks = TrackRecorder(targets, plan.frame_count) if targets else None
         strength = StrengthRecorder(plan.frame_count)
         camera_info = None
@@ -84,6 +85,8 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
             arrays["pose_body"] = pose.body
             if pose.hands is not None:
                 arrays["pose_hands"] = pose.hands
+            if pose.face is not None:
+                arrays["pose_face"] = pose.face
         if tracks is not None:
             arrays["tracks"] = tracks.points
             arrays["tracks_visible"] = tracks.visible

@@ -1,14 +1,15 @@
-"""Pose: every chosen armature as OpenPose-18 body keypoints (+ 21-point hands) per frame.
+"""Pose: every chosen armature as OpenPose-18 body keypoints (+ 21-point hands, + 68 face points).
 
 Keypoints come from the rig map (`rigs.py`), are projected through the camera, and are kept (x, y,
 confidence 1) only when in front of the camera and on the frame; otherwise (0, 0, 0). The neck is the
-mean of the two shoulders and exists only when both do (as OpenPose/DWPose compute it). The face
-follows what a detector would see:
-- facing away: when the face's forward direction (nose minus the middle of the ears, or of the eyes)
-  points more than ~105 degrees away from the view ray (a profile still shows the nose), nose and
-  eyes are dropped;
-- profile: with the head turned more than 60 degrees from the camera, the far-side eye and ear are
-  dropped (cos of the angle between left-right axis of the head and the view ray beyond +-0.5).
+mean of the two shoulders and exists only when both do (as OpenPose/DWPose compute it). Rigs with a
+head bone get a canonical face fitted to the head (`face.py`): its 68 landmarks, and the nose, eyes
+and ears of rigs without face bones. What a detector would see of the face follows the head's
+orientation relative to the camera (the rules in `face.py`): facing away (> 105 degrees) drops the
+landmarks, nose and eyes; a profile (> 60 degrees of yaw) drops the far eye and ear, so a profile
+shows one eye and one ear; landmarks on a part of the face turned from the camera are dropped.
+Custom mappings without a head bone keep the older rule: facing away measured with the nose against
+the middle of the ears (or eyes), profile with the ear-to-ear (or eye-to-eye) axis, same angles.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ import numpy as np
 from mathutils import Vector
 
 from ..shared.errors import UserError
+from . import face as face_mod
 from .rigs import BODY_KEYPOINTS, NECK, RigMap, resolve_rig
 
 K = {name: i for i, name in enumerate(BODY_KEYPOINTS)}
-PROFILE_COS = 0.5
+PROFILE_COS = 0.5         # custom rigs: the ear-to-ear axis within 60 degrees of the view ray
 FACING_AWAY_COS = -0.25   # the face points more than ~105 degrees away from the camera
+_FIT_KEYS = [K[k] for k in ("nose", "r_eye", "l_eye", "r_ear", "l_ear")]   # rigs.FIT_* order
 
 
 def visible_armatures(scene, names=None):
@@ -58,40 +61,50 @@ def resolve_people(scene, settings) -> list[tuple[object, RigMap]]:
     return people
 
 
-def _joint_world(ob_eval, joint) -> Vector:
+def _joint_world(ob_eval, joint, fit_points=None) -> Vector:
+    if joint.where == "fit":
+        return Vector(tuple(fit_points[68 + int(joint.offset[0])]))
     pb = ob_eval.pose.bones[joint.bone]
     if joint.where == "tail":
         local = pb.tail
-    elif joint.where == "offset":
-        local = pb.matrix @ (Vector(joint.offset) * pb.length)
+    elif joint.where == "mid":
+        local = (pb.head + pb.tail) / 2
     else:
         local = pb.head
     return ob_eval.matrix_world @ local
 
 
 class PoseRecorder:
-    def __init__(self, people, frame_count: int, hands: bool = True):
+    def __init__(self, people, frame_count: int, hands: bool = True, face: bool = True):
         self.people = people
         p = len(people)
         self.body = np.zeros((frame_count, p, 18, 3), dtype=np.float32)
         self.with_hands = hands and any(rm.hands is not None for _, rm in people)
         self.hands = np.zeros((frame_count, p, 2, 21, 3), dtype=np.float32) if self.with_hands else None
+        self.fits = [face_mod.fit_face(ob, rig) for ob, rig in people]   # once, from the rest pose
+        self.with_face = face and any(f is not None for f in self.fits)
+        self.face = np.zeros((frame_count, p, 68, 3), dtype=np.float32) if self.with_face else None
 
     def record(self, index: int, projector, depsgraph) -> None:
         for pi, (ob, rig) in enumerate(self.people):
             ob_eval = ob.evaluated_get(depsgraph)
+            fit = self.fits[pi]
+            fit_world = fit.world(ob_eval) if fit is not None else None
             joints = list(rig.body)
             if self.with_hands and rig.hands is not None:
                 joints += rig.hands[0] + rig.hands[1]
             mapped = [i for i, j in enumerate(joints) if j is not None]
             world = np.zeros((len(joints), 3))
             for i in mapped:
-                world[i] = _joint_world(ob_eval, joints[i])
+                world[i] = _joint_world(ob_eval, joints[i], None if fit_world is None else fit_world[0])
             px, in_front = projector.project(world)
             ok = np.zeros(len(joints), dtype=bool)
             ok[mapped] = True
             ok &= in_front & projector.on_canvas(px)
-            self._face_rules(ok, world, rig, projector)
+            if fit_world is None:
+                self._face_rules(ok, world, rig, projector)
+            else:
+                self._fitted_face(index, pi, ok, fit_world, projector)
             body_ok = ok[:18]
             out = self.body[index, pi]
             out[:, :2] = np.where(body_ok[:, None], px[:18], 0.0)
@@ -106,6 +119,21 @@ class PoseRecorder:
                 hpx = px[18:].reshape(2, 21, 2)
                 self.hands[index, pi, :, :, :2] = np.where(hand_ok[..., None], hpx, 0.0)
                 self.hands[index, pi, :, :, 2] = hand_ok
+
+    def _fitted_face(self, index, pi, ok, fit_world, projector) -> None:
+        """Face visibility from the fitted head (`face.visible`); the 68 landmarks when recorded."""
+        points, frame, centre = fit_world
+        to_camera = projector.camera_back if projector.ortho else projector.camera_position - centre
+        marks, body = face_mod.visible(frame, to_camera / max(np.linalg.norm(to_camera), 1e-12))
+        for k, keep in zip(_FIT_KEYS, body):
+            ok[k] &= bool(keep)
+        if self.face is None:
+            return
+        px, in_front = projector.project(points[:68])
+        keep = marks & in_front & projector.on_canvas(px)
+        out = self.face[index, pi]
+        out[:, :2] = np.where(keep[:, None], px, 0.0)
+        out[:, 2] = keep
 
     @staticmethod
     def _face_rules(ok, world, rig: RigMap, projector) -> None:

@@ -1,10 +1,13 @@
 """Where the OpenPose keypoints sit on a rig: presets per rig family and a custom mapping.
 
-A keypoint is a `Joint`: a bone's head, its tail, or a point given in the bone's own space (axes of
-the pose bone, in units of the bone's length: x = the bone's X axis, y = along the bone, z = its Z
-axis). Each preset lists candidates per keypoint; the first whose bone exists wins, so a rig with face
-bones uses them and a rig without falls back to offsets from the head bone. The offsets assume the
-usual roll of these rigs: the head bone points up and its Z axis points out of the face.
+A keypoint is a `Joint`: a bone's head, its tail, its middle, or "fit": a point of the canonical
+face fitted to the head (`face.py`). Each preset lists candidates per keypoint; the first whose bone
+exists wins, so a rig with face bones uses them (the nose tip is the tail of `nose.001`, else of
+`nose`; an eye is its bone's tail, the front of the eyeball; an ear the middle of its bone, not its
+root) and a rig without them takes nose, eyes and ears from the fitted face, which turns with the
+head bone and stays inside the head (offsets in head-bone lengths did not: a Mixamo head bone is
+about 0.23 m long, and they put the nose 7 cm in front of the face). `RigMap.head` names the head
+bone the face is fitted to.
 
 Presets:
 - "metarig": Blender's human meta-rig names (upper_arm.L, forearm.L, hand.L, thigh.L, shin.L, foot.L,
@@ -32,16 +35,22 @@ FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 @dataclass(frozen=True)
 class Joint:
     bone: str
-    where: str = "head"                          # "head" | "tail" | "offset"
+    where: str = "head"                          # "head" | "tail" | "mid" | "fit" (offset[0]: fit point)
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass
 class RigMap:
-    """Resolved joints of one armature: body[18] and hands[2][21] ([left, right]); None = unmapped."""
+    """Resolved joints of one armature: body[18] and hands[2][21] ([left, right]); None = unmapped;
+    head: the head bone's name (the fitted face follows it), or None."""
     preset: str
     body: list
     hands: list | None
+    head: str | None = None
+
+
+# body keypoints a fitted face provides (Joint.offset[0] of a "fit" joint)
+FIT_NOSE, FIT_R_EYE, FIT_L_EYE, FIT_R_EAR, FIT_L_EAR = range(5)
 
 
 # ------------------------------------------------------------------------------ meta-rig / rigify
@@ -53,16 +62,17 @@ def _metarig_names(prefixes):
 
     body = {}
     for side, s in (("r", "R"), ("l", "L")):
-        sign = -1.0 if side == "r" else 1.0  # the character's left is +X of a meta-rig head bone
+        eye, ear = (FIT_R_EYE, FIT_R_EAR) if side == "r" else (FIT_L_EYE, FIT_L_EAR)
         body[f"{side}_shoulder"] = c(Joint(f"upper_arm.{s}"))
         body[f"{side}_elbow"] = c(Joint(f"forearm.{s}"))
         body[f"{side}_wrist"] = c(Joint(f"hand.{s}"))
         body[f"{side}_hip"] = c(Joint(f"thigh.{s}"))
         body[f"{side}_knee"] = c(Joint(f"shin.{s}"))
         body[f"{side}_ankle"] = c(Joint(f"foot.{s}"))
-        body[f"{side}_eye"] = c(Joint(f"eye.{s}")) + c(Joint("spine.006", "offset", (0.3 * sign, 0.45, 0.8)))
-        body[f"{side}_ear"] = c(Joint(f"ear.{s}")) + c(Joint("spine.006", "offset", (0.75 * sign, 0.35, 0.0)))
-    body["nose"] = c(Joint("nose", "tail")) + c(Joint("spine.006", "offset", (0.0, 0.3, 0.95)))
+        body[f"{side}_eye"] = c(Joint(f"eye.{s}", "tail")) + c(Joint("spine.006", "fit", (eye, 0, 0)))
+        body[f"{side}_ear"] = c(Joint(f"ear.{s}", "mid")) + c(Joint("spine.006", "fit", (ear, 0, 0)))
+    body["nose"] = (c(Joint("nose.001", "tail")) + c(Joint("nose", "tail"))
+                    + c(Joint("spine.006", "fit", (FIT_NOSE, 0, 0))))
     hands = []
     for s in ("L", "R"):
         pts = [c(Joint(f"hand.{s}"))]
@@ -77,16 +87,17 @@ def _metarig_names(prefixes):
 def _mixamo_names():
     body = {}
     for side, s in (("r", "Right"), ("l", "Left")):
-        sign = -1.0 if side == "r" else 1.0
+        eye, ear = (FIT_R_EYE, FIT_R_EAR) if side == "r" else (FIT_L_EYE, FIT_L_EAR)
         body[f"{side}_shoulder"] = [Joint(f"{s}Arm")]
         body[f"{side}_elbow"] = [Joint(f"{s}ForeArm")]
         body[f"{side}_wrist"] = [Joint(f"{s}Hand")]
         body[f"{side}_hip"] = [Joint(f"{s}UpLeg")]
         body[f"{side}_knee"] = [Joint(f"{s}Leg")]
         body[f"{side}_ankle"] = [Joint(f"{s}Foot")]
-        body[f"{side}_eye"] = [Joint(f"{s}Eye"), Joint("Head", "offset", (0.3 * sign, 0.45, 0.8))]
-        body[f"{side}_ear"] = [Joint("Head", "offset", (0.75 * sign, 0.35, 0.0))]
-    body["nose"] = [Joint("Head", "offset", (0.0, 0.3, 0.95))]
+        # Mixamo's eye bones sit at the eyeball's centre: the fitted face's eye is its front
+        body[f"{side}_eye"] = [Joint("Head", "fit", (eye, 0, 0))]
+        body[f"{side}_ear"] = [Joint("Head", "fit", (ear, 0, 0))]
+    body["nose"] = [Joint("Head", "fit", (FIT_NOSE, 0, 0))]
     hands = []
     for s in ("Left", "Right"):
         pts = [[Joint(f"{s}Hand")]]
@@ -185,6 +196,8 @@ def resolve_rig(armature, preset: str = "auto", custom_mapping: dict | None = No
                     return j
             return None
     body = [None if k == "neck" else pick(body_c[k]) for k in BODY_KEYPOINTS]
+    head = pick([Joint("Head")] if preset == "mixamo" else
+                [Joint(p + "spine.006") for p in (("DEF-", "ORG-") if preset == "rigify" else ("",))])
     hands = [[pick(c) for c in hand] for hand in hands_c]
     # A hand counts only where finger bones exist (the wrist alone is not a hand).
     hands = [h if any(j is not None for j in h[1:]) else [None] * 21 for h in hands]
@@ -193,4 +206,4 @@ def resolve_rig(armature, preset: str = "auto", custom_mapping: dict | None = No
     if all(j is None for j in body):
         raise UserError(f"rig_preset: '{armature.name}' has none of the '{preset}' bones; pick "
                         "another preset or a custom mapping", "rig_preset")
-    return RigMap(preset, body, hands)
+    return RigMap(preset, body, hands, head.bone if head is not None else None)

@@ -17,13 +17,14 @@ from blender_addon.shared.errors import UserError
 pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
 
 W, H = 320, 192
-# keypoint -> (bone, head/tail) in the humanoid's meta-rig layout
+# keypoint -> (bone, 0 head / 1 tail / 0.5 middle) in the humanoid's meta-rig layout: the nose tip is
+# the nose bone's tail, an eye its bone's tail (the front of the eyeball), an ear its bone's middle
 BODY_BONES = {
     "nose": ("nose", 1), "r_shoulder": ("upper_arm.R", 0), "r_elbow": ("forearm.R", 0),
     "r_wrist": ("hand.R", 0), "l_shoulder": ("upper_arm.L", 0), "l_elbow": ("forearm.L", 0),
     "l_wrist": ("hand.L", 0), "r_hip": ("thigh.R", 0), "r_knee": ("shin.R", 0), "r_ankle": ("foot.R", 0),
     "l_hip": ("thigh.L", 0), "l_knee": ("shin.L", 0), "l_ankle": ("foot.L", 0),
-    "r_eye": ("eye.R", 0), "l_eye": ("eye.L", 0), "r_ear": ("ear.R", 0), "l_ear": ("ear.L", 0),
+    "r_eye": ("eye.R", 1), "l_eye": ("eye.L", 1), "r_ear": ("ear.R", 0.5), "l_ear": ("ear.L", 0.5),
 }
 
 
@@ -35,7 +36,7 @@ def _hand_bones(side):
 
 
 def _world(bone, end, loc, angle):
-    p = np.array(REST[bone][end])
+    p = (1 - end) * np.array(REST[bone][0]) + end * np.array(REST[bone][1])
     c, s = math.cos(angle), math.sin(angle)
     return (c * p[0] - s * p[1] + loc[0], s * p[0] + c * p[1] + loc[1], p[2] + loc[2])
 
@@ -141,7 +142,7 @@ def test_presets_rigify_mixamo_and_custom(empty_scene):
     assert detect_preset([b.name for b in arm.pose.bones]) == "rigify"
     got = capture_package(scene, CaptureSettings(kind="pose", frame_count=9)).pose_body
     np.testing.assert_allclose(got, ref, atol=1e-4)
-    # Mixamo names with a prefix (face bones gone: nose/eyes/ears come from offsets, no hands)
+    # Mixamo names with a prefix (nose/eyes/ears come from the fitted face, no hands)
     mix = {"DEF-upper_arm.L": "mixamorig:LeftArm", "DEF-forearm.L": "mixamorig:LeftForeArm",
            "DEF-hand.L": "mixamorig:LeftHand", "DEF-thigh.L": "mixamorig:LeftUpLeg",
            "DEF-shin.L": "mixamorig:LeftLeg", "DEF-foot.L": "mixamorig:LeftFoot",
@@ -152,9 +153,10 @@ def test_presets_rigify_mixamo_and_custom(empty_scene):
     _rename(arm, mix)
     assert detect_preset([b.name for b in arm.pose.bones]) == "mixamo"
     got = capture_package(scene, CaptureSettings(kind="pose", frame_count=9, hands=False)).pose_body
-    limbs = [BODY_KEYPOINTS.index(k) for k in BODY_BONES if k not in ("nose", "r_ear", "l_ear")]
+    face_keys = ("nose", "r_ear", "l_ear", "r_eye", "l_eye")
+    limbs = [BODY_KEYPOINTS.index(k) for k in BODY_BONES if k not in face_keys]
     np.testing.assert_allclose(got[:, :, limbs], ref[:, :, limbs], atol=1e-4)
-    assert (got[:, 0, BODY_KEYPOINTS.index("nose"), 2] == 1).all()  # from the head-bone offset
+    assert (got[:, 0, [BODY_KEYPOINTS.index(k) for k in face_keys], 2] == 1).all()   # from the fitted face
     # Custom: map two keypoints by hand; the rest stay absent
     custom = {"l_wrist": "mixamorig:LeftHand", "r_wrist": "mixamorig:RightForeArm@tail"}
     got = capture_package(scene, CaptureSettings(kind="pose", frame_count=9, rig_preset="custom",
