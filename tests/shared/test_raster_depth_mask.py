@@ -105,7 +105,7 @@ def test_rasterize_dispatches_on_kind():
     frames = rasterize(pose)
     assert tuple(frames[4, 18, 32]) == (255, 0, 0)
     canny = ControlPackage("canny", 64, 36, Fraction(24), 9, rgb=np.zeros((9, 36, 64, 3), np.uint8))
-    with pytest.raises(UserError, match="backend"):
+    with pytest.raises(UserError, match="reference_frames"):   # edges: shared.raster.model_frames
         rasterize(canny)
 
 
