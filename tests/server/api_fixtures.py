@@ -120,8 +120,9 @@ def manifest_text(**overrides) -> str:
 
 
 def png_header_only(width: int, height: int) -> bytes:
-    """A PNG signature and IHDR chunk declaring width x height (no pixels)."""
+    """A PNG declaring width x height in its header, with an empty IDAT (no pixels to decode)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    chunk = b"IHDR" + ihdr
-    return (b"\x89PNG\r\n\x1a\n" + len(ihdr).to_bytes(4, "big") + chunk
-            + zlib.crc32(chunk).to_bytes(4, "big"))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")

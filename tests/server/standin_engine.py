@@ -39,8 +39,7 @@ class StandInEngine:
         self.started = threading.Semaphore(0)          # released once per job that starts running
         self._gate = threading.Event()
         self._gate.set()
-        self.write_files = True
-        self.out_dirs: list[Path] = []
+        self.output_bytes = 64                         # size of the stand-in video file
 
     # --------------------------------------------------------------------------- the interface
     def load(self) -> None:
@@ -83,9 +82,8 @@ class StandInEngine:
             if cancel is not None and cancel.is_set():
                 raise JobCancelled()
         out_dir = Path(out_dir)
-        self.out_dirs.append(out_dir)
         video, sidecar, control_video = out_dir / "video.mp4", out_dir / "video.json", out_dir / "control.mkv"
-        video.write_bytes(b"stand-in mp4 for seed %d" % spec.seed + b"\0" * 64)
+        video.write_bytes(b"stand-in mp4 for seed %d" % spec.seed + b"\0" * self.output_bytes)
         sidecar.write_text(json.dumps({"spec": spec.to_json(), "tiny_model": True}))
         control_video.write_bytes(b"stand-in control video")
         return SimpleNamespace(video_path=video, sidecar_path=sidecar, control_video_path=control_video,
