@@ -31,18 +31,27 @@ def serve_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "backend.cli"]
 
 
+def gated_command(hold_file: Path) -> list[str]:
+    """`serve` whose jobs pause at their second stage-1 step while `hold_file` exists (gated_serve.py)."""
+    return [sys.executable, "-m", "tests.server.gated_serve", str(hold_file)]
+
+
 class ServerProcess:
     """`ltx-scene serve` on a loopback port with its own data dir; stdout/stderr go to a log file."""
 
-    def __init__(self, bundle: Path, data_dir: Path, *extra: str, port: int | None = None):
+    def __init__(self, bundle: Path, data_dir: Path, *extra: str, port: int | None = None,
+                 command: list[str] | None = None):
+        """command: what runs `serve` (default `ltx-scene`; `gated_command(hold)` for a server whose
+        jobs pause while a file exists)."""
         self.bundle, self.data_dir, self.extra = bundle, data_dir, extra
+        self.command = command or serve_command()
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"serve-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "ServerProcess":
-        cmd = serve_command() + ["serve", "--model", str(self.bundle), "--port", str(self.port),
+        cmd = self.command + ["serve", "--model", str(self.bundle), "--port", str(self.port),
                                  "--data-dir", str(self.data_dir), "--device", "cpu", *self.extra]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
@@ -53,8 +62,9 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                health = requests.get(self.base + "/v1/health", timeout=2,
-                                      proxies={"http": None, "https": None}).json()
+                token = (self.data_dir / "token").read_text().strip() if (self.data_dir / "token").is_file() else ""
+                health = requests.get(self.base + "/v1/health", timeout=2, proxies={"http": None, "https": None},
+                                      headers={"Authorization": f"Bearer {token}"} if token else {}).json()
                 if health["engine"] == "ready":
                     return self
                 if health["engine"] == "failed":

@@ -30,11 +30,12 @@ def _streams(data: bytes) -> dict:
     return out
 
 
-def test_health_needs_no_token_and_reports_versions(server):
+def test_health_needs_no_token_and_reports_versions_only_with_it(server, client):
     r = requests.get(server.base + "/v1/health", timeout=10, proxies={"http": None})
     assert r.status_code == 200
-    health = r.json()
-    assert health["status"] == "ok" and health["engine"] == "ready"
+    assert r.json() == {"status": "ok", "engine": "ready", "authenticated": False}
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["engine"] == "ready" and health["authenticated"] is True
     assert health["device"] == "cpu" and health["tiny_model"] is True
     assert health["torch"].startswith("2.11") and health["ltx_core"] == "1.0.0"
 
@@ -174,7 +175,8 @@ def test_no_token_or_wrong_token_is_refused(server, method, path):
 
 
 def test_foreign_host_header_is_refused_even_with_the_token(server, client):
-    for host in (f"evil.example:{server.port}", "attacker.test", f"127.0.0.1.nip.io:{server.port}"):
+    for host in (f"evil.example:{server.port}", "attacker.test", f"127.0.0.1.nip.io:{server.port}",
+                 "localhost:80@evil.com"):
         for path in ("/health", "/jobs"):
             r = client.get(path, headers={"Host": host})
             assert r.status_code == 400, (host, path, r.text)
@@ -213,6 +215,7 @@ def test_oversized_chunked_upload_without_length_is_cut_off(client):
     r = client.session.post(client.base + "/jobs", data=chunks(), timeout=60,
                             headers={"Content-Type": prepared.headers["Content-Type"]})
     assert r.status_code == 413
+    assert f"{UPLOAD_LIMIT_MB} MiB" in r.json()["detail"] and "--max-upload-mb" in r.json()["detail"]
 
 
 @pytest.mark.parametrize("spec, control, loc, words", [

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .helpers import ServerProcess, control_video_bytes
+from .helpers import ServerProcess, control_video_bytes, gated_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -16,7 +16,8 @@ SPEC = {"prompt": "a cube", "control_kind": "depth"}
 def test_sigkill_mid_job_then_restart(tiny_bundle, tmp_path):
     data_dir = tmp_path / "data"
     video = control_video_bytes(tmp_path)
-    first = ServerProcess(tiny_bundle, data_dir, "--max-queued", "3").start()
+    hold = tmp_path / "hold"
+    first = ServerProcess(tiny_bundle, data_dir, "--max-queued", "3", command=gated_command(hold)).start()
     try:
         client = first.client()
         done = client.submit({**SPEC, "preview": True, "seed": 1}, video, "c.mkv")
@@ -25,12 +26,14 @@ def test_sigkill_mid_job_then_restart(tiny_bundle, tmp_path):
         sidecar = client.get(f"/jobs/{done}/sidecar").content
         control = client.get(f"/jobs/{done}/control").content
 
+        hold.touch()                                          # from now on jobs pause in stage 1
         running = client.submit({**SPEC, "preview": True, "seed": 2}, video, "c.mkv")
+        client.wait(running, statuses=("running",), predicate=lambda s: s["stage"] == "stage1")
         queued = [client.submit({**SPEC, "preview": True, "seed": s}, video, "c.mkv") for s in (3, 4)]
         r = client.post("/jobs", data={"spec": '{"prompt": "x", "control_kind": "depth"}'},
                         files={"control": ("c.mkv", video)})
         assert r.status_code == 429 and "3 jobs" in r.json()["detail"]
-        client.wait(running, statuses=("running",), predicate=lambda s: s["stage"] == "stage1")
+        assert client.status(running)["status"] == "running"  # still paused: it cannot have ended
         token = first.token
     finally:
         first.kill()
@@ -51,7 +54,7 @@ def test_sigkill_mid_job_then_restart(tiny_bundle, tmp_path):
         assert interrupted["status"] == "interrupted"
         assert "submit it again" in interrupted["error"]
         # the stage last written (jobs.py: progress reaches disk when the last write is >= 1 s
-        # old; this tiny job died ~0.1 s after it started running), never one it had not reached
+        # old), never one it had not reached
         assert interrupted["stage"] in (None, "prompt", "control", "stage1")
         assert client.get(f"/jobs/{running}/result").status_code == 409
         assert client.post(f"/jobs/{running}/cancel").status_code == 409
