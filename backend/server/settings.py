@@ -17,6 +17,7 @@ DEFAULT_MAX_QUEUED = 32             # jobs waiting or running at once; more are 
 DEFAULT_KEEP_DAYS = 7.0             # finished jobs older than this are deleted
 DEFAULT_KEEP_JOBS = 200             # at most this many finished jobs are kept (oldest go first)
 UPLOAD_STALL_TIMEOUT_S = 60.0       # an upload that sends nothing for this long is answered 408 and dropped
+HEADER_TIMEOUT_S = 30.0             # a request's headers must be complete this long after its first byte
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ServerSettings:
     keep_jobs: int = DEFAULT_KEEP_JOBS        # 0: no count limit
     allowed_hosts: tuple[str, ...] = ()       # extra Host header names accepted (e.g. a LAN name)
     upload_stall_timeout_s: float = UPLOAD_STALL_TIMEOUT_S
+    header_timeout_s: float = HEADER_TIMEOUT_S  # used by http_protocol.uvicorn_options (serve)
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)

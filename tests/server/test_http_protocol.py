@@ -1,0 +1,65 @@
+"""The header deadline (backend/server/http_protocol.py) on a real uvicorn server on loopback: a
+client that sends half of its headers is disconnected; complete requests are served as before."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from backend.server.http_protocol import protocol_with_header_timeout
+
+from .helpers import free_port
+
+
+async def hello(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"hi"})
+
+
+@pytest.fixture
+def server():
+    port = free_port()
+    config = uvicorn.Config(hello, host="127.0.0.1", port=port, http=protocol_with_header_timeout(0.2),
+                            log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:                      # pytest-timeout bounds a server that never starts
+        time.sleep(0.01)
+    yield port
+    srv.should_exit = True
+    thread.join()
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.settimeout(60)                         # a guard against a hang, not a measured duration
+    return sock
+
+
+def test_half_sent_headers_get_the_connection_closed(server):
+    with _connect(server) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")      # no blank line: headers never end
+        assert sock.recv(1024) == b""                               # the server hung up
+
+
+def test_a_silent_connection_is_closed(server):
+    with _connect(server) as sock:
+        assert sock.recv(1024) == b""
+
+
+def test_complete_requests_are_served_on_a_kept_alive_connection(server):
+    with _connect(server) as sock:
+        for _ in range(2):
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            reply = b""
+            while not reply.endswith(b"hi"):
+                chunk = sock.recv(1024)
+                assert chunk, reply
+                reply += chunk
+            assert reply.startswith(b"HTTP/1.1 200")
