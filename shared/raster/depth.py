@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from ..errors import UserError
-from .bilinear import bilinear_taps
+from .bilinear import bilinear_taps, resize_bilinear
 
 
 def inverse_depth(depth: np.ndarray) -> np.ndarray:
@@ -60,12 +60,19 @@ def depth_to_video(depth, width: int | None = None, height: int | None = None) -
     for i in range(f):  # frame by frame: the float temporaries stay small
         v = _normalize(d[i], lo, hi)
         if resize:
-            geometry = d[i] > 0
-            rows_geo = geometry[:, xi0] & geometry[:, xi1]
-            all_geometry = rows_geo[yi0] & rows_geo[yi1]
-            rows = v[:, xi0] * w0 + v[:, xi1] * w1
-            smooth = rows[yi0] * h0[:, None] + rows[yi1] * h1[:, None]
-            v = np.where(all_geometry, smooth, v[y_near][:, x_near]).astype(np.float32)
+            near_src = v
+            v = resize_bilinear(v[None], height, width, exact=False)[0]
+            # source 2x2 blocks holding geometry and background (taps are neighbours), then only the
+            # output rows that read such a block
+            g = np.pad(d[i] > 0, ((0, 1), (0, 1)), mode="edge")
+            block_all = g[:-1, :-1] & g[:-1, 1:] & g[1:, :-1] & g[1:, 1:]
+            block_any = g[:-1, :-1] | g[:-1, 1:] | g[1:, :-1] | g[1:, 1:]
+            mixed_src = block_any & ~block_all
+            out_rows = np.flatnonzero(mixed_src.any(axis=1)[yi0])
+            if len(out_rows):
+                ry, xs = np.nonzero(mixed_src[yi0[out_rows]][:, xi0])
+                ys = out_rows[ry]
+                v[ys, xs] = near_src[y_near[ys], x_near[xs]]
         v *= np.float32(255)
         np.rint(v, out=v)
         out[i] = np.clip(v, 0, 255).astype(np.uint8)[..., None]
