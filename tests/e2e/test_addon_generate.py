@@ -166,6 +166,9 @@ def test_check_backend_reports_device_and_controls(server, addon, tmp_path):
     assert state.backend_status.startswith("cpu, version ")
     assert "controls: " in state.backend_status and "tracks" in state.backend_status
     assert state.backend_status.endswith("(tiny test model: output is noise)")
+    # the server's memory plan, as its authenticated health answer states it
+    health = requests.get(f"{url}/v1/health", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    assert health["memory"]["summary"] and state.backend_memory == health["memory"]["summary"]
     # the size rule comes from /v1/models: the tiny bundle's IC-LoRAs have factor 2 -> multiple 128
     rules = json.loads(state.backend_rules)
     assert rules["tracks"] == {"factor": 2, "multiple": 128}
