@@ -98,14 +98,14 @@ class _Pixels:
         if len(xs):
             self.parts.append((xs, ys, order, colour))
 
-    def paint(self, canvas):
+    def paint(self, canvas, labels=None):
         if not self.parts:
             return
         xs = np.concatenate([p[0] for p in self.parts])
         ys = np.concatenate([p[1] for p in self.parts])
         order = np.concatenate([np.broadcast_to(p[2], p[0].shape) for p in self.parts])
         colours = np.concatenate([np.broadcast_to(p[3], p[0].shape + (3,)) for p in self.parts])
-        paint(canvas, xs, ys, order, colours)
+        paint(canvas, xs, ys, order, colours, labels)
 
 
 def _body_pixels(out: _Pixels, body: np.ndarray) -> None:
@@ -152,7 +152,7 @@ def _face_pixels(out: _Pixels, face: np.ndarray, body: np.ndarray) -> None:
 
 
 def draw_pose_frame(canvas: np.ndarray, body: np.ndarray, hands: np.ndarray | None,
-                    face: np.ndarray | None) -> np.ndarray:
+                    face: np.ndarray | None, labels: np.ndarray | None = None) -> np.ndarray:
     """Draw one frame, person by person: body (P, 18, 3), hands (P, 2, 21, 3) or None, face (P, 68, 3) or None."""
     out = _Pixels()
     _body_pixels(out, body)
@@ -160,7 +160,7 @@ def draw_pose_frame(canvas: np.ndarray, body: np.ndarray, hands: np.ndarray | No
         _hand_pixels(out, hands)
     if face is not None:
         _face_pixels(out, face, body)
-    out.paint(canvas)
+    out.paint(canvas, labels)
     return canvas
 
 
@@ -175,6 +175,8 @@ def draw_pose(body, hands, face, width: int, height: int) -> np.ndarray:
     hands = None if hands is None else _check("pose_hands", hands, (2, 21, 3), frames, people)
     face = None if face is None else _check("pose_face", face, (68, 3), frames, people)
     out = np.zeros((frames, height, width, 3), np.uint8)
+    labels = np.zeros(height * width, np.int64)      # draw-order scratch, touched once, reused per frame
     for f in range(frames):
-        draw_pose_frame(out[f], body[f], None if hands is None else hands[f], None if face is None else face[f])
+        draw_pose_frame(out[f], body[f], None if hands is None else hands[f], None if face is None else face[f],
+                        labels)
     return out

@@ -191,23 +191,34 @@ def thick_line_pixels(x0, y0, x1, y1):
     return np.r_[rx, ex], np.r_[ry, ey], np.r_[rp, ep % n]
 
 
-def paint(canvas: np.ndarray, xs, ys, order, colours) -> None:
+def paint(canvas: np.ndarray, xs, ys, order, colours, labels: np.ndarray | None = None) -> None:
     """Write pixels onto an (H, W, C) canvas in increasing `order` (a later shape covers an earlier
     one); pixels of one order value must share one colour.
 
     The pixels are sorted by order (stably) and their order values written into a label image with
     one 1-D assignment, which numpy performs in index order, so the last (highest) order stays.
+    `labels`: an int array of H * W values to reuse between frames (its contents do not matter).
     """
+    if not canvas.flags.c_contiguous:
+        raise ValueError("paint: the canvas must be C-contiguous (it is written through a flat view)")
     h, w = canvas.shape[:2]
     ok = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
     order = np.asarray(order, _I64)[ok]
     if not len(order):
         return
-    by_order = np.argsort(order, kind="stable")
+    # 16-bit keys let numpy's stable sort use radix sort (about 4x faster for these sizes)
+    keys = order.astype(np.uint16) if order.min() >= 0 and order.max() < 1 << 16 else order
+    by_order = np.argsort(keys, kind="stable")
     flat = (ys[ok] * w + xs[ok])[by_order]
     order = order[by_order]
+    first = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])        # one pixel per order value
     lut = np.zeros((int(order[-1]) + 1, canvas.shape[-1]), canvas.dtype)
-    lut[order] = np.asarray(colours)[ok][by_order]
-    labels = np.empty(h * w, _I64)
+    lut[order[first]] = np.asarray(colours)[ok][by_order[first]]
+    if labels is None:
+        labels = np.empty(h * w, _I64)
     labels[flat] = order
-    canvas.reshape(-1, canvas.shape[-1])[flat] = lut[labels[flat]]
+    winner = lut[labels[flat]]
+    pixels = canvas.reshape(-1)                         # channel by channel: 1-D writes are fastest
+    channels = canvas.shape[-1]
+    for c in range(channels):
+        pixels[flat * channels + c] = winner[:, c]
