@@ -15,6 +15,7 @@ import time
 import bpy
 
 from ..shared.errors import UserError
+from ..shared.raster.canny import canny_settings
 from .camera import Projector, describe_camera, scene_camera
 from .pose import PoseRecorder, resolve_people
 from .settings import CapturePlan, CaptureSettings, fps_of, resolve_plan
@@ -118,7 +119,8 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
         source={"app": f"Blender {bpy.app.version_string}", "file": bpy.data.filepath or None,
                 "scene": scene.name, "capture_s": round(time.perf_counter() - t0, 3),
                 "notes": list(plan.notes)},
-        depth_units="m", **arrays)
+        depth_units="m", canny=(canny_settings(getattr(settings, "canny", None)) if kind == "canny" else None),
+        **arrays)
     pkg.validate()
     report(1.0, f"captured {kind}: {plan.frame_count} frames")
     return pkg
