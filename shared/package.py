@@ -18,6 +18,7 @@ import json
 import math
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -377,7 +378,7 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarr
                 raise PackageError(f"{name}: entry has data after the array", name)
     except PackageError:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, zlib.error) as exc:
         raise PackageError(f"{name}: cannot read this entry ({exc}); the file is damaged or not a numpy array", name) from None
     arr = flat.reshape(shape, order="F" if fortran else "C")
     if not arr.dtype.isnative:

@@ -17,6 +17,7 @@ job's planned size.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,7 +224,7 @@ def _read_mask_array(path: Path, max_bytes: int) -> np.ndarray:
         raise UserError(str(exc), "mask") from None
     except UserError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError, EOFError, zlib.error) as exc:
         raise UserError(f"mask: unreadable .npz ({exc})", "mask") from None
     if mask.ndim not in (2, 3) or 0 in mask.shape:
         raise UserError(f"mask: expected shape (F, H, W) or (H, W), got {mask.shape}", "mask")

@@ -12,11 +12,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from backend.engine import JobCancelled
+from shared.control_kinds import CONTROL_KINDS
 from shared.errors import UserError
 from shared.job_spec import GenerationSpec
 from shared.video_rules import check_frames, check_size, parse_fps
 
-KINDS = ("canny", "depth", "pose", "tracks")
+KINDS = CONTROL_KINDS
 MULTIPLE = 128
 
 

@@ -9,6 +9,8 @@ import av
 import pytest
 import requests
 
+from shared.control_kinds import CONTROL_KINDS
+
 from .conftest import UPLOAD_LIMIT_MB
 from .helpers import FRAMES, HEIGHT, WIDTH, Client, control_video_bytes, depth_package_bytes, png_bytes
 
@@ -44,7 +46,7 @@ def test_models_lists_ic_loras_with_reference_factor(client):
     r = client.get("/models")
     assert r.status_code == 200
     models = r.json()
-    assert models["control_kinds"] == ["canny", "depth", "pose", "tracks"]
+    assert models["control_kinds"] == list(CONTROL_KINDS)          # the bundle has an IC-LoRA for each
     assert models["ic_loras"]["depth"]["reference_downscale_factor"] == 2
     assert models["ic_loras"]["depth"]["size_multiple"] == 128
 
