@@ -19,7 +19,7 @@ import numpy as np
 
 from shared.errors import UserError
 from shared.raster.canny import canny_settings
-from shared.raster.model_frames import reference_frames
+from shared.raster.model_frames import attention_weights, reference_frames
 
 
 @dataclass
@@ -84,26 +84,10 @@ def canny_record(control: ControlInput, kind: str) -> dict | None:
 def attention_mask_frames(control: ControlInput, frames: int, width: int, height: int) -> np.ndarray | None:
     """The per-pixel attention weights (frames, height, width) float32 in [0, 1], or None (scalar path).
 
-    Sources, multiplied by `shared.raster.mask.attention_mask` (the same code as the add-on's
-    preview): the job's mask (ControlInput.mask, else the package's `mask`; a 2-D mask holds for
+    `shared.raster.model_frames.attention_weights` (the same code as the add-on's preview): the
+    job's mask (ControlInput.mask, else the package's `mask`; a 2-D mask holds for
     every frame) and the package's per-frame `attention_strength`. None when there is neither, so
     that strength 1.0 with no mask leaves attention unmasked exactly like the stock pipeline. The
     job's scalar attention strength is applied later by the official code (latent mask x strength).
     """
-    from shared.raster.mask import attention_mask
-
-    pkg = control.package
-    mask = control.mask if control.mask is not None else (getattr(pkg, "mask", None) if pkg is not None else None)
-    per_frame = getattr(pkg, "attention_strength", None) if pkg is not None else None
-    if mask is None and per_frame is None:
-        return None
-    if mask is not None and np.ndim(mask) == 3:
-        if mask.shape[0] < frames:
-            raise UserError(f"mask: has {mask.shape[0]} frames but the job needs {frames}", field="mask")
-        mask = mask[:frames]
-    if per_frame is not None:
-        if per_frame.shape[0] < frames:
-            raise UserError(f"attention_strength: has {per_frame.shape[0]} values but the job needs {frames}",
-                            field="attention_strength")
-        per_frame = per_frame[:frames]
-    return np.ascontiguousarray(attention_mask(mask, per_frame, frames, width, height), dtype=np.float32)
+    return attention_weights(control.package, frames, width, height, mask=control.mask)

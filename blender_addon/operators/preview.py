@@ -6,13 +6,17 @@ No backend involved: `preview_frames` calls the engine's own function,
 pose and tracks drawn at the generation size and resized, canny *edges* by the package's settings
 (numpy, no OpenCV needed), depth at the reference size. The frames are written as PNGs into the
 output folder and loaded as an image sequence ("LTX Controls"); with a UI an open Image Editor
-shows it, headless the files are the result. `control_frames` (the generation-size video, canny's
+shows it, headless the files are the result. With an attention mask or a keyed strength, the
+weights the job applies (`attention_weights`, at the stage-1 size) are written beside them as
+mask_*.png. `control_frames` (the generation-size video, canny's
 render) stays what Export Controls writes for ComfyUI, whose workflows make their own edges.
 """
 from __future__ import annotations
 
 import os
 import traceback
+
+import numpy as np
 
 import bpy
 from bpy.types import Operator
@@ -66,6 +70,20 @@ def preview_frames(package, reference_downscale_factor: int):
     return reference_frames(package, width, height), note
 
 
+def preview_mask(package):
+    """uint8 grey (F, h, w, 3) frames of the attention weights the job applies (the package's mask x
+    its per-frame strength, at the stage-1 size, white = full control), or None when that is 1
+    everywhere (nothing to show)."""
+    from ..shared.raster.model_frames import attention_weights
+    from ..shared.video_rules import stage1_size
+
+    weights = attention_weights(package, package.frame_count, *stage1_size(package.width, package.height))
+    if weights is None or (weights == 1).all():
+        return None
+    grey = np.clip(np.rint(weights * 255), 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
 def control_frames(package):
     """The control video at the package's size as uint8 (F, H, W, 3) and a note, for export: canny
     gives its RGB source (ComfyUI's canny preprocessor makes the edges there)."""
@@ -113,6 +131,7 @@ class LTX_SCENE_OT_preview_controls(Operator):
         try:
             package, plan, capture = capture_with_settings(context)
             frames, note = preview_frames(package, capture.reference_downscale_factor)
+            mask = preview_mask(package)
         except UserError as exc:
             return fail(self, str(exc))
         except Exception as exc:
@@ -122,9 +141,12 @@ class LTX_SCENE_OT_preview_controls(Operator):
                               bpy.path.clean_name(context.scene.name))
         os.makedirs(folder, exist_ok=True)
         for name in os.listdir(folder):  # old frames of a longer range would linger
-            if name.startswith("control_") and name.endswith(".png"):
+            if name.startswith(("control_", "mask_")) and name.endswith(".png"):
                 os.remove(os.path.join(folder, name))
         paths = write_png_frames(folder, frames, prefix="control_")
+        if mask is not None:
+            write_png_frames(folder, mask, prefix="mask_")
+            note += "; attention mask x strength as mask_*.png"
         image, shown = show_sequence(context, paths[0], len(paths), plan.frame_start)
         where = "in the Image Editor" if shown else f"as image '{image.name}'"
         msg = f"LTX Scene: {len(paths)} control frames in {folder}, shown {where}"

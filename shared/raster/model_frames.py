@@ -11,6 +11,8 @@ the way the official workflows make their control videos and the official pipeli
 - depth: normalized over the whole package (never over a shorter job's frames) and rasterized at
   the reference size (depth is usually captured at that size; resizing never blends geometry with
   background, `depth.py`).
+`attention_weights(pkg, frames, width, height)` is the per-pixel attention the job applies (at the
+stage-1 size): the package's mask times its per-frame strength, or None when it has neither.
 The pipeline resizes in float and never rounds; these frames are rounded to 8 bits once, at the end
 (at most 0.5 / 255 away). The engine encodes them as they are; Preview Controls shows the same
 arrays, so what the user previews is what the model is given.
@@ -25,6 +27,7 @@ from ..errors import UserError
 from .bilinear import resize_bilinear
 from .canny import canny_edges
 from .depth import depth_to_video
+from .mask import attention_mask
 from .pose import draw_pose
 from .tracks import draw_tracks
 
@@ -87,3 +90,27 @@ def reference_frames(pkg, ref_width: int, ref_height: int, frames: int | None = 
     else:
         raise UserError(f"kind: no control frames for {kind!r}", "kind")
     return cover_resize(drawn, ref_width, ref_height)
+
+
+def attention_weights(pkg, frames: int, width: int, height: int, mask=None) -> np.ndarray | None:
+    """(frames, height, width) float32 in [0, 1], or None (no mask, no per-frame strength: attention
+    stays unmasked, exactly the stock pipeline's path).
+
+    `mask` (the job's own, (H, W) or (F, H, W)) replaces the package's `mask`; either is multiplied
+    by the package's per-frame `attention_strength` (`mask.attention_mask`). The job's scalar
+    attention strength is applied later by the official code.
+    """
+    mask = mask if mask is not None else (getattr(pkg, "mask", None) if pkg is not None else None)
+    per_frame = getattr(pkg, "attention_strength", None) if pkg is not None else None
+    if mask is None and per_frame is None:
+        return None
+    if mask is not None and np.ndim(mask) == 3:
+        if mask.shape[0] < frames:
+            raise UserError(f"mask: has {mask.shape[0]} frames but the job needs {frames}", "mask")
+        mask = mask[:frames]
+    if per_frame is not None:
+        if per_frame.shape[0] < frames:
+            raise UserError(f"attention_strength: has {per_frame.shape[0]} values but the job needs {frames}",
+                            "attention_strength")
+        per_frame = per_frame[:frames]
+    return np.ascontiguousarray(attention_mask(mask, per_frame, frames, width, height), dtype=np.float32)

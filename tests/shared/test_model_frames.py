@@ -8,7 +8,7 @@ from shared.errors import UserError
 from shared.package import ControlPackage
 from shared.raster.canny import canny_edges
 from shared.raster.depth import depth_to_video
-from shared.raster.model_frames import cover_crop_geometry, cover_resize, reference_frames
+from shared.raster.model_frames import attention_weights, cover_crop_geometry, cover_resize, reference_frames
 from shared.raster.pose import draw_pose
 from shared.raster.tracks import draw_tracks
 from shared.video_rules import reference_size
@@ -80,3 +80,17 @@ def test_refusals():
         reference_frames(pkg, 512, 288, frames=F + 8)
     with pytest.raises(UserError, match="rgb"):
         reference_frames(pkg, 512, 288, kind="canny")
+
+
+def test_attention_weights():
+    pkg = pose_package()
+    assert attention_weights(pkg, F, 64, 36) is None                       # nothing to weigh: unmasked
+    pkg.attention_strength = np.linspace(0, 1, F, dtype=np.float32)
+    w = attention_weights(pkg, 5, 64, 36)
+    assert w.shape == (5, 36, 64) and np.allclose(w[:, 0, 0], np.linspace(0, 1, F)[:5])
+    job_mask = np.zeros((36, 64), np.float32)
+    job_mask[:, 32:] = 1
+    w = attention_weights(pkg, F, 64, 36, mask=job_mask)
+    assert (w[:, :, :32] == 0).all() and np.allclose(w[-1, :, 40:], 1)
+    with pytest.raises(UserError, match="attention_strength"):
+        attention_weights(pkg, F + 8, 64, 36)

@@ -58,3 +58,25 @@ def test_preview_frames_equal_the_engines(installed_addon, kind, factor):
     assert (shown == model).all()
     # (a 4x bilinear reduction without antialias, the pipeline's, can miss every 1 px canny edge)
     assert shown.max() > 0 or (base == "canny" and factor == 2)
+
+
+def test_preview_mask_is_the_engines_attention(installed_addon):
+    from backend.engine.control import ControlInput, attention_mask_frames
+    from shared.package import ControlPackage
+
+    addon_package = installed_addon.module("shared.package")
+    preview = installed_addon.module("operators.preview")
+    mask = np.zeros((F, H // 2, W // 2), np.float32)
+    mask[:, 20:70, 30:90] = 1.0
+    strength = np.linspace(0.2, 1.0, F, dtype=np.float32)
+    pkg = addon_package.ControlPackage(kind="pose", width=W, height=H, fps=Fraction(24), frame_count=F,
+                                       mask=mask, attention_strength=strength, **_arrays("pose"))
+    shown = preview.preview_mask(pkg)
+    engine_pkg = ControlPackage.load(io.BytesIO(pkg.to_bytes()))
+    weights = attention_mask_frames(ControlInput(package=engine_pkg), F, W // 2, H // 2)
+    assert shown.shape == (F, H // 2, W // 2, 3)
+    assert (shown[..., 0] == np.rint(weights * 255)).all() and shown.max() == 255
+    pkg.mask, pkg.attention_strength = None, None
+    assert preview.preview_mask(pkg) is None
+    pkg.attention_strength = np.ones(F, np.float32)       # what every capture records without keys
+    assert preview.preview_mask(pkg) is None
