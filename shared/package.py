@@ -379,7 +379,8 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarr
     except PackageError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, zlib.error) as exc:
-        raise PackageError(f"{name}: cannot read this entry ({exc}); the file is damaged or not a numpy array", name) from None
+        raise PackageError(f"{name}: cannot read this entry ({exc}); the file is damaged or not a numpy array",
+                           name) from None
     arr = flat.reshape(shape, order="F" if fortran else "C")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))

@@ -23,7 +23,8 @@ class Health(BaseModel):
     device: str | None = Field(None, description="where jobs run, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'")
     torch: str | None = None
     ltx_core: str | None = None
-    tiny_model: bool | None = Field(None, description="true when the bundle is the tiny test model (its output is noise)")
+    tiny_model: bool | None = Field(None, description="true when the bundle is the tiny test model "
+                                                       "(its output is noise)")
     engine_error: str | None = None
     queued: int | None = Field(None, description="jobs queued or running")
     memory: dict[str, Any] | None = Field(None, description="the engine's memory plan in a few fields")

@@ -252,7 +252,7 @@ def test_spec_bytes_that_are_not_utf8_are_refused(api):
     boundary = "b0undary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n".encode()
             + b'{"prompt": "caf\xe9"}' + f"\r\n--{boundary}\r\n".encode()
-            + f"Content-Disposition: form-data; name=\"control\"; filename=\"c.npz\"\r\n\r\n".encode()
+            + "Content-Disposition: form-data; name=\"control\"; filename=\"c.npz\"\r\n\r\n".encode()
             + depth_package_bytes() + f"\r\n--{boundary}--\r\n".encode())
     r = api.client.post("/v1/jobs", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     loc, message = _detail(r)

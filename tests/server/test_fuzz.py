@@ -1,13 +1,23 @@
 """Property-based fuzz of the HTTP API from its published OpenAPI schema (schemathesis), against
-the real server subprocess, with the token: no request may produce a server error (5xx), and the
-server must still be healthy afterwards."""
+the real server subprocess, with the token: every schemathesis check passes (no server error, the
+documented status codes, content types and response schemas, 405 with `Allow`, auth not ignored,
+...), and the server is still healthy afterwards.
+
+Two checks are left out, for reasons of the API, not of the server: `max_response_time` (a time
+limit; no test here asserts a duration) and `positive_data_acceptance` (it expects every request
+that matches the schema to be accepted, but the schema cannot say which bytes are a valid
+ControlPackage or which text is a valid spec: those get a 422 naming the field, by design).
+Bounded: 12 derandomized examples per operation. The fuzz past the upload checks (valid packages,
+mutated) is test_fuzz_uploads.py."""
 from __future__ import annotations
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS
+
+LEFT_OUT = ("max_response_time", "positive_data_acceptance")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -18,6 +28,8 @@ def test_no_server_errors(server):
     headers = {"Authorization": f"Bearer {server.token}"}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 10
+    checks = [check for check in CHECKS.get_all() if check.__name__ not in LEFT_OUT]
+    assert len(checks) > 5
     seen = {}
 
     for operation in operations:
@@ -28,7 +40,7 @@ def test_no_server_errors(server):
             response = case.call(base_url=server.base, headers=headers, timeout=60)
             assert response.status_code < 500, (
                 case.method, case.formatted_path, response.status_code, response.text[:500])
-            case.validate_response(response, checks=[not_a_server_error])
+            case.validate_response(response, checks=checks)
             seen.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
 
         fuzz()

@@ -29,11 +29,13 @@ fetch("/openapi.json").then(r => r.json()).then(doc => {
       html += `<h2><span class="m">${esc(method.toUpperCase())}</span><code>${esc(path)}</code></h2>`;
       html += `<p>${esc(op.summary)}${op.description ? "<br>" + esc(op.description) : ""}</p>`;
       if (!op.security) html += "<p><em>no token needed</em></p>";
-      const params = (op.parameters || []).map(p => `<li><code>${esc(p.name)}</code> (${esc(p.in)}) ${esc(p.description)}</li>`);
+      const params = (op.parameters || []).map(
+        p => `<li><code>${esc(p.name)}</code> (${esc(p.in)}) ${esc(p.description)}</li>`);
       if (params.length) html += "<ul>" + params.join("") + "</ul>";
       const body = op.requestBody && Object.entries(op.requestBody.content || {})[0];
       if (body) html += `<p>body (${esc(body[0])}):</p><pre>${esc(JSON.stringify(body[1].schema, null, 1))}</pre>`;
-      const answers = Object.entries(op.responses || {}).map(([code, r]) => `<li>${esc(code)}: ${esc(r.description)}</li>`);
+      const answers = Object.entries(op.responses || {}).map(
+        ([code, r]) => `<li>${esc(code)}: ${esc(r.description)}</li>`);
       html += "<ul>" + answers.join("") + "</ul>";
     }
   }
