@@ -24,8 +24,11 @@ from forward around the up axis:
 - every other landmark is dropped when the face surface there turns more than 105 degrees from the
   camera (the same angle as the whole face; its outward normal in `TEMPLATE_NORMALS` against v): the
   far cheek's jaw points go first when the head turns, the nose tip lasts as long as the nose.
-Points hidden by other geometry (a hand before the face) are not tested; off-frame and behind-camera
-points are dropped by the caller like every keypoint.
+When asked (`Occluders`, the capture setting `face_occlusion`), points hidden by the character's
+own meshes are dropped too: a ray from the point towards the camera that hits a polygon of a mesh
+skinned to the armature, other than the head's own (the points lie just inside the head), means a
+hand or an arm is in front of the face. This costs a BVH of the posed meshes per frame. Off-frame
+and behind-camera points are dropped by the caller like every keypoint.
 """
 from __future__ import annotations
 
@@ -216,3 +219,55 @@ def visible(frame_world: np.ndarray, to_camera: np.ndarray) -> tuple[np.ndarray,
         marks[L_EYE_POINTS + L_BROW_POINTS] = False
         body[[2, 4]] = False
     return marks, body
+
+
+class Occluders:
+    """The meshes skinned to an armature, for ray casts against their posed shape (see above)."""
+
+    def __init__(self, arm_ob, head_bone: str):
+        self.meshes = []
+        for ob in bpy.data.objects:
+            if ob.type != 'MESH' or not any(m.type == 'ARMATURE' and m.object == arm_ob for m in ob.modifiers):
+                continue
+            head_polys = None
+            if head_bone in ob.vertex_groups:
+                gi = ob.vertex_groups[head_bone].index
+                head = np.array([any(g.group == gi and g.weight >= 0.5 for g in v.groups) for v in ob.data.vertices])
+                head_polys = np.array([head[list(p.vertices)].all() for p in ob.data.polygons], bool)
+            self.meshes.append((ob, head_polys))
+
+    def hidden(self, points: np.ndarray, camera_position: np.ndarray | None, camera_back: np.ndarray,
+               depsgraph) -> np.ndarray:
+        """(N,) bool: the ray from each world point towards the camera hits a non-head polygon."""
+        from mathutils import Matrix, Vector
+        from mathutils.bvhtree import BVHTree
+
+        out = np.zeros(len(points), bool)
+        for ob, head_polys in self.meshes:
+            ev = ob.evaluated_get(depsgraph)
+            mesh = ev.to_mesh()                             # object space, the modifiers applied
+            co = np.empty(len(mesh.vertices) * 3)
+            mesh.vertices.foreach_get("co", co)
+            # polygon indices of this tree are the mesh's polygon indices (head_polys' order)
+            tree = BVHTree.FromPolygons([tuple(v) for v in co.reshape(-1, 3)],
+                                        [tuple(poly.vertices) for poly in mesh.polygons])
+            ev.to_mesh_clear()
+            to_obj = Matrix(ev.matrix_world).inverted()
+            for i, p in enumerate(points):
+                if out[i]:
+                    continue
+                target = camera_back * 1e3 + p if camera_position is None else camera_position
+                origin, end = to_obj @ Vector(tuple(p)), to_obj @ Vector(tuple(target))
+                direction = end - origin
+                remaining = direction.length
+                direction.normalize()
+                while remaining > 1e-6:
+                    loc, _normal, index, dist = tree.ray_cast(origin, direction, remaining)
+                    if loc is None:
+                        break
+                    if head_polys is None or index >= len(head_polys) or not head_polys[index]:
+                        out[i] = True
+                        break
+                    origin = loc + direction * 1e-5           # through the head's own surface
+                    remaining -= dist + 1e-5
+        return out

@@ -64,7 +64,8 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
     try:
         report(0.0, f"capturing {kind}: {plan.frame_count} frames at {plan.width}x{plan.height}")
         projector = Projector(scene, plan.width, plan.height)
-        pose = (PoseRecorder(people, plan.frame_count, settings.hands, getattr(settings, "face", True))
+        pose = (PoseRecorder(people, plan.frame_count, settings.hands, getattr(settings, "face", True),
+                             getattr(settings, "face_occlusion", False))
                 if people else None)
         tracks = TrackRecorder(targets, plan.frame_count) if targets else None
         strength = StrengthRecorder(plan.frame_count)

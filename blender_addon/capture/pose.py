@@ -75,7 +75,8 @@ def _joint_world(ob_eval, joint, fit_points=None) -> Vector:
 
 
 class PoseRecorder:
-    def __init__(self, people, frame_count: int, hands: bool = True, face: bool = True):
+    def __init__(self, people, frame_count: int, hands: bool = True, face: bool = True,
+                 face_occlusion: bool = False):
         self.people = people
         p = len(people)
         self.body = np.zeros((frame_count, p, 18, 3), dtype=np.float32)
@@ -84,6 +85,8 @@ class PoseRecorder:
         self.fits = [face_mod.fit_face(ob, rig) for ob, rig in people]   # once, from the rest pose
         self.with_face = face and any(f is not None for f in self.fits)
         self.face = np.zeros((frame_count, p, 68, 3), dtype=np.float32) if self.with_face else None
+        self.occluders = [face_mod.Occluders(ob, rig.head) if face_occlusion and fit is not None else None
+                          for (ob, rig), fit in zip(people, self.fits)]
 
     def record(self, index: int, projector, depsgraph) -> None:
         for pi, (ob, rig) in enumerate(self.people):
@@ -104,7 +107,7 @@ class PoseRecorder:
             if fit_world is None:
                 self._face_rules(ok, world, rig, projector)
             else:
-                self._fitted_face(index, pi, ok, fit_world, projector)
+                self._fitted_face(index, pi, ok, fit_world, projector, depsgraph)
             body_ok = ok[:18]
             out = self.body[index, pi]
             out[:, :2] = np.where(body_ok[:, None], px[:18], 0.0)
@@ -120,11 +123,27 @@ class PoseRecorder:
                 self.hands[index, pi, :, :, :2] = np.where(hand_ok[..., None], hpx, 0.0)
                 self.hands[index, pi, :, :, 2] = hand_ok
 
-    def _fitted_face(self, index, pi, ok, fit_world, projector) -> None:
-        """Face visibility from the fitted head (`face.visible`); the 68 landmarks when recorded."""
+    def _fitted_face(self, index, pi, ok, fit_world, projector, depsgraph) -> None:
+        """Face visibility from the fitted head (`face.visible`, and the character's own meshes when
+        `face_occlusion`); the 68 landmarks when recorded."""
         points, frame, centre = fit_world
         to_camera = projector.camera_back if projector.ortho else projector.camera_position - centre
         marks, body = face_mod.visible(frame, to_camera / max(np.linalg.norm(to_camera), 1e-12))
+        occluders = self.occluders[pi]
+        if occluders is not None:
+            # the body's face points where they come from the fit, else their own (bone) positions
+            hidden = occluders.hidden(points[:68], None if projector.ortho else projector.camera_position,
+                                      projector.camera_back, depsgraph)
+            marks &= ~hidden
+            ob, rig = self.people[pi]
+            ob_eval = ob.evaluated_get(depsgraph)
+            mapped = [j for j, k in enumerate(_FIT_KEYS) if rig.body[k] is not None]
+            body_pts = np.array([np.array(_joint_world(ob_eval, rig.body[_FIT_KEYS[j]], points)) for j in mapped])
+            if len(body_pts):
+                body_hidden = occluders.hidden(body_pts, None if projector.ortho else projector.camera_position,
+                                               projector.camera_back, depsgraph)
+                for j, h in zip(mapped, body_hidden):
+                    body[j] &= not h
         for k, keep in zip(_FIT_KEYS, body):
             ok[k] &= bool(keep)
         if self.face is None:

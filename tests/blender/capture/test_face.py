@@ -71,8 +71,11 @@ def _character(scene, family):
     bm.free()
     body = bpy.data.objects.new(family + "_Body", mesh)
     scene.collection.objects.link(body)
-    body.vertex_groups.new(name=names["spine.006"]).add(list(range(head_verts)), 1.0, 'REPLACE')
-    body.vertex_groups.new(name=names["spine"]).add(list(range(head_verts, head_verts + 8)), 1.0, 'REPLACE')
+    head = [v.index for v in mesh.vertices if v.co.z > 1.5]   # (to_mesh does not keep the creation order)
+    assert len(head) == head_verts
+    body.vertex_groups.new(name=names["spine.006"]).add(head, 1.0, 'REPLACE')
+    body.vertex_groups.new(name=names["spine"]).add([v.index for v in mesh.vertices if v.co.z <= 1.5], 1.0,
+                                                      'REPLACE')
     body.modifiers.new("Armature", 'ARMATURE').object = arm
     body.parent = arm
     return arm, body, names["spine.006"]
@@ -186,3 +189,31 @@ def test_profile_shows_one_eye_and_one_ear(empty_scene, family):
         else:                         # facing away: no face, the ears stay
             assert not marks.any() and not body["nose"] and not body["l_eye"] and not body["r_eye"]
             assert body["r_ear"] and body["l_ear"]
+
+
+def _occluder(scene, arm, bone):
+    """A box (a raised hand) between the camera and the mouth, skinned to `bone` of the character."""
+    verts = [(x, y, z) for z in (1.57, 1.63) for y in (-0.3, -0.26) for x in (-0.05, 0.05)]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    mesh = bpy.data.meshes.new("Hand")
+    mesh.from_pydata(verts, [], faces)
+    ob = bpy.data.objects.new("Hand", mesh)
+    scene.collection.objects.link(ob)
+    ob.vertex_groups.new(name=bone).add(list(range(8)), 1.0, 'REPLACE')
+    ob.modifiers.new("Armature", 'ARMATURE').object = arm
+    return ob
+
+
+def test_points_behind_the_characters_own_mesh_are_dropped_when_asked(empty_scene):
+    scene, cam, body = _scene("metarig", head_yaw_deg=(0.0, 0.0))
+    _occluder(scene, body.parent, "spine")
+    plain = capture_package(scene, CaptureSettings(kind="pose"))
+    settings = CaptureSettings(kind="pose")
+    settings.face_occlusion = True            # the capture option (a panel toggle sets it)
+    occluded = capture_package(scene, settings)
+    mouth = slice(48, 68)
+    assert (plain.pose_face[:, 0, mouth, 2] == 1).all()
+    assert (occluded.pose_face[:, 0, mouth, 2] == 0).all()
+    eyes = list(range(36, 48))
+    assert (occluded.pose_face[:, 0, eyes, 2] == 1).all()            # above the hand: still seen
+    assert (occluded.pose_body[:, 0, FACE_KEYS, 2] == plain.pose_body[:, 0, FACE_KEYS, 2]).all()
