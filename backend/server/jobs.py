@@ -381,6 +381,11 @@ class JobStore:
 def _write_json(path: Path, data: dict) -> None:
     """Atomic rewrite (`shared.atomic_write`). One `json.dumps` without indent is CPython's C
     encoder; `json.dump` or any `indent` takes the pure-Python one. `python -m json.tool job.json`
-    shows it indented. ASCII escapes: a lone surrogate in a prompt (valid JSON, `\\ud800`) is kept
-    as an escape instead of failing to encode as UTF-8."""
-    atomic_write(path, json.dumps(data, ensure_ascii=True, separators=(",", ":")))
+    shows it indented. ASCII escapes: a lone surrogate (valid JSON, `\\ud800`) stays an escape
+    instead of failing to encode as UTF-8.
+
+    fsync only for a final state: the rename alone already survives a killed process (the page
+    cache outlives it); the fsync protects against a power cut, and on every status and progress
+    write it would cost a tiny job several percent (benchmarks/bench_server.py)."""
+    durable = data.get("status") in FINAL
+    atomic_write(path, json.dumps(data, ensure_ascii=True, separators=(",", ":")), fsync=durable)

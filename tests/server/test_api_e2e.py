@@ -241,9 +241,11 @@ def test_invalid_spec_or_upload_gives_422_with_field(client, spec, control, loc,
 def test_spec_not_json_and_missing_control_give_422(client):
     r = client.post("/jobs", data={"spec": "{nope"}, files={"control": ("c.npz", depth_package_bytes())})
     assert r.status_code == 422 and "not valid JSON" in r.json()["message"]
-    r = client.post("/jobs", data={"spec": json.dumps(SPEC)})
+    r = client.post("/jobs", data={"spec": json.dumps(SPEC)}, files={"image": ("i.png", png_bytes())})
     assert r.status_code == 422
-    assert any(d["loc"] == ["body", "control"] for d in r.json()["detail"])
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "control"]]
+    r = client.post("/jobs", data={"spec": json.dumps(SPEC)})          # no file at all: not even a form
+    assert r.status_code == 422 and "multipart/form-data" in r.json()["message"]
 
 
 def test_bad_image_gives_422(client):
