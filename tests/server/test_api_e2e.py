@@ -51,7 +51,7 @@ def test_models_lists_ic_loras_with_reference_factor(client):
     assert models["ic_loras"]["depth"]["size_multiple"] == 128
 
 
-def test_submit_watch_events_and_download(client, tmp_path):
+def test_submit_watch_events_and_download(server, client, tmp_path):
     job = client.submit({**SPEC, "frames": FRAMES}, depth_package_bytes(), "scene.npz")
     events = list(client.events(job))
     kinds = [e for e, _, _ in events]
@@ -86,6 +86,8 @@ def test_submit_watch_events_and_download(client, tmp_path):
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     sidecar = r.json()
     assert sidecar["spec"]["prompt"] == SPEC["prompt"] and sidecar["tiny_model"] is True
+    for root in {str(server.data_dir), str(server.data_dir.resolve()), str(server.bundle.parent.resolve())}:
+        assert root not in r.text                                 # files by name, no server paths
 
     r = client.get(f"/jobs/{job}/control")
     assert r.status_code == 200
