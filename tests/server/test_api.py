@@ -162,7 +162,7 @@ def test_docs_page_loads_nothing_from_elsewhere(api):
 def test_the_schema_documents_the_multipart_submit(api):
     doc = api.client.get("/openapi.json").json()
     body = doc["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert body["required"] == ["spec", "control"]
+    assert body["required"] == ["spec", "control"] and body["additionalProperties"] is False
     assert {"spec", "control", "image", "mask"} == set(body["properties"])
     assert "security" not in doc["paths"]["/v1/health"]["get"]
     assert doc["paths"]["/v1/jobs"]["get"]["security"] == [{"HTTPBearer": []}]

@@ -36,7 +36,7 @@ STAGING_PREFIX = ".upload-"          # inside jobs/; JobStore.open removes lefto
 
 _FILE = {"type": "string", "format": "binary"}
 SUBMIT_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["spec", "control"],
+    "type": "object", "required": ["spec", "control"], "additionalProperties": False,
     "properties": {
         "spec": {"type": "string", "description": "GenerationSpec as JSON text (UTF-8, at most 1 MiB)"},
         "control": {**_FILE, "description": "a .npz ControlPackage or a control video"},
