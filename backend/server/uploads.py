@@ -4,12 +4,16 @@ At submit time each upload is sniffed by its content, never by the client's file
 far enough that a bad file is a 422 at once rather than a failed job later:
 - control: a `.npz` ControlPackage (zip magic), loaded and validated with
   `ControlPackage.load(max_bytes)`, or a video whose headers FFmpeg can read (`probe_video`);
-- image: PNG or JPEG (Pillow identifies and verifies it);
+- image: PNG or JPEG (Pillow identifies and verifies it), at most MAX_IMAGE_SIDE px a side (read
+  from the header: the pixels are decoded when the job runs, at the job's size);
 - mask: a video, or a `.npz` holding exactly one array `mask` of shape (F, H, W) or (H, W), float
-  in [0, 1] or uint8 (0..255), whose zip directory is checked before anything is decompressed.
+  in [0, 1] or uint8 (0..255), whose zip directory, compression ratio and .npy header are checked
+  before anything is allocated; it is checked as stored (uint8 stays uint8 until the job runs).
 `plan_input` then gives a ControlInput good enough for `Engine.plan` (sizes, frames, kind), so the
-spec/control combination is validated at submit too. Files are stored under names the server
-picks (`control.npz`, `control.mp4`, `image.png` ...).
+spec/control combination is validated at submit too, and `check_plan` checks what the plan asks
+of the files (control frames, mask frames). Memory: a package or mask costs its arrays once (read
+straight into them) plus small temporaries; nothing is converted at submit. Files are stored under
+names the server picks (`control.npz`, `control.mp4`, `image.png` ...).
 
 At run time `load_control_input` decodes the stored files into the engine's `ControlInput`, at the
 job's planned size.
