@@ -1,39 +1,10 @@
-"""Fixtures of the engine tests: one resident CPU engine per tiny architecture, built once per
-session (that is the point of the engine), and a guard for the stock pipeline's unconditional
+"""Fixtures of the engine tests (the bundles and resident engines are in tests/backend/conftest.py): a guard for the stock pipeline's unconditional
 `torch.cuda.synchronize()` on a machine without a GPU (facts/ltx2.md)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-
-
-@pytest.fixture(scope="session")
-def bundle23(tiny_bundle):
-    from backend.bundle import Bundle
-
-    return Bundle.load(tiny_bundle)
-
-
-@pytest.fixture(scope="session")
-def bundle2(tiny_bundle_ltx2):
-    from backend.bundle import Bundle
-
-    return Bundle.load(tiny_bundle_ltx2)
-
-
-@pytest.fixture(scope="session")
-def engine23(bundle23):
-    from backend.engine import Engine
-
-    return Engine(bundle23, device="cpu")
-
-
-@pytest.fixture(scope="session")
-def engine2(bundle2):
-    from backend.engine import Engine
-
-    return Engine(bundle2, device="cpu")
 
 
 @pytest.fixture
