@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from backend.commands._memory_args import add_memory_arguments, memory_options
+from shared.control_kinds import CONTROL_KINDS
 
 NAME = "generate"
 HELP = "generate a video from a control package or control video (backend only, no server)"
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, help="output height (default: the package's / the video's)")
     parser.add_argument("--frames", type=int, help="frame count, 8k+1 (default: the package's / the video's)")
     parser.add_argument("--fps", help="frame rate, e.g. 24 or 24000/1001 (default: the package's / the video's)")
-    parser.add_argument("--kind", choices=("depth", "pose", "tracks", "canny"),
+    parser.add_argument("--kind", choices=CONTROL_KINDS,
                         help="control kind (default: the package's; required for a control video)")
     parser.add_argument("--attention-strength", type=float, default=1.0,
                         help="how strongly the control steers the video, 0..1 (default 1)")

@@ -107,7 +107,9 @@ def _stft_buffers(key: str, reference: torch.Tensor) -> torch.Tensor | None:
     return basis[:, None, :].to(torch.float32)
 
 
-def checkpoint_tensors(config: dict, seed: int) -> dict[str, torch.Tensor]:
+def checkpoint_parts() -> list[tuple[object, Callable[[str], str | None]]]:
+    """(official configurator, module key -> checkpoint key) of every component in the single-file
+    checkpoint, in the official key layout (also used to write full-size random checkpoints)."""
     from ltx_core.model.audio_vae import (
         AudioDecoderConfigurator,
         AudioEncoderConfigurator,
@@ -117,7 +119,7 @@ def checkpoint_tensors(config: dict, seed: int) -> dict[str, torch.Tensor]:
     from ltx_core.model.video_vae import VideoDecoderConfigurator, VideoEncoderConfigurator
     from ltx_core.text_encoders.gemma import EmbeddingsProcessorConfigurator
 
-    parts = [
+    return [
         (LTXModelConfigurator, _prefixed("model.diffusion_model.")),
         (EmbeddingsProcessorConfigurator, _prefixed("", {
             "feature_extractor.": "text_embedding_projection.",
@@ -130,6 +132,10 @@ def checkpoint_tensors(config: dict, seed: int) -> dict[str, torch.Tensor]:
         (AudioDecoderConfigurator, _prefixed("audio_vae.decoder.", {"per_channel_statistics.": "audio_vae.per_channel_statistics."})),
         (VocoderConfigurator, _prefixed("vocoder.")),
     ]
+
+
+def checkpoint_tensors(config: dict, seed: int) -> dict[str, torch.Tensor]:
+    parts = checkpoint_parts()
     tensors: dict[str, torch.Tensor] = {}
     for configurator, mapping in parts:
         module = _build(configurator, config, seed)
