@@ -9,15 +9,27 @@ UV      := uv==0.13.9
 
 BPY42   := .venv-bpy42
 BPY45   := .venv-bpy45
-.PHONY: setup setup-bpy-lts test test-fast test-bpy-lts bench demo addon clean
+.PHONY: setup setup-bpy-lts lock lint test test-fast test-bpy-lts bench demo addon clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package of the environment (`make lock` remakes it from pyproject.toml);
+# sync installs exactly that set, then the project itself without touching the pins.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check $(UV)
-	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
+
+lock:
+	@test -x $(BIN)/uv || { $(PY) -m venv $(VENV) && $(BIN)/python -m pip install -q $(UV); }
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+
+# ruff: lint and format check (configuration in pyproject.toml).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The version-dependent Blender tests also run against the LTS releases the extension supports,
 # 4.2 (the manifest's minimum) and 4.5 (the bpy module versions cannot share one environment: each
@@ -31,7 +43,7 @@ $(STAMP): pyproject.toml
 setup-bpy-lts: $(BPY42)/.installed-stamp $(BPY45)/.installed-stamp
 
 # Everything, slow end-to-end tests included, then the Blender 4.2 and 4.5 LTS compatibility subset.
-test: setup setup-bpy-lts
+test: setup setup-bpy-lts lint
 	$(BIN)/python -m pytest
 	$(BPY42)/bin/python -m pytest tests/blender -m bpy_compat -q
 	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
@@ -41,7 +53,7 @@ test-bpy-lts: setup-bpy-lts
 	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
 
 # The quick subset: no end-to-end tests (real server, Blender jobs, tiny-model generations).
-test-fast: setup
+test-fast: setup lint
 	$(BIN)/python -m pytest -m "not slow"
 
 # Every benchmark prints a table.

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 
+from shared.atomic_write import atomic_write
 from shared.data_dir import default_data_dir
 
 log = logging.getLogger("ltx_scene.hashes")
@@ -49,9 +49,7 @@ class FileHashes:
             return
         try:
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_name(f".{self.cache_file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self._entries, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.cache_file)
+            atomic_write(self.cache_file, json.dumps(self._entries, indent=1, sort_keys=True), fsync=False)
         except OSError as exc:   # a read-only data folder costs a re-hash next time, nothing else
             log.warning("could not remember model file hashes in %s: %s", self.cache_file, exc)
 

@@ -23,6 +23,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from shared.atomic_write import finish_atomic, temp_path_beside
 from shared.errors import UserError
 
 NAME = "build-addon"
@@ -127,12 +128,12 @@ def build(out_dir: Path, root: Path = REPO_ROOT) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{manifest['id']}-{manifest['version']}.zip"
-    part = target.with_name(target.name + ".part")
+    part = temp_path_beside(target, ".zip")
     with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.write(root / MANIFEST, MANIFEST)
         for path, name in _files(addon_dir):
             zf.write(path, name)
-    os.replace(part, target)
+    finish_atomic(part, target)
     return target
 
 

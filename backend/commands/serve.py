@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from backend.bundle import Bundle
     from backend.engine import Engine
     from backend.server.app import create_app
+    from backend.server.http_protocol import uvicorn_options
     from shared.data_dir import TOKEN_FILE
     from backend.server.settings import ServerSettings
     from shared.errors import UserError
@@ -84,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
         print("  WARNING: listening beyond this machine; anyone with the token can use the GPU",
               file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                timeout_graceful_shutdown=5, server_header=False, proxy_headers=False)
+                timeout_graceful_shutdown=5, server_header=False, proxy_headers=False, **uvicorn_options(settings))
     return 0

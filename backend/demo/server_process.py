@@ -83,7 +83,10 @@ class ServerProcess:
                 raise UserError(f"the server exited with status {code} before it was ready. "
                                 f"Its log ({self.log_path}) ends with:\n{self.log_tail()}", "server")
             try:
-                reply = self.http.get(f"{self.url}/v1/health", timeout=2)
+                # With the token (once the server wrote it) health also says the device and versions.
+                token = self.token_file.read_text().strip() if self.token_file.is_file() else ""
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                reply = self.http.get(f"{self.url}/v1/health", timeout=2, headers=headers)
                 if reply.status_code == 200:
                     self.health = reply.json()
                     state = self.health.get("engine", "ready")
@@ -92,7 +95,7 @@ class ServerProcess:
             if state == "failed":
                 raise UserError(f"the server could not load the model bundle: "
                                 f"{self.health.get('engine_error')}. Log: {self.log_path}", "server")
-            if state == "ready" and self.token_file.is_file():
+            if state == "ready" and self.token_file.is_file() and self.health.get("authenticated"):
                 self.token = self.token_file.read_text().strip()
                 return self
             if elapsed > timeout_s:

@@ -12,6 +12,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+from shared.atomic_write import atomic_write
 from shared.control_kinds import ic_lora_name
 from shared.video_rules import format_fps
 
@@ -99,8 +100,4 @@ def _stage1_loras(plan):
 
 
 def write_sidecar(path: Path, record: dict) -> Path:
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write(Path(path), json.dumps(record, indent=2, sort_keys=False) + "\n")

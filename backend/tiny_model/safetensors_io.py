@@ -9,10 +9,11 @@ read by the ordinary `safetensors.safe_open`.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
+
+from shared.atomic_write import finish_atomic, temp_path_beside
 
 _DTYPES = {
     torch.bfloat16: "BF16",
@@ -45,11 +46,11 @@ def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: di
     text = json.dumps(header, separators=(",", ":"), sort_keys=False).encode()
     text += b" " * (-len(text) % 8)  # the reference writer pads the header to 8 bytes
     path = Path(path)
-    partial = path.with_name(path.name + ".partial")  # never truncate a file (or a hard link) in place
+    partial = temp_path_beside(path)  # never truncate a file (or a hard link) in place
     with partial.open("wb") as f:
         f.write(len(text).to_bytes(8, "little"))
         f.write(text)
         for chunk in chunks:
             f.write(chunk)
-    os.replace(partial, path)
+    finish_atomic(partial, path, fsync=False)   # test weights: no need to wait for the disk
     return path.stat().st_size

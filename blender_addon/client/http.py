@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Iterator
 
 import requests
 
+from ..shared.atomic_write import finish_atomic, temp_path_beside
 from ..shared.data_dir import default_token_file
 from ..shared.errors import UserError
 from ..shared.video_rules import size_multiple
@@ -226,7 +226,7 @@ class BackendClient:
         """Save `/v1/jobs/{id}/{what}` (result | sidecar | control) to `dest` (atomically)."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
+        part = temp_path_beside(dest, dest.suffix)
         response = self._request("GET", f"/v1/jobs/{job_id}/{what}", stream=True,
                                  timeout=(self.timeout[0], max(self.timeout[1], 120.0)))
         try:
@@ -234,10 +234,11 @@ class BackendClient:
                 for chunk in response.iter_content(chunk_size=1 << 20):
                     fh.write(chunk)
         except requests.exceptions.RequestException as exc:
+            part.unlink(missing_ok=True)
             raise BackendError(f"downloading the {what} of job {job_id} failed: {exc}") from None
         finally:
             response.close()
-        os.replace(part, dest)
+        finish_atomic(part, dest, fsync=False)
         return dest
 
 

@@ -12,8 +12,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 
 class LiveBytes(TorchDispatchMode):
-    def __init__(self):
+    def __init__(self, stages=("stage1", "stage2")):
         super().__init__()
+        self.stages = tuple(stages)
         self.live = 0
         self.stage = None
         self.stage_base = 0
@@ -46,6 +47,18 @@ class LiveBytes(TorchDispatchMode):
                 self.stage_peak[self.stage] = peak
 
     def on_progress(self, event) -> None:
-        if event.stage != self.stage:
-            self.stage = event.stage
-            self.stage_base = self.live
+        """A job's progress callback: counts within the denoising stages only (`stages`); the mode is
+        entered when one begins and left when it ends, so the VAE and text stages run at full speed."""
+        if event.stage == self.stage:
+            return
+        if self.stage in self.stages:
+            self.__exit__(None, None, None)
+        self.stage = event.stage
+        self.stage_base = self.live
+        if self.stage in self.stages:
+            self.__enter__()
+
+    def finish(self) -> None:
+        if self.stage in self.stages:
+            self.__exit__(None, None, None)
+        self.stage = None
