@@ -28,6 +28,7 @@ import numpy as np
 from .atomic_write import atomic_write
 from .control_kinds import CONTROL_KINDS
 from .errors import UserError
+from .raster.canny import canny_settings
 from .video_rules import format_fps, parse_fps
 
 FORMAT_NAME = "ltx-scene-control-package"
@@ -61,7 +62,7 @@ REQUIRED_ARRAYS = {
 CAMERA_TYPES = ("PERSP", "ORTHO")
 _MANIFEST_KEYS = {
     "format", "version", "kind", "width", "height", "fps", "frame_count", "frame_start",
-    "camera", "source", "depth_units", "arrays",
+    "camera", "source", "depth_units", "arrays", "canny",
 }
 
 
@@ -82,6 +83,7 @@ class ControlPackage:
     camera: dict | None = None
     source: dict = field(default_factory=dict)
     depth_units: str = "m"
+    canny: dict | None = None   # canny packages: the edge settings (raster/canny.py); None: the default
     depth: np.ndarray | None = None
     pose_body: np.ndarray | None = None
     pose_hands: np.ndarray | None = None
@@ -118,6 +120,14 @@ class ControlPackage:
         _check_json("source", self.source)
         if not isinstance(self.depth_units, str) or not self.depth_units:
             raise PackageError(f"depth_units: expected a unit name such as 'm', got {self.depth_units!r}", "depth_units")
+        if self.canny is not None:
+            if self.kind != "canny":
+                raise PackageError(f"canny: edge settings belong to 'canny' packages, this one is {self.kind!r}",
+                                   "canny")
+            try:
+                self.canny = canny_settings(self.canny)
+            except UserError as exc:
+                raise PackageError(str(exc), "canny") from None
         for name in REQUIRED_ARRAYS[self.kind]:
             if getattr(self, name) is None:
                 raise PackageError(
@@ -231,6 +241,7 @@ class ControlPackage:
             "source": self.source,
             "depth_units": self.depth_units,
             "arrays": sorted(self.arrays()),
+            **({"canny": self.canny} if self.canny is not None else {}),
         }
 
     # ------------------------------------------------------------------------------ writing
