@@ -6,6 +6,7 @@ shared/child_messages.py. `run_child` streams the child's stdout, hands each tag
 caller's callbacks (step, progress, note), keeps the LTX_RESULT, the LTX_ERROR messages of stderr and
 the tail of all other output (to explain a crash), and terminates the child on Ctrl-C.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class ChildRun:
     """What a finished child left: exit status, its LTX_RESULT (None if it printed none), the
     LTX_ERROR messages, the last other stdout lines and every stderr line."""
+
     returncode: int
     result: dict | None
     errors: list[str] = field(default_factory=list)
@@ -57,25 +59,37 @@ def child_env(extra: dict | None = None) -> dict:
     return env
 
 
-def run_child(cmd: list[str], *, env: dict | None = None,
-              on_step: Callable[[str, str], None] | None = None,
-              on_progress: Callable[[float, str], None] | None = None,
-              on_note: Callable[[str], None] | None = None,
-              log: TextIO | None = None, tail_lines: int = 40) -> ChildRun:
+def run_child(
+    cmd: list[str],
+    *,
+    env: dict | None = None,
+    on_step: Callable[[str, str], None] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+    log: TextIO | None = None,
+    tail_lines: int = 40,
+) -> ChildRun:
     """Run `cmd` in the repository root until it exits; callbacks run on this thread, in line order.
     `log` receives every stdout line and every stderr line prefixed `[stderr] `."""
     tail: deque[str] = deque(maxlen=tail_lines)
     err_lines: list[str] = []
     result = None
-    proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env if env is not None else child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=str(REPO_ROOT),
+        env=env if env is not None else child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
     def drain_err():
         for line in proc.stderr:
             err_lines.append(line.rstrip("\n"))
             if log is not None:
                 log.write("[stderr] " + line)
+
     err_thread = threading.Thread(target=drain_err, daemon=True)
     err_thread.start()
     try:

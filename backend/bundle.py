@@ -17,16 +17,15 @@ problem is a `BundleError` naming the file or field and the command that fixes i
 `reference_downscale_factor` of each IC-LoRA is read from its safetensors metadata, like the
 official pipeline does.
 """
+
 from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.control_kinds import CONTROL_KINDS, ic_lora_name
-from shared.data_dir import default_models_dir
 from shared.errors import UserError
 from shared.video_rules import size_multiple as _size_multiple
 
@@ -40,8 +39,10 @@ _REQUIRED = ("format", "version", "name", "architecture", "checkpoint", "upsampl
 _OPTIONAL = ("tiny", "loras", "quantization", "note", "seed", "preset", "source", "created")
 _MAX_HEADER = 100 * 1024 * 1024
 TINY_GEMMA_FLAG = "ltx_scene_tiny"
-TINY_NOTE = ("This is the tiny, randomly initialized test model: its output is noise. For real video run "
-             "`ltx-scene models download ltx-2.3` (about 70 GB) and point the backend at that bundle.")
+TINY_NOTE = (
+    "This is the tiny, randomly initialized test model: its output is noise. For real video run "
+    "`ltx-scene models download ltx-2.3` (about 70 GB) and point the backend at that bundle."
+)
 
 
 class BundleError(UserError):
@@ -96,16 +97,16 @@ class LoraEntry:
 
 @dataclass(frozen=True)
 class Bundle:
-    path: Path                       # the bundle.json
+    path: Path  # the bundle.json
     name: str
-    architecture: str                # "ltx-2.3" | "ltx-2"
+    architecture: str  # "ltx-2.3" | "ltx-2"
     tiny: bool
     checkpoint: Path
     upsampler: Path
     gemma_root: Path
-    ic_loras: dict[str, LoraEntry]   # control kind -> IC-LoRA
-    loras: dict[str, LoraEntry]      # extra style / effect LoRAs by name
-    quantization: str                # "none" | "fp8-cast"
+    ic_loras: dict[str, LoraEntry]  # control kind -> IC-LoRA
+    loras: dict[str, LoraEntry]  # extra style / effect LoRAs by name
+    quantization: str  # "none" | "fp8-cast"
     model_version: str = ""
     checkpoint_config: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -130,7 +131,8 @@ class Bundle:
                 f"no model bundle at {path}: expected a {BUNDLE_FILE} there. Make the tiny test model with "
                 f"`ltx-scene make-tiny-model {path.parent}` or fetch real weights with "
                 f"`ltx-scene models download ltx-2.3`; `ltx-scene models list` shows what is installed.",
-                "bundle")
+                "bundle",
+            )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -143,32 +145,44 @@ class Bundle:
         if not isinstance(data, dict):
             raise BundleError(f"{path}: expected a JSON object, got {type(data).__name__}", "bundle")
         if data.get("format") != FORMAT:
-            raise BundleError(f"{path}: format is {data.get('format')!r}, expected {FORMAT!r}; "
-                              f"this is not an ltx-scene bundle description", "format")
+            raise BundleError(
+                f"{path}: format is {data.get('format')!r}, expected {FORMAT!r}; "
+                f"this is not an ltx-scene bundle description",
+                "format",
+            )
         if data.get("version") != VERSION:
-            raise BundleError(f"{path}: version is {data.get('version')!r}; this program reads version {VERSION}. "
-                              f"Recreate the bundle with this version of ltx-scene", "version")
+            raise BundleError(
+                f"{path}: version is {data.get('version')!r}; this program reads version {VERSION}. "
+                f"Recreate the bundle with this version of ltx-scene",
+                "version",
+            )
         missing = [key for key in _REQUIRED if key not in data]
         if missing:
             raise BundleError(f"{path}: missing field(s) {', '.join(missing)}", missing[0])
         unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
         if unknown:
-            raise BundleError(f"{path}: unknown field(s) {', '.join(unknown)}; allowed: "
-                              f"{', '.join(_REQUIRED + _OPTIONAL)}", unknown[0])
+            raise BundleError(
+                f"{path}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}",
+                unknown[0],
+            )
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
             raise BundleError(f"{path}: name must be a non-empty string, got {name!r}", "name")
         architecture = data["architecture"]
         if architecture not in ARCHITECTURES:
-            raise BundleError(f"{path}: architecture {architecture!r} is not known; use one of "
-                              f"{', '.join(ARCHITECTURES)}", "architecture")
+            raise BundleError(
+                f"{path}: architecture {architecture!r} is not known; use one of {', '.join(ARCHITECTURES)}",
+                "architecture",
+            )
         tiny = data.get("tiny", False)
         if not isinstance(tiny, bool):
             raise BundleError(f"{path}: tiny must be true or false, got {tiny!r}", "tiny")
         quantization = data.get("quantization", "none")
         if quantization not in QUANTIZATIONS:
-            raise BundleError(f"{path}: quantization {quantization!r} is not supported; use one of "
-                              f"{', '.join(QUANTIZATIONS)}", "quantization")
+            raise BundleError(
+                f"{path}: quantization {quantization!r} is not supported; use one of {', '.join(QUANTIZATIONS)}",
+                "quantization",
+            )
 
         ctx = _Context(path, architecture, tiny)
         checkpoint = ctx.file("checkpoint", data["checkpoint"])
@@ -179,27 +193,42 @@ class Bundle:
 
         ic_raw = data["ic_loras"]
         if not isinstance(ic_raw, dict) or not ic_raw:
-            raise BundleError(f"{path}: ic_loras must map control kinds ({', '.join(CONTROL_KINDS)}) to "
-                              f'{{"path", "strength"}}, got {ic_raw!r}', "ic_loras")
+            raise BundleError(
+                f"{path}: ic_loras must map control kinds ({', '.join(CONTROL_KINDS)}) to "
+                f'{{"path", "strength"}}, got {ic_raw!r}',
+                "ic_loras",
+            )
         ic_loras = {}
         for kind, entry in ic_raw.items():
             if kind not in CONTROL_KINDS:
-                raise BundleError(f"{path}: ic_loras has an unknown control kind {kind!r}; allowed: "
-                                  f"{', '.join(CONTROL_KINDS)}", f"ic_loras.{kind}")
+                raise BundleError(
+                    f"{path}: ic_loras has an unknown control kind {kind!r}; allowed: {', '.join(CONTROL_KINDS)}",
+                    f"ic_loras.{kind}",
+                )
             ic_loras[kind] = _lora_entry(ctx, f"ic_loras.{kind}", kind, entry, ic=True)
         loras_raw = data.get("loras", {}) or {}
         if not isinstance(loras_raw, dict):
-            raise BundleError(f"{path}: loras must map names to {{\"path\", \"strength\"}}, got {loras_raw!r}",
-                              "loras")
+            raise BundleError(f'{path}: loras must map names to {{"path", "strength"}}, got {loras_raw!r}', "loras")
         loras = {}
         for lname, entry in loras_raw.items():
             if not isinstance(lname, str) or not lname.strip():
                 raise BundleError(f"{path}: every LoRA needs a non-empty name, got {lname!r}", "loras")
             loras[lname] = _lora_entry(ctx, f"loras.{lname}", lname, entry, ic=False)
 
-        bundle = cls(path=path, name=name, architecture=architecture, tiny=tiny, checkpoint=checkpoint,
-                     upsampler=upsampler, gemma_root=gemma_root, ic_loras=ic_loras, loras=loras,
-                     quantization=quantization, model_version=model_version, checkpoint_config=config)
+        bundle = cls(
+            path=path,
+            name=name,
+            architecture=architecture,
+            tiny=tiny,
+            checkpoint=checkpoint,
+            upsampler=upsampler,
+            gemma_root=gemma_root,
+            ic_loras=ic_loras,
+            loras=loras,
+            quantization=quantization,
+            model_version=model_version,
+            checkpoint_config=config,
+        )
         for kind in bundle.control_kinds:  # every IC-LoRA must be combinable with every extra LoRA
             bundle.job_loras(kind, list(loras))
         return bundle
@@ -208,11 +237,16 @@ class Bundle:
     def ic_lora(self, kind: str) -> LoraEntry:
         if kind not in self.ic_loras:
             have = ", ".join(self.control_kinds) or "none"
-            hint = (" The ltx-2 preset has no motion-track IC-LoRA; use the ltx-2.3 preset "
-                    "(`ltx-scene models download ltx-2.3`)." if kind == "tracks" and self.architecture == "ltx-2"
-                    else f" Add an ic_loras.{kind} entry to {self.path}.")
-            raise BundleError(f"control kind {kind!r}: bundle {self.name!r} has no IC-LoRA for it "
-                              f"(it has: {have}).{hint}", "control_kind")
+            hint = (
+                " The ltx-2 preset has no motion-track IC-LoRA; use the ltx-2.3 preset "
+                "(`ltx-scene models download ltx-2.3`)."
+                if kind == "tracks" and self.architecture == "ltx-2"
+                else f" Add an ic_loras.{kind} entry to {self.path}."
+            )
+            raise BundleError(
+                f"control kind {kind!r}: bundle {self.name!r} has no IC-LoRA for it (it has: {have}).{hint}",
+                "control_kind",
+            )
         return self.ic_loras[kind]
 
     def reference_downscale_factor(self, kind: str) -> int:
@@ -240,7 +274,9 @@ class Bundle:
                 raise BundleError(
                     f"{entry.path.name} has reference_downscale_factor {entry.reference_downscale_factor} but "
                     f"{source.path.name} has {factor}: LoRAs used in the same job must share one reference "
-                    f"factor. Remove one of them from the job or from {self.path}", "loras")
+                    f"factor. Remove one of them from the job or from {self.path}",
+                    "loras",
+                )
             factor, source = entry.reference_downscale_factor, entry
         return entries, factor
 
@@ -259,8 +295,12 @@ class Bundle:
         if not self.gemma_root.is_dir():
             missing.append(f"gemma_root: {self.gemma_root}")
         if missing:
-            raise BundleError("model bundle: missing file(s): " + "; ".join(missing) +
-                              ". Re-download the weights (`ltx-scene models download`) or fix bundle.json", "model")
+            raise BundleError(
+                "model bundle: missing file(s): "
+                + "; ".join(missing)
+                + ". Re-download the weights (`ltx-scene models download`) or fix bundle.json",
+                "model",
+            )
 
     def describe(self) -> dict:
         """What /v1/models reports: no server paths, only file names."""
@@ -283,14 +323,20 @@ class Bundle:
                 }
                 for kind, entry in self.ic_loras.items()
             },
-            "loras": {name: {"file": e.path.name, "strength": e.strength,
-                             "reference_downscale_factor": e.reference_downscale_factor}
-                      for name, e in self.loras.items()},
+            "loras": {
+                name: {
+                    "file": e.path.name,
+                    "strength": e.strength,
+                    "reference_downscale_factor": e.reference_downscale_factor,
+                }
+                for name, e in self.loras.items()
+            },
             "note": TINY_NOTE if self.tiny else "",
         }
 
 
 # --- checks -------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Context:
@@ -317,8 +363,10 @@ class _Context:
 
     def resolve(self, field_name: str, value) -> Path:
         if not isinstance(value, str) or not value.strip():
-            raise BundleError(f"{self.path}: {field_name} must be a file path (relative to the bundle.json), "
-                              f"got {value!r}", field_name)
+            raise BundleError(
+                f"{self.path}: {field_name} must be a file path (relative to the bundle.json), got {value!r}",
+                field_name,
+            )
         p = Path(value).expanduser()
         return (p if p.is_absolute() else self.folder / p).resolve()
 
@@ -333,44 +381,60 @@ class _Context:
         try:
             return read_safetensors_header(p)
         except (OSError, ValueError) as exc:
-            raise BundleError(f"{field_name} {p} is not a safetensors file: {exc}. "
-                              f"It may be truncated or the wrong file; {self.fix(p.name)}", field_name) from None
+            raise BundleError(
+                f"{field_name} {p} is not a safetensors file: {exc}. "
+                f"It may be truncated or the wrong file; {self.fix(p.name)}",
+                field_name,
+            ) from None
 
 
 def _check_checkpoint(ctx: _Context, p: Path) -> tuple[dict, str]:
     tensors, metadata = ctx.header("checkpoint", p)
     if "config" not in metadata:
-        raise BundleError(f"checkpoint {p.name} has no `config` metadata: it is not an official LTX-2 "
-                          f"single-file checkpoint (a diffusers folder or a stripped file?); {ctx.fix(p.name)}",
-                          "checkpoint")
+        raise BundleError(
+            f"checkpoint {p.name} has no `config` metadata: it is not an official LTX-2 "
+            f"single-file checkpoint (a diffusers folder or a stripped file?); {ctx.fix(p.name)}",
+            "checkpoint",
+        )
     try:
         config = json.loads(metadata["config"])
     except ValueError as exc:
-        raise BundleError(f"checkpoint {p.name}: its `config` metadata is not JSON ({exc}); {ctx.fix(p.name)}",
-                          "checkpoint") from None
+        raise BundleError(
+            f"checkpoint {p.name}: its `config` metadata is not JSON ({exc}); {ctx.fix(p.name)}", "checkpoint"
+        ) from None
     missing = [s for s in CHECKPOINT_SECTIONS if not isinstance(config, dict) or s not in config]
     if missing:
-        raise BundleError(f"checkpoint {p.name}: its config lacks the section(s) {', '.join(missing)} "
-                          f"(needed: {', '.join(CHECKPOINT_SECTIONS)}); {ctx.fix(p.name)}", "checkpoint")
+        raise BundleError(
+            f"checkpoint {p.name}: its config lacks the section(s) {', '.join(missing)} "
+            f"(needed: {', '.join(CHECKPOINT_SECTIONS)}); {ctx.fix(p.name)}",
+            "checkpoint",
+        )
     if not any(k.startswith("model.diffusion_model.") for k in tensors):
-        raise BundleError(f"checkpoint {p.name} holds no transformer weights (model.diffusion_model.*); "
-                          f"{ctx.fix(p.name)}", "checkpoint")
+        raise BundleError(
+            f"checkpoint {p.name} holds no transformer weights (model.diffusion_model.*); {ctx.fix(p.name)}",
+            "checkpoint",
+        )
     found = "ltx-2.3" if config["transformer"].get("caption_proj_before_connector") else "ltx-2"
     if found != ctx.architecture:
-        raise BundleError(f"checkpoint {p.name} is an {found} checkpoint but {ctx.path.name} says architecture "
-                          f"{ctx.architecture!r}; set \"architecture\": \"{found}\" or use the matching checkpoint",
-                          "architecture")
+        raise BundleError(
+            f"checkpoint {p.name} is an {found} checkpoint but {ctx.path.name} says architecture "
+            f'{ctx.architecture!r}; set "architecture": "{found}" or use the matching checkpoint',
+            "architecture",
+        )
     return config, str(metadata.get("model_version", ""))
 
 
 def _check_upsampler(ctx: _Context, p: Path) -> None:
     tensors, metadata = ctx.header("upsampler", p)
     if "config" not in metadata:
-        raise BundleError(f"upsampler {p.name} has no `config` metadata: it is not an LTX-2 spatial upsampler; "
-                          f"{ctx.fix(p.name)}", "upsampler")
+        raise BundleError(
+            f"upsampler {p.name} has no `config` metadata: it is not an LTX-2 spatial upsampler; {ctx.fix(p.name)}",
+            "upsampler",
+        )
     if any(k.startswith("model.diffusion_model.") for k in tensors):
-        raise BundleError(f"upsampler {p.name} is a model checkpoint, not the spatial upsampler; "
-                          f"{ctx.fix(p.name)}", "upsampler")
+        raise BundleError(
+            f"upsampler {p.name} is a model checkpoint, not the spatial upsampler; {ctx.fix(p.name)}", "upsampler"
+        )
 
 
 def _check_gemma(ctx: _Context, value) -> Path:
@@ -380,38 +444,55 @@ def _check_gemma(ctx: _Context, value) -> Path:
     else:
         from .models_catalog import GEMMA_REPO
 
-        fix = (f"{ctx.fix()} (the text encoder is every file of {GEMMA_REPO})")
+        fix = f"{ctx.fix()} (the text encoder is every file of {GEMMA_REPO})"
     if not root.is_dir():
         raise BundleError(f"gemma_root {root.name} not found in {root.parent}: {fix}", "gemma_root")
-    for pattern, what in (("model*.safetensors", "the Gemma weights"), ("tokenizer.model", "the tokenizer"),
-                          ("preprocessor_config.json", "the image processor config")):
+    for pattern, what in (
+        ("model*.safetensors", "the Gemma weights"),
+        ("tokenizer.model", "the tokenizer"),
+        ("preprocessor_config.json", "the image processor config"),
+    ):
         if next(root.rglob(pattern), None) is None:
             raise BundleError(f"gemma_root {root}: no {pattern} ({what}) in it; {fix}", "gemma_root")
     tiny_gemma = is_tiny_gemma_root(root)
     if tiny_gemma and not ctx.tiny:
-        raise BundleError(f"gemma_root {root} holds the tiny test Gemma but {ctx.path.name} says \"tiny\": false; "
-                          f"point gemma_root at the real Gemma-3 folder or set \"tiny\": true", "gemma_root")
+        raise BundleError(
+            f'gemma_root {root} holds the tiny test Gemma but {ctx.path.name} says "tiny": false; '
+            f'point gemma_root at the real Gemma-3 folder or set "tiny": true',
+            "gemma_root",
+        )
     if ctx.tiny and not tiny_gemma:
-        raise BundleError(f"gemma_root {root} is not a tiny test Gemma (its config.json lacks "
-                          f"\"ltx_scene_tiny\": true) but {ctx.path.name} says \"tiny\": true; {fix}", "gemma_root")
+        raise BundleError(
+            f"gemma_root {root} is not a tiny test Gemma (its config.json lacks "
+            f'"ltx_scene_tiny": true) but {ctx.path.name} says "tiny": true; {fix}',
+            "gemma_root",
+        )
     return root
 
 
 def _lora_entry(ctx: _Context, field_name: str, name: str, entry, ic: bool) -> LoraEntry:
     if not isinstance(entry, dict) or "path" not in entry:
-        raise BundleError(f"{ctx.path}: {field_name} must be {{\"path\": ..., \"strength\": ...}}, got {entry!r}",
-                          field_name)
+        raise BundleError(
+            f'{ctx.path}: {field_name} must be {{"path": ..., "strength": ...}}, got {entry!r}', field_name
+        )
     extra = sorted(set(entry) - {"path", "strength"})
     if extra:
-        raise BundleError(f"{ctx.path}: {field_name} has unknown key(s) {', '.join(extra)}; allowed: path, strength",
-                          field_name)
+        raise BundleError(
+            f"{ctx.path}: {field_name} has unknown key(s) {', '.join(extra)}; allowed: path, strength", field_name
+        )
     strength = entry.get("strength", 1.0)
     low, high = (0.0, 2.0) if ic else (-2.0, 2.0)
-    if (isinstance(strength, bool) or not isinstance(strength, (int, float)) or not math.isfinite(strength)
-            or not low <= strength <= high or (ic and strength == 0)):
+    if (
+        isinstance(strength, bool)
+        or not isinstance(strength, (int, float))
+        or not math.isfinite(strength)
+        or not low <= strength <= high
+        or (ic and strength == 0)
+    ):
         bounds = "in (0, 2]" if ic else "in [-2, 2]"
-        raise BundleError(f"{ctx.path}: {field_name}.strength must be a number {bounds}, got {strength!r}",
-                          f"{field_name}.strength")
+        raise BundleError(
+            f"{ctx.path}: {field_name}.strength must be a number {bounds}, got {strength!r}", f"{field_name}.strength"
+        )
     return _read_lora_file(ctx, field_name, name, ctx.file(field_name, entry["path"]), float(strength))
 
 
@@ -427,19 +508,27 @@ def lora_entry_from_file(name: str, path, strength: float, field_name: str = "lo
 def _read_lora_file(ctx: _Context, field_name: str, name: str, p: Path, strength: float) -> LoraEntry:
     """The checks every LoRA file gets and the one place its reference_downscale_factor is read."""
     if p.suffix != ".safetensors":
-        raise BundleError(f"{field_name} {p.name} is not a .safetensors file; LoRAs must be safetensors "
-                          f"(convert it or download the .safetensors release)", field_name)
+        raise BundleError(
+            f"{field_name} {p.name} is not a .safetensors file; LoRAs must be safetensors "
+            f"(convert it or download the .safetensors release)",
+            field_name,
+        )
     tensors, metadata = ctx.header(field_name, p)
     if not any(k.endswith(".lora_A.weight") for k in tensors):
-        raise BundleError(f"{field_name} {p.name} has no LoRA weights (*.lora_A.weight / *.lora_B.weight keys); "
-                          f"it is not a LoRA in the format ltx-core loads", field_name)
+        raise BundleError(
+            f"{field_name} {p.name} has no LoRA weights (*.lora_A.weight / *.lora_B.weight keys); "
+            f"it is not a LoRA in the format ltx-core loads",
+            field_name,
+        )
     raw_factor = metadata.get("reference_downscale_factor", "1")
     try:
         factor = int(raw_factor)
     except (TypeError, ValueError):
         factor = 0
     if factor < 1:
-        raise BundleError(f"{field_name} {p.name}: its reference_downscale_factor metadata is {raw_factor!r}, "
-                          f"expected a positive integer; the file is damaged or not an IC-LoRA", field_name)
-    return LoraEntry(name=name, path=p, strength=strength, reference_downscale_factor=factor,
-                     metadata=dict(metadata))
+        raise BundleError(
+            f"{field_name} {p.name}: its reference_downscale_factor metadata is {raw_factor!r}, "
+            f"expected a positive integer; the file is damaged or not an IC-LoRA",
+            field_name,
+        )
+    return LoraEntry(name=name, path=p, strength=strength, reference_downscale_factor=factor, metadata=dict(metadata))

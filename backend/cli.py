@@ -12,6 +12,7 @@ user-facing failure by raising `shared.errors.UserError` (or a subclass): one cl
 stderr, exit status 2, no traceback. Command modules import their
 heavy dependencies (torch, ltx-core) inside `run`, so `ltx-scene --help` and light commands start fast.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ remembered in a small JSON file keyed by the file's resolved path, size and mtim
 is hashed again. One lock serializes hashing, so the background hasher the engine starts after
 loading and a job's sidecar never read the same file twice at once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,7 @@ class FileHashes:
         self.cache_file = Path(cache_file) if cache_file is not None else None
         self._lock = threading.Lock()
         self._entries: dict[str, dict] = self._read()
-        self.hashed: list[str] = []        # paths actually read by this instance (tests and logs)
+        self.hashed: list[str] = []  # paths actually read by this instance (tests and logs)
 
     def _read(self) -> dict[str, dict]:
         if self.cache_file is None:
@@ -50,7 +51,7 @@ class FileHashes:
         try:
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.cache_file, json.dumps(self._entries, indent=1, sort_keys=True), fsync=False)
-        except OSError as exc:   # a read-only data folder costs a re-hash next time, nothing else
+        except OSError as exc:  # a read-only data folder costs a re-hash next time, nothing else
             log.warning("could not remember model file hashes in %s: %s", self.cache_file, exc)
 
     def sha256(self, path) -> str:

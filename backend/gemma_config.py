@@ -11,6 +11,7 @@ embeddings processor (the engine and the memory planner do; the stock-pipeline t
 calling `ICLoraPipeline`). It is idempotent and cheap, and a process that loads a tiny bundle and then
 a real one builds each correctly.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -84,5 +85,3 @@ def prepare_gemma_config(bundle) -> None:
         apply_gemma_config(Path(bundle.gemma_root))
     else:
         restore_official_gemma_config()
-
-

@@ -4,6 +4,7 @@ A preset names, per Hugging Face repository, the files of one complete IC-LoRA b
 distilled checkpoint (the IC-LoRA pipeline needs a distilled model), the spatial upsampler, the
 Gemma-3 text encoder (every file of its repository) and the IC-LoRA serving each control kind.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,10 +42,12 @@ class Preset:
         return out
 
 
-_LTX23_UNION = RemoteFile("Lightricks/LTX-2.3-22b-IC-LoRA-Union-Control",
-                          "ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors")
-_LTX23_TRACKS = RemoteFile("Lightricks/LTX-2.3-22b-IC-LoRA-Motion-Track-Control",
-                           "ltx-2.3-22b-ic-lora-motion-track-control-ref0.5.safetensors")
+_LTX23_UNION = RemoteFile(
+    "Lightricks/LTX-2.3-22b-IC-LoRA-Union-Control", "ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors"
+)
+_LTX23_TRACKS = RemoteFile(
+    "Lightricks/LTX-2.3-22b-IC-LoRA-Motion-Track-Control", "ltx-2.3-22b-ic-lora-motion-track-control-ref0.5.safetensors"
+)
 
 PRESETS: dict[str, Preset] = {
     "ltx-2.3": Preset(
@@ -64,9 +67,15 @@ PRESETS: dict[str, Preset] = {
         checkpoint=RemoteFile("Lightricks/LTX-2", "ltx-2-19b-distilled.safetensors"),
         upsampler=RemoteFile("Lightricks/LTX-2", "ltx-2-spatial-upscaler-x2-1.0.safetensors"),
         ic_loras={
-            "depth": RemoteFile("Lightricks/LTX-2-19b-IC-LoRA-Depth-Control", "ltx-2-19b-ic-lora-depth-control.safetensors"),
-            "pose": RemoteFile("Lightricks/LTX-2-19b-IC-LoRA-Pose-Control", "ltx-2-19b-ic-lora-pose-control.safetensors"),
-            "canny": RemoteFile("Lightricks/LTX-2-19b-IC-LoRA-Canny-Control", "ltx-2-19b-ic-lora-canny-control.safetensors"),
+            "depth": RemoteFile(
+                "Lightricks/LTX-2-19b-IC-LoRA-Depth-Control", "ltx-2-19b-ic-lora-depth-control.safetensors"
+            ),
+            "pose": RemoteFile(
+                "Lightricks/LTX-2-19b-IC-LoRA-Pose-Control", "ltx-2-19b-ic-lora-pose-control.safetensors"
+            ),
+            "canny": RemoteFile(
+                "Lightricks/LTX-2-19b-IC-LoRA-Canny-Control", "ltx-2-19b-ic-lora-canny-control.safetensors"
+            ),
         },
         approx_gb=66.0,
         notes=("LTX-2 has no official motion-track IC-LoRA: use the ltx-2.3 preset for tracks.",),

@@ -5,6 +5,7 @@
 Runs the real bpy module on a temporary Blender user folder and prints one table (median of a few
 runs per step). Generation time is the backend's (see bench_engine.py / bench_server.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -49,10 +50,15 @@ def main() -> None:
         settings = installed.module("settings")
         for frames, size in ((17, 256), (121, 768)):
             build_tracks_scene(frames=frames, size=size)
-            rows.append((f"settings snapshot ({frames} frames, {size}px)",
-                         timed(lambda: settings.snapshot(bpy.context), 20)))
-            rows.append((f"preview controls, tracks ({frames} frames, {size}px)",
-                         timed(lambda: bpy.ops.ltx_scene.preview_controls(), 3)))
+            rows.append(
+                (f"settings snapshot ({frames} frames, {size}px)", timed(lambda: settings.snapshot(bpy.context), 20))
+            )
+            rows.append(
+                (
+                    f"preview controls, tracks ({frames} frames, {size}px)",
+                    timed(lambda: bpy.ops.ltx_scene.preview_controls(), 3),
+                )
+            )
         clip = write_mp4(work / "clip.mp4", frames=121, fps=24, width=256, height=256)
         vse = installed.module("vse")
 

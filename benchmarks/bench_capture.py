@@ -6,6 +6,7 @@ the last rows compare with Cycles depth at the reference size and at full size.
 
     .venv/bin/python benchmarks/bench_capture.py [--frames 121] [--no-cycles-full]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,7 @@ def main() -> int:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = build_demo_scene(frames=args.frames, width=args.width, height=args.height)
     t = time.perf_counter()
-    workbench = engine_available('BLENDER_WORKBENCH')
+    workbench = engine_available("BLENDER_WORKBENCH")
     probe_s = time.perf_counter() - t
     auto = pick_engine("AUTO")
 
@@ -79,19 +80,33 @@ def main() -> int:
 
     ref = f"{args.width // 2}x{args.height // 2}"
     full = f"{args.width}x{args.height}"
-    together = measure("tracks", "-", full, CaptureSettings(kind="tracks", track_targets=("Ball", "Armature:hand.L"), **common))
+    together = measure(
+        "tracks", "-", full, CaptureSettings(kind="tracks", track_targets=("Ball", "Armature:hand.L"), **common)
+    )
     together += measure("pose", "-", full, CaptureSettings(kind="pose", **common))
     together += measure("depth", auto.lower().replace("blender_", ""), ref, CaptureSettings(kind="depth", **common))
-    measure("canny source (rgb)", pick_engine("BLENDER_WORKBENCH").lower().replace("blender_", ""), full,
-            CaptureSettings(kind="canny", **common))
-    measure("mask (Armature_Body)", auto.lower().replace("blender_", ""), ref,
-            CaptureSettings(kind="tracks", track_targets=("Ball",), mask_objects=("Armature_Body",), **common))
+    measure(
+        "canny source (rgb)",
+        pick_engine("BLENDER_WORKBENCH").lower().replace("blender_", ""),
+        full,
+        CaptureSettings(kind="canny", **common),
+    )
+    measure(
+        "mask (Armature_Body)",
+        auto.lower().replace("blender_", ""),
+        ref,
+        CaptureSettings(kind="tracks", track_targets=("Ball",), mask_objects=("Armature_Body",), **common),
+    )
     measure("depth", "cycles", ref, CaptureSettings(kind="depth", depth_engine="CYCLES", **common))
     if not args.no_cycles_full:
-        measure("depth", "cycles", full, CaptureSettings(kind="depth", depth_engine="CYCLES", depth_size="full", **common))
+        measure(
+            "depth", "cycles", full, CaptureSettings(kind="depth", depth_engine="CYCLES", depth_size="full", **common)
+        )
 
-    print(f"\nBlender {bpy.app.version_string}, {os.cpu_count()} CPU cores, demo scene, {args.frames} frames; "
-          f"EGL probe: Workbench {'works' if workbench else 'unavailable'} ({probe_s:.1f} s, once per process)\n")
+    print(
+        f"\nBlender {bpy.app.version_string}, {os.cpu_count()} CPU cores, demo scene, {args.frames} frames; "
+        f"EGL probe: Workbench {'works' if workbench else 'unavailable'} ({probe_s:.1f} s, once per process)\n"
+    )
     print(f"| {'control':<22} | {'engine':<9} | {'size':<9} | frames | total s | s/frame |")
     print(f"|{'-' * 24}|{'-' * 11}|{'-' * 11}|--------|---------|---------|")
     for label, engine, size, frames, dt in rows:

@@ -16,6 +16,7 @@ a warm tiny job took ~17 s with 2 threads under load vs ~0.6 s with 1). Peak mem
 or torch's max allocated (CUDA). Without --model the tiny LTX-2.3 bundle is made in a temp folder.
 Output: the tiny model's noise, which is all it can make.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,16 +75,28 @@ def worker_stock(args) -> dict:
     prepare_gemma_config(bundle)
     tmp = Path(tempfile.mkdtemp(prefix="bench-stock-"))
     control = write_lossless_video(tmp / "control.mkv", _control(args.frames, args.size), 24)
-    pipe = ICLoraPipeline(str(bundle.checkpoint), str(bundle.upsampler), str(bundle.gemma_root),
-                          [LoraPathStrengthAndSDOps(str(bundle.ic_loras["depth"].path), 1.0,
-                                                    LTXV_LORA_COMFY_RENAMING_MAP)], device=device)
+    pipe = ICLoraPipeline(
+        str(bundle.checkpoint),
+        str(bundle.upsampler),
+        str(bundle.gemma_root),
+        [LoraPathStrengthAndSDOps(str(bundle.ic_loras["depth"].path), 1.0, LTXV_LORA_COMFY_RENAMING_MAP)],
+        device=device,
+    )
     times = []
     for i in range(args.jobs):
         t0 = time.perf_counter()
         with torch.inference_mode():
-            video, audio = pipe(prompt="a bench prompt", seed=i, height=args.size, width=args.size,
-                                num_frames=args.frames, frame_rate=24.0, images=[],
-                                video_conditioning=[(str(control), 1.0)], tiling_config=TilingConfig.default())
+            video, audio = pipe(
+                prompt="a bench prompt",
+                seed=i,
+                height=args.size,
+                width=args.size,
+                num_frames=args.frames,
+                frame_rate=24.0,
+                images=[],
+                video_conditioning=[(str(control), 1.0)],
+                tiling_config=TilingConfig.default(),
+            )
             frames = torch.cat(list(video)).cpu()
         times.append(time.perf_counter() - t0)
         assert frames.shape[0] == args.frames and audio.waveform.numel() > 0
@@ -101,8 +114,9 @@ def worker_engine(args) -> dict:
     control = ControlInput(video=_control(args.frames, args.size))
 
     def spec(i, prompt):
-        return GenerationSpec(prompt=prompt, seed=i, width=args.size, height=args.size, frames=args.frames,
-                              fps="24", control_kind="depth")
+        return GenerationSpec(
+            prompt=prompt, seed=i, width=args.size, height=args.size, frames=args.frames, fps="24", control_kind="depth"
+        )
 
     t0 = time.perf_counter()
     engine = Engine(bundle, device=args.device)
@@ -126,15 +140,37 @@ def worker_engine(args) -> dict:
         s.ic_lora_strength = 0.0
         stage1_without.append(engine.generate(s, control).stage_seconds.get("stage1", 0.0))
     assert media.video.shape[0] == args.frames
-    return {"cold": cold, "load": engine.load_seconds, "same": same, "new": new,
-            "stage1_lora": stage1_with_lora, "stage1_no_lora": stage1_without, **_peak(engine.device),
-            "device": str(engine.device)}
+    return {
+        "cold": cold,
+        "load": engine.load_seconds,
+        "same": same,
+        "new": new,
+        "stage1_lora": stage1_with_lora,
+        "stage1_no_lora": stage1_without,
+        **_peak(engine.device),
+        "device": str(engine.device),
+    }
 
 
 def _run_worker(kind: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--worker", kind, "--model", str(args.model), "--jobs", str(args.jobs),
-           "--size", str(args.size), "--frames", str(args.frames), "--device", args.device,
-           "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--model",
+        str(args.model),
+        "--jobs",
+        str(args.jobs),
+        "--size",
+        str(args.size),
+        "--frames",
+        str(args.frames),
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -175,8 +211,10 @@ def main() -> int:
         ("engine warm, same prompt", mean(eng["same"]), eng),
         ("engine warm, new prompt", mean(eng["new"]), eng),
     ]
-    print(f"tiny bundle {args.model}, {args.size}x{args.size}, {args.frames} frames, {args.jobs} jobs each, "
-          f"device {eng['device']}, {args.threads or 'default'} CPU thread(s)")
+    print(
+        f"tiny bundle {args.model}, {args.size}x{args.size}, {args.frames} frames, {args.jobs} jobs each, "
+        f"device {eng['device']}, {args.threads or 'default'} CPU thread(s)"
+    )
     mem = "cuda peak MB" if "cuda_peak_mb" in eng else "max RSS MB"
     print(f"{'configuration':34} {'s/job':>8} {'x stock':>8} {mem:>13}")
     for name, t, src in rows:
@@ -185,8 +223,10 @@ def main() -> int:
     warm = mean(eng["same"]) / s
     print(f"warm job / stock job = {warm:.2f} (goal <= 0.30: {'met' if warm <= 0.30 else 'NOT met'})")
     print(f"model build inside the cold job: {eng['load']:.3f} s")
-    print(f"stage 1 with the runtime IC-LoRA {mean(eng['stage1_lora']):.3f} s vs without "
-          f"{mean(eng['stage1_no_lora']):.3f} s")
+    print(
+        f"stage 1 with the runtime IC-LoRA {mean(eng['stage1_lora']):.3f} s vs without "
+        f"{mean(eng['stage1_no_lora']):.3f} s"
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ them 5k-14k (it depends on what glibc's dynamic threshold learnt in that process
 
     python benchmarks/bench_host_memory.py [--model BUNDLE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,13 @@ def main() -> int:
         bundle = make_tiny_model(Path(tempfile.mkdtemp()) / "tiny")
     rows = []
     for mode in ("tuned", "default"):
-        done = subprocess.run([sys.executable, "-c", _JOBS_ON_A_WORKER_THREAD, str(bundle), mode], cwd=REPO,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-c", _JOBS_ON_A_WORKER_THREAD, str(bundle), mode],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
             return 1

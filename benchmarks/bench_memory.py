@@ -11,6 +11,7 @@
 
     python benchmarks/bench_memory.py [--rounds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CARDS = (12, 16, 24, 32, 48, 80)
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 def plan_table(ram_gb: float = 64) -> str:
@@ -34,8 +35,10 @@ def plan_table(ram_gb: float = 64) -> str:
     from backend.memory.activations import JobShape
 
     job = JobShape(768, 512, 121)
-    lines = ["| card | quantization | tier | transformer blocks resident | peak device GB | pinned GB | peak host GB |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| card | quantization | tier | transformer blocks resident | peak device GB | pinned GB | peak host GB |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for quantization in ("fp8-cast", "none"):
         sizes = preset_sizes("ltx-2.3", quantization)
         for card in CARDS:
@@ -44,9 +47,11 @@ def plan_table(ram_gb: float = 64) -> str:
             except MemoryPlanError:
                 lines.append(f"| {card} GB | {quantization} | does not fit | - | - | - | - |")
                 continue
-            lines.append(f"| {card} GB | {quantization} | {plan.tier} | {len(plan.resident_blocks)} of {plan.blocks} | "
-                         f"{plan.peak_device_bytes / GIB:.1f} | {plan.pinned_bytes / GIB:.1f} | "
-                         f"{plan.peak_host_bytes / GIB:.1f} |")
+            lines.append(
+                f"| {card} GB | {quantization} | {plan.tier} | {len(plan.resident_blocks)} of {plan.blocks} | "
+                f"{plan.peak_device_bytes / GIB:.1f} | {plan.pinned_bytes / GIB:.1f} | "
+                f"{plan.peak_host_bytes / GIB:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -74,12 +79,12 @@ def tier_times(rounds: int) -> str:
     spec = GenerationSpec(prompt="bench", seed=1, width=256, height=256, frames=17, fps="24", control_kind="depth")
     control = ControlInput(video=video)
     for engine in engines.values():
-        engine.generate(spec, control)                  # cold: build + first job, not timed
+        engine.generate(spec, control)  # cold: build + first job, not timed
     times = {name: [] for name in engines}
     for _ in range(rounds):
         for name, engine in engines.items():
             t0 = time.perf_counter()
-            engine.generate(spec, control)              # warm, cached prompt
+            engine.generate(spec, control)  # warm, cached prompt
             times[name].append(time.perf_counter() - t0)
     base = statistics.median(times["resident"])
     lines = ["| tier (tiny bundle, CPU, 256x256x17) | s / warm job (median) | x resident |", "| --- | --- | --- |"]

@@ -7,6 +7,7 @@ The goal: any control, 121 frames at 1024x576, in under 2 s.
 
 Run: .venv/bin/python benchmarks/bench_raster.py
 """
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,29 @@ def tracks_scene(w, h, n=16):
 def pose_scene(w, h):
     rng = np.random.default_rng(1)
     k = min(w, h) / 576
-    base = np.array([[0, -190], [0, -140], [-52, -140], [-82, -60], [-92, 10], [52, -140], [82, -60],
-                     [92, 10], [-32, 10], [-37, 110], [-42, 210], [32, 10], [37, 110], [42, 210],
-                     [-12, -200], [12, -200], [-22, -195], [22, -195]], float) * k + [w / 2, h / 2]
+    base = np.array(
+        [
+            [0, -190],
+            [0, -140],
+            [-52, -140],
+            [-82, -60],
+            [-92, 10],
+            [52, -140],
+            [82, -60],
+            [92, 10],
+            [-32, 10],
+            [-37, 110],
+            [-42, 210],
+            [32, 10],
+            [37, 110],
+            [42, 210],
+            [-12, -200],
+            [12, -200],
+            [-22, -195],
+            [22, -195],
+        ],
+        float,
+    ) * k + [w / 2, h / 2]
     body = np.zeros((FRAMES, 1, 18, 3), np.float32)
     body[..., :2] = base + rng.normal(0, 2, (FRAMES, 1, 18, 2))
     body[..., 2] = 1
@@ -94,8 +115,10 @@ def main() -> None:
         t_mask = timed(lambda: attention_mask(m, strength, FRAMES, w, h, dilate_px=4, feather_px=6))
         if (w, h) == (1024, 576):
             goal_row = {"tracks": t_tracks, "pose": t_pose, "depth": t_depth, "mask": t_mask}
-        print(f"{w:>5}x{h:<5} | {FRAMES / t_tracks:>10.1f} | {FRAMES / t_pose:>8.1f} | "
-              f"{FRAMES / t_depth:>9.1f} | {FRAMES / t_mask:>8.1f}")
+        print(
+            f"{w:>5}x{h:<5} | {FRAMES / t_tracks:>10.1f} | {FRAMES / t_pose:>8.1f} | "
+            f"{FRAMES / t_depth:>9.1f} | {FRAMES / t_mask:>8.1f}"
+        )
     print()
     print(f"{FRAMES} frames at 1024x576, goal < {GOAL_S:.0f} s per control")
     print(f"{'control':>8} | {'seconds':>7} | goal")

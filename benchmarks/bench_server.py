@@ -13,6 +13,7 @@ slower in one process than in another, which a single pair of processes mistook 
 Per size it prints the median of the paired differences with a bootstrap 95 % confidence interval
 of that median: on this 2-core VM single jobs vary by ~10 %, so read the interval, not one pair.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,9 @@ def _package_bytes(frames: int, size: int) -> bytes:
 
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     depth = np.stack([2.0 + (xx + yy + 4 * f) / (2 * size) for f in range(frames)]).astype(np.float32)
-    return ControlPackage(kind="depth", width=size, height=size, fps=Fraction(24), frame_count=frames,
-                          depth=depth).to_bytes()
+    return ControlPackage(
+        kind="depth", width=size, height=size, fps=Fraction(24), frame_count=frames, depth=depth
+    ).to_bytes()
 
 
 def _free_port() -> int:
@@ -65,15 +67,18 @@ class DirectRunner:
 
     def __init__(self, bundle: Path, device: str, threads: int):
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--direct-worker", str(bundle), "--device", device,
-             "--threads", str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
-            env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+            [sys.executable, __file__, "--direct-worker", str(bundle), "--device", device, "--threads", str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+        )
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the direct runner did not start")
 
     def run(self, spec_json: dict, package_path: Path, out_dir: Path) -> float:
-        self.proc.stdin.write(json.dumps({"spec": spec_json, "package": str(package_path),
-                                          "out": str(out_dir)}) + "\n")
+        self.proc.stdin.write(json.dumps({"spec": spec_json, "package": str(package_path), "out": str(out_dir)}) + "\n")
         self.proc.stdin.flush()
         return float(self.proc.stdout.readline())
 
@@ -110,8 +115,9 @@ def _through_server(session, base: str, spec_json: dict, package: bytes) -> tupl
     """(submit -> result downloaded, submit -> first status event, submit -> first progress event,
     the job's own running time on the server: finished - started, progress events received)"""
     t0 = time.perf_counter()
-    r = session.post(base + "/jobs", data={"spec": json.dumps(spec_json)},
-                     files={"control": ("scene.npz", package)}, timeout=60)
+    r = session.post(
+        base + "/jobs", data={"spec": json.dumps(spec_json)}, files={"control": ("scene.npz", package)}, timeout=60
+    )
     r.raise_for_status()
     job = r.json()["id"]
     first_status = first_progress = None
@@ -156,10 +162,16 @@ def _bookkeeping_ms_per_job(tmp: Path, jobs: int = 40) -> float:
         store.update(job.id, status="running", started=time.time(), progress=0.0, message="starting")
         for stage, steps in TINY_JOB_STAGES:
             for step in range(steps + 1):
-                store.update(job.id, progress=0.5, stage=stage, step=step, total=steps, eta_s=1.0,
-                             message=stage)
-        store.update(job.id, status="succeeded", finished=time.time(), progress=1.0, eta_s=0.0,
-                     message="done", result={"video": "out.mp4", "frames": 9})
+                store.update(job.id, progress=0.5, stage=stage, step=step, total=steps, eta_s=1.0, message=stage)
+        store.update(
+            job.id,
+            status="succeeded",
+            finished=time.time(),
+            progress=1.0,
+            eta_s=0.0,
+            message="done",
+            result={"video": "out.mp4", "frames": 9},
+        )
         spent += time.perf_counter() - t0
     return 1000 * spent / jobs
 
@@ -168,11 +180,22 @@ def _start_server(bundle: Path, data_dir: Path, device: str, threads: int, log_p
     port = _free_port()
     script = Path(sys.executable).with_name("ltx-scene")
     cmd = ([str(script)] if script.exists() else [sys.executable, "-m", "backend.cli"]) + [
-        "serve", "--model", str(bundle), "--port", str(port), "--data-dir", str(data_dir),
-        "--device", device, "--log-level", "warning"]
+        "serve",
+        "--model",
+        str(bundle),
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--device",
+        device,
+        "--log-level",
+        "warning",
+    ]
     log = open(log_path, "ab")
-    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+    server = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": str(threads)}
+    )
     log.close()
     base = f"http://127.0.0.1:{port}/v1"
     session = requests.Session()
@@ -215,13 +238,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="bundle.json (default: a fresh tiny bundle)")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--jobs", default="9x128,25x384",
-                    help="job sizes as FRAMESxSIZE, comma-separated (default: the smallest valid job, "
-                         "~0.3 s on a 2-core CPU, and a ~1 s one)")
+    ap.add_argument(
+        "--jobs",
+        default="9x128,25x384",
+        help="job sizes as FRAMESxSIZE, comma-separated (default: the smallest valid job, "
+        "~0.3 s on a 2-core CPU, and a ~1 s one)",
+    )
     ap.add_argument("--rounds", type=int, default=4, help="fresh server + direct processes per round")
     ap.add_argument("--runs", type=int, default=10, help="direct/served job pairs per round and job size")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2,
-                    help="torch CPU threads in both the server and the direct engine (OMP_NUM_THREADS)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="torch CPU threads in both the server and the direct engine (OMP_NUM_THREADS)",
+    )
     ap.add_argument("--direct-worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -232,8 +262,10 @@ def main() -> int:
         return _direct_worker(args.direct_worker, args.device)
 
     sizes = _job_sizes(args.jobs)
-    rows = {size: {"direct": [], "served": [], "first_status": [], "first_progress": [], "outside": [],
-                   "events": []} for size in sizes}
+    rows = {
+        size: {"direct": [], "served": [], "first_status": [], "first_progress": [], "outside": [], "events": []}
+        for size in sizes
+    }
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
         tmp = Path(tmp)
         bundle = args.model
@@ -248,8 +280,9 @@ def main() -> int:
         spec = {"prompt": "a red cube slides across a table", "seed": 5}
 
         for round_ in range(args.rounds):
-            server, session, base = _start_server(bundle, tmp / f"data-{round_}", args.device,
-                                                  args.threads, tmp / "serve.log")
+            server, session, base = _start_server(
+                bundle, tmp / f"data-{round_}", args.device, args.threads, tmp / "serve.log"
+            )
             runner = DirectRunner(bundle, args.device, args.threads)
             try:
                 for frames, size in sizes:
@@ -273,9 +306,11 @@ def main() -> int:
                 server.wait(30)
         bookkeeping_ms = _bookkeeping_ms_per_job(tmp)
 
-    print(f"server overhead, tiny bundle, device {args.device}, {args.threads} torch threads; "
-          f"{args.rounds} rounds of fresh processes x {args.runs} job pairs per size "
-          "(direct and served alternate; medians)")
+    print(
+        f"server overhead, tiny bundle, device {args.device}, {args.threads} torch threads; "
+        f"{args.rounds} rounds of fresh processes x {args.runs} job pairs per size "
+        "(direct and served alternate; medians)"
+    )
     print(f"{'measure':50s} {'value':>14s} {'goal':>8s}")
     median_met = ci_met = True
     for (frames, size), row in rows.items():
@@ -293,15 +328,24 @@ def main() -> int:
         print(f"{'server overhead, median of paired runs (%)':50s} {overhead:14.1f} {'< 5':>8s}")
         print(f"{'  95 % confidence interval of that median (%)':50s} {f'{lo:.1f}..{hi:.1f}':>14s} {'':>8s}")
         print(f"{'  interquartile range of the pairs (%)':50s} {f'{q1:.1f}..{q3:.1f}':>14s} {'':>8s}")
-        print(f"{'outside the job run: HTTP, package check (ms)':50s} {1000 * statistics.median(row['outside']):14.0f} {'':>8s}")
+        print(
+            f"{'outside the job run: HTTP, package check (ms)':50s} {1000 * statistics.median(row['outside']):14.0f} {'':>8s}"
+        )
         print(f"{'progress events streamed per job':50s} {statistics.median(row['events']):14.0f} {'':>8s}")
-        print(f"{'submit -> first SSE status event (ms)':50s} {1000 * statistics.median(row['first_status']):14.0f} {'':>8s}")
-        print(f"{'submit -> first progress event (ms)':50s} "
-              f"{1000 * statistics.median(row['first_progress']):14.0f} {'< 200':>8s}")
+        print(
+            f"{'submit -> first SSE status event (ms)':50s} {1000 * statistics.median(row['first_status']):14.0f} {'':>8s}"
+        )
+        print(
+            f"{'submit -> first progress event (ms)':50s} "
+            f"{1000 * statistics.median(row['first_progress']):14.0f} {'< 200':>8s}"
+        )
     print(f"{'job store bookkeeping on the worker, tiny job (ms)':50s} {bookkeeping_ms:14.1f} {'':>8s}")
-    print("goals (< 5 % extra, first progress event < 200 ms) met by every median: "
-          + ("yes" if median_met else "no") + "; by the upper end of every 95 % interval: "
-          + ("yes" if ci_met else "no"))
+    print(
+        "goals (< 5 % extra, first progress event < 200 ms) met by every median: "
+        + ("yes" if median_met else "no")
+        + "; by the upper end of every 95 % interval: "
+        + ("yes" if ci_met else "no")
+    )
     return 0
 
 

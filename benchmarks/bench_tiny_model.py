@@ -6,6 +6,7 @@ seconds on a 2-core CPU, so tests and the demo can afford it.
 
     .venv/bin/python benchmarks/bench_tiny_model.py [--repeats 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ def _control(path: Path) -> Path:
         stream.pix_fmt = "yuv444p"
         for i in range(17):
             img = np.zeros((128, 128, 3), np.uint8)
-            img[:, i * 6:i * 6 + 24] = 255
+            img[:, i * 6 : i * 6 + 24] = 255
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -72,27 +73,64 @@ def main() -> int:
                 t, c = time.perf_counter(), time.process_time()
                 prepare_gemma_config(bundle)
                 lora = LoraPathStrengthAndSDOps(str(bundle.ic_lora("depth").path), 1.0, LTXV_LORA_COMFY_RENAMING_MAP)
-                pipe = ICLoraPipeline(str(bundle.checkpoint), str(bundle.upsampler), str(bundle.gemma_root), [lora],
-                                      device=torch.device("cpu"))
+                pipe = ICLoraPipeline(
+                    str(bundle.checkpoint),
+                    str(bundle.upsampler),
+                    str(bundle.gemma_root),
+                    [lora],
+                    device=torch.device("cpu"),
+                )
                 with torch.inference_mode():
-                    video, audio = pipe(prompt="a red ball", seed=0, height=128, width=128, num_frames=17,
-                                        frame_rate=24.0, images=[], video_conditioning=[(str(control), 1.0)])
+                    video, audio = pipe(
+                        prompt="a red ball",
+                        seed=0,
+                        height=128,
+                        width=128,
+                        num_frames=17,
+                        frame_rate=24.0,
+                        images=[],
+                        video_conditioning=[(str(control), 1.0)],
+                    )
                     frames = torch.cat(list(video), dim=0)
                 jobs.append(time.perf_counter() - t)
                 cpus.append(time.process_time() - c)
-            rows.append((arch, build_s, build_cpu, size / 1e6, ckpt / 1e6, min(jobs), min(cpus), tuple(frames.shape),
-                         f"{audio.waveform.shape[1]} @ {audio.sampling_rate}"))
+            rows.append(
+                (
+                    arch,
+                    build_s,
+                    build_cpu,
+                    size / 1e6,
+                    ckpt / 1e6,
+                    min(jobs),
+                    min(cpus),
+                    tuple(frames.shape),
+                    f"{audio.waveform.shape[1]} @ {audio.sampling_rate}",
+                )
+            )
 
     load = os.getloadavg()[0]
-    print(f"imports (torch, ltx-pipelines): {import_s:.1f} s; torch threads {torch.get_num_threads()}; "
-          f"load average {load:.1f} on {os.cpu_count()} CPUs (wall times grow with the load, CPU times less)")
-    header = ("architecture", "build s", "build CPU s", "bundle MB", "checkpoint MB", "stock job s (best)",
-              "job CPU s (best)", "frames", "audio samples")
+    print(
+        f"imports (torch, ltx-pipelines): {import_s:.1f} s; torch threads {torch.get_num_threads()}; "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs (wall times grow with the load, CPU times less)"
+    )
+    header = (
+        "architecture",
+        "build s",
+        "build CPU s",
+        "bundle MB",
+        "checkpoint MB",
+        "stock job s (best)",
+        "job CPU s (best)",
+        "frames",
+        "audio samples",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for arch, build_s, build_cpu, size, ckpt, job, cpu, shape, audio in rows:
-        print(f"| {arch} | {build_s:.2f} | {build_cpu:.2f} | {size:.1f} | {ckpt:.1f} | {job:.2f} | {cpu:.2f} | "
-              f"{shape} | {audio} |")
+        print(
+            f"| {arch} | {build_s:.2f} | {build_cpu:.2f} | {size:.1f} | {ckpt:.1f} | {job:.2f} | {cpu:.2f} | "
+            f"{shape} | {audio} |"
+        )
     return 0
 
 

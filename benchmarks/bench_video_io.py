@@ -4,6 +4,7 @@ Prints a table: what, frames per second, file size. The content is a moving text
 shading + fine noise + a moving square), closer to generated footage than flat colours.
 Run: .venv/bin/python benchmarks/bench_video_io.py [--frames 49] [--size 1280x768]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,12 @@ def scene(frames: int, width: int, height: int) -> np.ndarray:
     texture = rng.normal(0, 12, (height, width, 3)).astype(np.float32)
     out = np.empty((frames, height, width, 3), np.uint8)
     for i in range(frames):
-        base = np.stack([xx / width * 180 + i, yy / height * 160 + 40,
-                         np.full_like(xx, 120 + np.sin(i / 5) * 40)], axis=-1)
+        base = np.stack(
+            [xx / width * 180 + i, yy / height * 160 + 40, np.full_like(xx, 120 + np.sin(i / 5) * 40)], axis=-1
+        )
         frame = base + np.roll(texture, 2 * i, axis=1)
         s = 40 + 6 * i
-        frame[200:330, s:s + 130] = (230, 60, 40)
+        frame[200:330, s : s + 130] = (230, 60, 40)
         out[i] = np.clip(frame, 0, 255).astype(np.uint8)
     return out
 
@@ -39,10 +41,10 @@ def control_like(frames: int, width: int, height: int) -> np.ndarray:
     grad = np.linspace(30, 230, height, dtype=np.float32)[:, None].repeat(width, 1)
     out = np.repeat(grad.astype(np.uint8)[None, ..., None], frames, 0).repeat(3, 3)
     for i in range(frames):
-        out[i, :height // 3] = 0
+        out[i, : height // 3] = 0
         for k in range(12):
             x, y = (60 + 90 * k + 4 * i) % width, 40 + 15 * k
-            out[i, y:y + 6, x:x + 6] = (0, 0, 255)
+            out[i, y : y + 6, x : x + 6] = (0, 0, 255)
     return out
 
 
@@ -56,6 +58,7 @@ def main() -> None:
     audio = (np.zeros((2, int(args.frames / 24 * 48000)), np.float32), 48000)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+
         def timed(name, fn, path=None):
             start = time.perf_counter()
             fn()
@@ -65,18 +68,14 @@ def main() -> None:
 
         for preset in ("ultrafast", "superfast", "veryfast", "faster", "medium"):
             path = Path(tmp, f"{preset}.mp4")
-            timed(f"write_mp4 crf17 {preset} +aac", lambda: write_mp4(path, clip, 24, audio=audio,
-                                                                      preset=preset), path)
+            timed(f"write_mp4 crf17 {preset} +aac", lambda: write_mp4(path, clip, 24, audio=audio, preset=preset), path)
         control = control_like(args.frames, width, height)
         for suffix in (".mov", ".mkv"):
             path = Path(tmp, f"lossless{suffix}")
-            timed(f"write_lossless_video {suffix} scene", lambda: write_lossless_video(path, clip, 24),
-                  path)
+            timed(f"write_lossless_video {suffix} scene", lambda: write_lossless_video(path, clip, 24), path)
             path = Path(tmp, f"control{suffix}")
-            timed(f"write_lossless_video {suffix} control",
-                  lambda: write_lossless_video(path, control, 24), path)
-        for suffix in ("veryfast.mp4", "lossless.mov", "lossless.mkv", "control.mov",
-                       "control.mkv"):
+            timed(f"write_lossless_video {suffix} control", lambda: write_lossless_video(path, control, 24), path)
+        for suffix in ("veryfast.mp4", "lossless.mov", "lossless.mkv", "control.mov", "control.mkv"):
             timed(f"read_video {suffix}", lambda: read_video(Path(tmp, suffix)))
         timed("canny_video 100/200", lambda: canny_video(clip))
         timed("canny_video 92/200 @512", lambda: canny_video(clip, 92, 200, short_side=512))

@@ -19,6 +19,7 @@ Goals (issue "memory tiers"): 24 GB within 1.5x the resident time, 16 GB within 
 `--scale tiny` runs the very same code on the tiny configs (on the CPU the tiers are forced, since a
 CPU has no card to emulate): what this repository's CI-free checks can run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 # --- a random bundle at full size, written tensor by tensor -----------------------------------------
+
 
 def _std(key: str, shape) -> float:
     import math
@@ -48,8 +50,14 @@ def _std(key: str, shape) -> float:
 class _StreamingWriter:
     """safetensors written one tensor at a time (the header first, from shapes and dtypes)."""
 
-    _NAMES = {"torch.bfloat16": "BF16", "torch.float32": "F32", "torch.float8_e4m3fn": "F8_E4M3",
-              "torch.int64": "I64", "torch.bool": "BOOL", "torch.float16": "F16"}
+    _NAMES = {
+        "torch.bfloat16": "BF16",
+        "torch.float32": "F32",
+        "torch.float8_e4m3fn": "F8_E4M3",
+        "torch.int64": "I64",
+        "torch.bool": "BOOL",
+        "torch.float16": "F16",
+    }
 
     def __init__(self, path: Path, entries: list[tuple[str, object, tuple]], metadata: dict[str, str]):
         import math
@@ -96,8 +104,9 @@ def make_random_bundle(out: Path, full_size: bool, device: str, say=print) -> Pa
     from backend.tiny_model.weights import module_tensors
 
     out.mkdir(parents=True, exist_ok=True)
-    config, up_config = preset_config("ltx-2.3") if full_size else (configs.checkpoint_config("ltx-2.3"),
-                                                                    configs.upsampler_config())
+    config, up_config = (
+        preset_config("ltx-2.3") if full_size else (configs.checkpoint_config("ltx-2.3"), configs.upsampler_config())
+    )
     t0 = time.perf_counter()
     # Gemma first: its tokenizer files come from the tiny writer; the weights and config are replaced
     # by the official Gemma-3-12B's at full size.
@@ -124,10 +133,14 @@ def make_random_bundle(out: Path, full_size: bool, device: str, say=print) -> Pa
                     if key is None or any(k == key for k, _, _ in entries):
                         continue
                     dtype = torch.bfloat16
-                    bare = key[len("model.diffusion_model."):] if key.startswith("model.diffusion_model.") else ""
-                    if bare and TRANSFORMER_LINEAR_DOWNCAST_MAP.apply_to_key_value(
-                            bare, torch.empty((), dtype=torch.bfloat16, device="meta"))[0].new_value.dtype \
-                            == torch.float8_e4m3fn:
+                    bare = key[len("model.diffusion_model.") :] if key.startswith("model.diffusion_model.") else ""
+                    if (
+                        bare
+                        and TRANSFORMER_LINEAR_DOWNCAST_MAP.apply_to_key_value(
+                            bare, torch.empty((), dtype=torch.bfloat16, device="meta")
+                        )[0].new_value.dtype
+                        == torch.float8_e4m3fn
+                    ):
                         dtype = torch.float8_e4m3fn
                     entries.append((key, dtype, tuple(tensor.shape)))
                     sources.append(("random", key, dtype, tuple(tensor.shape)))
@@ -150,15 +163,26 @@ def make_random_bundle(out: Path, full_size: bool, device: str, say=print) -> Pa
     from ltx_core.model.upsampler import LatentUpsamplerConfigurator
 
     upsampler = _build(LatentUpsamplerConfigurator, up_config, 1)
-    write_safetensors(out / "upsampler.safetensors", module_tensors(upsampler, lambda k: k, 1),
-                      {"config": json.dumps(up_config, sort_keys=True)})
+    write_safetensors(
+        out / "upsampler.safetensors",
+        module_tensors(upsampler, lambda k: k, 1),
+        {"config": json.dumps(up_config, sort_keys=True)},
+    )
     keys = [(k, s) for k, _, s in entries if k.startswith("model.diffusion_model.transformer_blocks.")]
     write_safetensors(out / "ic-lora.safetensors", ic_lora_tensors(keys, 2), {"reference_downscale_factor": "2"})
-    bundle = {"format": "ltx-scene-bundle", "version": 1, "name": "random-ltx-2.3" + ("" if full_size else "-tiny"),
-              "architecture": "ltx-2.3", "tiny": not full_size, "checkpoint": "checkpoint.safetensors",
-              "upsampler": "upsampler.safetensors", "gemma_root": "gemma",
-              "ic_loras": {"depth": {"path": "ic-lora.safetensors", "strength": 1.0}},
-              "quantization": "fp8-cast", "note": "random weights for the memory benchmark: output is noise"}
+    bundle = {
+        "format": "ltx-scene-bundle",
+        "version": 1,
+        "name": "random-ltx-2.3" + ("" if full_size else "-tiny"),
+        "architecture": "ltx-2.3",
+        "tiny": not full_size,
+        "checkpoint": "checkpoint.safetensors",
+        "upsampler": "upsampler.safetensors",
+        "gemma_root": "gemma",
+        "ic_loras": {"depth": {"path": "ic-lora.safetensors", "strength": 1.0}},
+        "quantization": "fp8-cast",
+        "note": "random weights for the memory benchmark: output is noise",
+    }
     (out / "bundle.json").write_text(json.dumps(bundle, indent=2))
     say(f"  bundle ready in {time.perf_counter() - t0:.0f} s")
     return out / "bundle.json"
@@ -191,6 +215,7 @@ def _write_full_gemma(folder: Path, device: str) -> None:
 
 # --- the tiers ---------------------------------------------------------------------------------------
 
+
 def run_tier(bundle_path: Path, label: str, vram: float | None, args) -> dict:
     import numpy as np
     import torch
@@ -207,9 +232,12 @@ def run_tier(bundle_path: Path, label: str, vram: float | None, args) -> dict:
     W, H, F = args.width, args.height, args.frames
     if cuda:
         opts = MemoryOptions(vram_gb=vram, ram_gb=args.ram, width=W, height=H, frames=F)
-    else:   # a CPU has no card to emulate: force the tier the label names
-        forced = {"resident": MemoryOptions(), "streamed": MemoryOptions(tier="streamed", resident_blocks=1),
-                  "disk": MemoryOptions(tier="disk", resident_blocks=0)}
+    else:  # a CPU has no card to emulate: force the tier the label names
+        forced = {
+            "resident": MemoryOptions(),
+            "streamed": MemoryOptions(tier="streamed", resident_blocks=1),
+            "disk": MemoryOptions(tier="disk", resident_blocks=0),
+        }
         opts = forced[label]
     t0 = time.perf_counter()
     engine = Engine(bundle_path, device=args.device, memory=opts)
@@ -222,8 +250,16 @@ def run_tier(bundle_path: Path, label: str, vram: float | None, args) -> dict:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     engine._models.ledger.reset_peak()
-    spec = GenerationSpec(prompt="a person walks across a courtyard", seed=2, width=W, height=H, frames=F, fps="24",
-                          control_kind="depth", attention_strength=0.8)
+    spec = GenerationSpec(
+        prompt="a person walks across a courtyard",
+        seed=2,
+        width=W,
+        height=H,
+        frames=F,
+        fps="24",
+        control_kind="depth",
+        attention_strength=0.8,
+    )
     control = ControlInput(video=rng.integers(0, 255, (F, H // 4, W // 4, 3), dtype=np.uint8))
     steps: dict[str, list[float]] = {"stage1": [], "stage2": []}
     last = [time.perf_counter()]
@@ -239,13 +275,17 @@ def run_tier(bundle_path: Path, label: str, vram: float | None, args) -> dict:
     job_s = time.perf_counter() - t0
     plan = engine.memory_plan
     row = {
-        "label": label, "card_gb": vram, "tier": plan.tier, "summary": plan.summary(),
+        "label": label,
+        "card_gb": vram,
+        "tier": plan.tier,
+        "summary": plan.summary(),
         "plan_peak_gib": plan.peak_device_bytes / GIB,
         "max_allocated_gib": torch.cuda.max_memory_allocated() / GIB if cuda else None,
         "ledger_peak_gib": engine._models.ledger.peak / GIB,
         "stage1_s_per_step": statistics.median(steps["stage1"]) if steps["stage1"] else None,
         "stage2_s_per_step": statistics.median(steps["stage2"]) if steps["stage2"] else None,
-        "job_s": job_s, "load_s": load_s,
+        "job_s": job_s,
+        "load_s": load_s,
     }
     del engine
     gc.collect()
@@ -259,8 +299,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--scale", choices=("full", "tiny"), default="full")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--tiers", default="resident,24,16",
-                        help="comma-separated: 'resident' and card sizes in GB (CPU: resident,streamed,disk)")
+    parser.add_argument(
+        "--tiers",
+        default="resident,24,16",
+        help="comma-separated: 'resident' and card sizes in GB (CPU: resident,streamed,disk)",
+    )
     parser.add_argument("--ram", type=float, default=None, help="host RAM to plan with, GB (default: available)")
     parser.add_argument("--width", type=int, default=768)
     parser.add_argument("--height", type=int, default=512)
@@ -271,8 +314,9 @@ def main() -> int:
     started = time.perf_counter()
     bundle = args.bundle
     if bundle is None:
-        bundle = make_random_bundle(args.out / "bundle", args.scale == "full",
-                                    args.device if args.device.startswith("cuda") else "cpu")
+        bundle = make_random_bundle(
+            args.out / "bundle", args.scale == "full", args.device if args.device.startswith("cuda") else "cpu"
+        )
     rows = []
     for item in args.tiers.split(","):
         label = item.strip()
@@ -281,14 +325,18 @@ def main() -> int:
         print(json.dumps(rows[-1]), flush=True)
         (args.out / "gpu_memory_tiers.json").write_text(json.dumps(rows, indent=2))
     base = rows[0]["job_s"]
-    print("| tier | card | blocks resident | plan peak GiB | max allocated GiB | s/step stage 1 | s/step stage 2 | "
-          "job s | x resident |")
+    print(
+        "| tier | card | blocks resident | plan peak GiB | max allocated GiB | s/step stage 1 | s/step stage 2 | "
+        "job s | x resident |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         fmt = lambda v, f=".2f": "-" if v is None else format(v, f)  # noqa: E731
-        print(f"| {r['tier']} | {r['label']} | {r['summary']} | {r['plan_peak_gib']:.1f} | {fmt(r['max_allocated_gib'])} | "
-              f"{fmt(r['stage1_s_per_step'])} | {fmt(r['stage2_s_per_step'])} | {r['job_s']:.1f} | "
-              f"{r['job_s'] / base:.2f} |")
+        print(
+            f"| {r['tier']} | {r['label']} | {r['summary']} | {r['plan_peak_gib']:.1f} | {fmt(r['max_allocated_gib'])} | "
+            f"{fmt(r['stage1_s_per_step'])} | {fmt(r['stage2_s_per_step'])} | {r['job_s']:.1f} | "
+            f"{r['job_s'] / base:.2f} |"
+        )
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

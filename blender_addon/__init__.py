@@ -5,6 +5,7 @@ The Blender extension (`blender_manifest.toml`; installed, this package is
 imported inside `register()` so that importing the package, e.g. for `blender_addon.client` (which
 must run without bpy) or `blender_addon.shared`, never pulls in bpy.
 """
+
 from __future__ import annotations
 
 _MODULES = ("properties", "preferences", "operators", "ui")

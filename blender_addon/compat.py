@@ -7,6 +7,7 @@ three:
 - 5.0's sequencer may edit another scene than the active one (`context.sequencer_scene`).
 - `UILayout.progress` exists from 4.0; older layouts would need a label.
 """
+
 from __future__ import annotations
 
 

@@ -5,11 +5,19 @@
 - `window_manager.ltx_scene_job` (`LTXSceneJobState`): the running job's progress and the last error,
   run-time only (the window manager is not saved), written only on the main thread.
 """
+
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
-                       PointerProperty, StringProperty)
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
 from bpy.types import PropertyGroup
 
 from .shared.control_kinds import CONTROL_KINDS as KINDS
@@ -64,13 +72,13 @@ RIG_PRESETS = [
 
 class LTXSceneLora(PropertyGroup):
     name: StringProperty(name="LoRA", description="Name of a LoRA in the backend's model bundle")
-    strength: FloatProperty(name="Strength", default=1.0, min=-2.0, max=2.0, soft_min=0.0,
-                            soft_max=1.5)
+    strength: FloatProperty(name="Strength", default=1.0, min=-2.0, max=2.0, soft_min=0.0, soft_max=1.5)
 
 
 class LTXSceneTrackTarget(PropertyGroup):
-    object: PointerProperty(name="Object", type=bpy.types.Object,
-                            description="Object (its origin) or armature to follow")
+    object: PointerProperty(
+        name="Object", type=bpy.types.Object, description="Object (its origin) or armature to follow"
+    )
     bone: StringProperty(name="Bone", description="Bone of the armature (its head); empty: the object")
 
 
@@ -82,31 +90,46 @@ class LTXSceneSettings(PropertyGroup):
     width: IntProperty(name="Width", default=768, min=32, max=8192, step=64)
     height: IntProperty(name="Height", default=512, min=32, max=8192, step=64)
     reference_factor: IntProperty(
-        name="Reference Factor", default=2, min=1, max=4,
+        name="Reference Factor",
+        default=2,
+        min=1,
+        max=4,
         description="The IC-LoRA's reference_downscale_factor (2 for the official ref0.5 LoRAs): "
-                    "sizes must be multiples of 64 x factor")
+        "sizes must be multiples of 64 x factor",
+    )
     snap: BoolProperty(
-        name="Snap Frames and Size", default=True,
-        description="Snap the frame count to 8k+1 and the size to the multiple instead of refusing")
-    preview: BoolProperty(name="Quick Preview", default=False,
-                          description="Stage 1 only, at half size: fast look before the full run")
+        name="Snap Frames and Size",
+        default=True,
+        description="Snap the frame count to 8k+1 and the size to the multiple instead of refusing",
+    )
+    preview: BoolProperty(
+        name="Quick Preview", default=False, description="Stage 1 only, at half size: fast look before the full run"
+    )
 
     # keyframable: the capture reads it after every frame_set
     attention_strength: FloatProperty(
-        name="Attention Strength", default=1.0, min=0.0, max=1.0, options={'ANIMATABLE'},
-        description="How strongly the video follows the control (keyframe it to fade control)")
+        name="Attention Strength",
+        default=1.0,
+        min=0.0,
+        max=1.0,
+        options={"ANIMATABLE"},
+        description="How strongly the video follows the control (keyframe it to fade control)",
+    )
     conditioning_strength: FloatProperty(
-        name="Conditioning Strength", default=1.0, min=0.0, max=1.0,
-        description="Denoise strength of the reference tokens (1: keep the control clean)")
+        name="Conditioning Strength",
+        default=1.0,
+        min=0.0,
+        max=1.0,
+        description="Denoise strength of the reference tokens (1: keep the control clean)",
+    )
     mask_source: EnumProperty(name="Mask", items=MASK_SOURCES, default="NONE")
     mask_object: PointerProperty(name="Mask Object", type=bpy.types.Object)
     mask_collection: PointerProperty(name="Mask Collection", type=bpy.types.Collection)
 
     first_frame_source: EnumProperty(name="First Frame", items=FIRST_FRAME_SOURCES, default="NONE")
-    first_frame_image: StringProperty(name="Image", subtype='FILE_PATH', default="")
+    first_frame_image: StringProperty(name="Image", subtype="FILE_PATH", default="")
 
-    ic_lora_strength: FloatProperty(name="IC-LoRA Strength", default=1.0, min=0.0, max=2.0,
-                                    soft_max=1.0)
+    ic_lora_strength: FloatProperty(name="IC-LoRA Strength", default=1.0, min=0.0, max=2.0, soft_max=1.0)
     loras: CollectionProperty(type=LTXSceneLora)
 
     # capture details
@@ -119,10 +142,11 @@ class LTXSceneSettings(PropertyGroup):
 
 class LTXSceneJobState(PropertyGroup):
     """Run-time state of the current / last job (the window manager is never saved)."""
+
     status: StringProperty(name="Status", default="idle")  # idle|capturing|uploading|queued|running|
     #                                                        succeeded|failed|cancelled
     stage: StringProperty(name="Stage", default="")
-    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype='FACTOR')
+    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     message: StringProperty(name="Message", default="")
     error: StringProperty(name="Error", default="")
     job_id: StringProperty(name="Job", default="")
@@ -132,7 +156,7 @@ class LTXSceneJobState(PropertyGroup):
     backend_memory: StringProperty(name="Backend Memory", default="")
     # JSON {kind: {"factor", "multiple"}} from the backend's /v1/models; "" = no backend answered yet
     backend_rules: StringProperty(name="Backend Size Rules", default="")
-    last_video: StringProperty(name="Last Result", subtype='FILE_PATH', default="")
+    last_video: StringProperty(name="Last Result", subtype="FILE_PATH", default="")
 
 
 CLASSES = (LTXSceneLora, LTXSceneTrackTarget, LTXSceneSettings, LTXSceneJobState)

@@ -7,6 +7,7 @@ fps), the validated `GenerationSpec` JSON and the backend connection. Everything
 (capture, worker thread, VSE import) works from it, so a user editing the panel mid-job changes
 nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,11 +32,11 @@ class GenerateSettings:
     scene_name: str
     capture: CaptureSettings
     plan: CapturePlan
-    spec: dict                        # GenerationSpec.to_json(), validated
+    spec: dict  # GenerationSpec.to_json(), validated
     backend: BackendSettings
-    first_frame_source: str           # NONE | RENDER | IMAGE
-    first_frame_image: str | None     # absolute path when IMAGE
-    output_dir: str                   # this job's folder (not created yet)
+    first_frame_source: str  # NONE | RENDER | IMAGE
+    first_frame_image: str | None  # absolute path when IMAGE
+    output_dir: str  # this job's folder (not created yet)
 
     @property
     def frame_start(self) -> int:
@@ -70,8 +71,7 @@ def size_of(props, scene) -> tuple[int | None, int | None]:
     preset = props.size_preset
     if preset == "SCENE":
         pct = scene.render.resolution_percentage / 100.0
-        return (max(1, round(scene.render.resolution_x * pct)),
-                max(1, round(scene.render.resolution_y * pct)))
+        return (max(1, round(scene.render.resolution_x * pct)), max(1, round(scene.render.resolution_y * pct)))
     if preset == "CUSTOM":
         return int(props.width), int(props.height)
     w, h = preset.split("x")
@@ -98,9 +98,12 @@ def reference_factor_for(props, kind: str, rules: dict | None) -> tuple[int, str
         return int(props.reference_factor), "manual (no backend answered yet)"
     if kind not in rules:
         offered = ", ".join(sorted(rules)) or "none"
-        raise UserError(f"control: the backend's model bundle has no IC-LoRA for '{kind}' "
-                        f"(it offers: {offered}); pick one of those control kinds or serve a "
-                        "bundle with that IC-LoRA", "control_kind")
+        raise UserError(
+            f"control: the backend's model bundle has no IC-LoRA for '{kind}' "
+            f"(it offers: {offered}); pick one of those control kinds or serve a "
+            "bundle with that IC-LoRA",
+            "control_kind",
+        )
     rule = rules[kind]
     return int(rule["factor"]), f"from the backend (multiple {int(rule['multiple'])})"
 
@@ -113,13 +116,17 @@ def capture_settings(props, scene) -> CaptureSettings:
     mask_collection = None
     if props.mask_source == "OBJECT":
         if props.mask_object is None:
-            raise UserError("mask: the mask source is 'Object' but no object is picked; pick one "
-                            "or set the mask to None", "mask_object")
+            raise UserError(
+                "mask: the mask source is 'Object' but no object is picked; pick one or set the mask to None",
+                "mask_object",
+            )
         mask_objects = (props.mask_object.name,)
     elif props.mask_source == "COLLECTION":
         if props.mask_collection is None:
-            raise UserError("mask: the mask source is 'Collection' but no collection is picked; "
-                            "pick one or set the mask to None", "mask_collection")
+            raise UserError(
+                "mask: the mask source is 'Collection' but no collection is picked; pick one or set the mask to None",
+                "mask_collection",
+            )
         mask_collection = props.mask_collection.name
     targets = []
     for t in props.track_targets:
@@ -127,12 +134,17 @@ def capture_settings(props, scene) -> CaptureSettings:
             continue
         targets.append(f"{t.object.name}:{t.bone}" if t.bone else t.object.name)
     if kind == "tracks" and not targets:
-        raise UserError("tracks: the Motion Tracks control needs at least one object or bone to "
-                        "follow; select objects and press 'Add Selected' under Tracks",
-                        "track_targets")
+        raise UserError(
+            "tracks: the Motion Tracks control needs at least one object or bone to "
+            "follow; select objects and press 'Add Selected' under Tracks",
+            "track_targets",
+        )
     return CaptureSettings(
-        kind=kind, width=width, height=height,
-        frame_start=None, frame_count=None,
+        kind=kind,
+        width=width,
+        height=height,
+        frame_start=None,
+        frame_count=None,
         fps=fps_of(scene.render.fps, scene.render.fps_base),
         snap=bool(props.snap),
         reference_downscale_factor=reference_factor_for(props, kind, backend_rules())[0],
@@ -157,13 +169,17 @@ def plan_for(props, scene) -> tuple[CaptureSettings, CapturePlan]:
 def backend_settings(context) -> BackendSettings:
     prefs = preferences.get(context)
     if prefs is None:
-        return BackendSettings(url=preferences.DEFAULT_URL, token="",
-                               allow_remote=bool(getattr(bpy.app, "online_access", True)))
+        return BackendSettings(
+            url=preferences.DEFAULT_URL, token="", allow_remote=bool(getattr(bpy.app, "online_access", True))
+        )
     return BackendSettings(
-        url=prefs.backend_url.strip().rstrip("/"), token=prefs.token.strip(),
+        url=prefs.backend_url.strip().rstrip("/"),
+        token=prefs.token.strip(),
         allow_remote=bool(getattr(bpy.app, "online_access", True)),
-        connect_timeout=float(prefs.connect_timeout), read_timeout=float(prefs.read_timeout),
-        start_command=prefs.start_command.strip())
+        connect_timeout=float(prefs.connect_timeout),
+        read_timeout=float(prefs.read_timeout),
+        start_command=prefs.start_command.strip(),
+    )
 
 
 def output_root(context) -> str:
@@ -189,29 +205,41 @@ def snapshot(context, seed: int | None = None) -> GenerateSettings:
     if props.first_frame_source == "IMAGE":
         raw = props.first_frame_image.strip()
         if not raw:
-            raise UserError("first frame: the source is 'Image File' but no image is chosen; pick "
-                            "one or set the source to None", "first_frame_image")
+            raise UserError(
+                "first frame: the source is 'Image File' but no image is chosen; pick one or set the source to None",
+                "first_frame_image",
+            )
         first_image = os.path.abspath(bpy.path.abspath(raw))
         if not os.path.isfile(first_image):
-            raise UserError(f"first frame: the image {first_image} does not exist; pick an existing "
-                            "PNG or JPEG", "first_frame_image")
-    loras = [{"name": lo.name.strip(), "strength": float(lo.strength)}
-             for lo in props.loras if lo.name.strip()]
+            raise UserError(
+                f"first frame: the image {first_image} does not exist; pick an existing PNG or JPEG",
+                "first_frame_image",
+            )
+    loras = [{"name": lo.name.strip(), "strength": float(lo.strength)} for lo in props.loras if lo.name.strip()]
     spec = GenerationSpec(
         prompt=props.prompt,
         seed=int(props.seed if seed is None else seed),
-        width=plan.width, height=plan.height, frames=plan.frame_count,
-        fps=format_fps(plan.fps), control_kind=capture.kind,
+        width=plan.width,
+        height=plan.height,
+        frames=plan.frame_count,
+        fps=format_fps(plan.fps),
+        control_kind=capture.kind,
         attention_strength=1.0,  # the keyframed strength travels per frame in the package
         conditioning_strength=float(props.conditioning_strength),
         ic_lora_strength=float(props.ic_lora_strength),
-        loras=loras, preview=bool(props.preview),
+        loras=loras,
+        preview=bool(props.preview),
         use_first_frame=props.first_frame_source != "NONE",
     ).to_json()
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder = os.path.join(output_root(context),
-                          f"{bpy.path.clean_name(scene.name)}_{stamp}_seed{spec['seed']}")
+    folder = os.path.join(output_root(context), f"{bpy.path.clean_name(scene.name)}_{stamp}_seed{spec['seed']}")
     return GenerateSettings(
-        scene_name=scene.name, capture=capture, plan=plan, spec=spec,
-        backend=backend_settings(context), first_frame_source=props.first_frame_source,
-        first_frame_image=first_image, output_dir=folder)
+        scene_name=scene.name,
+        capture=capture,
+        plan=plan,
+        spec=spec,
+        backend=backend_settings(context),
+        first_frame_source=props.first_frame_source,
+        first_frame_image=first_image,
+        output_dir=folder,
+    )

@@ -6,6 +6,7 @@ both). The strips start at the scene's start frame in the lowest channels that a
 clip's frames; the generation parameters are stored on both strips as the custom property
 `ltx_scene` (a JSON string: IDProperties cannot hold None or nested lists of dicts reliably).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ def free_channels(editor, start: int, length: int, count: int, exclude=()) -> li
         found.append(channel)
         if len(found) == count:
             return found
-    raise UserError(f"sequencer: no free channel for frames {start}-{start + length - 1}; "
-                    "remove or move some strips", "channel")
+    raise UserError(
+        f"sequencer: no free channel for frames {start}-{start + length - 1}; remove or move some strips", "channel"
+    )
 
 
 def import_result(scene, video_path: str, params: dict, name: str = "LTX") -> tuple:
@@ -53,8 +55,7 @@ def import_result(scene, video_path: str, params: dict, name: str = "LTX") -> tu
     strips = compat.strips(editor)
     # add in a high free channel first: the movie's length is known only once it is loaded
     probe_channel = free_channels(editor, start, 1 << 20, 1)[0]
-    movie = strips.new_movie(name=name, filepath=video_path, channel=probe_channel,
-                             frame_start=start)
+    movie = strips.new_movie(name=name, filepath=video_path, channel=probe_channel, frame_start=start)
     length = movie.frame_final_duration
     if length <= 0:
         strips.remove(movie)
@@ -63,8 +64,7 @@ def import_result(scene, video_path: str, params: dict, name: str = "LTX") -> tu
     sound = None
     try:
         sound_channel = free_channels(editor, start, length, 1, exclude={movie.channel})[0]
-        sound = strips.new_sound(name=f"{name} Audio", filepath=video_path, channel=sound_channel,
-                                 frame_start=start)
+        sound = strips.new_sound(name=f"{name} Audio", filepath=video_path, channel=sound_channel, frame_start=start)
     except RuntimeError:
         sound = None  # no audio stream
     text = json.dumps(params, sort_keys=True)

@@ -13,6 +13,7 @@ after start-up (none of ours does) can pass `mode=` explicitly.
 
 Standard library only: this folder also runs inside Blender's Python.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 
 def _read_umask() -> int:
-    mask = os.umask(0o077)          # the most restrictive value for the instant it is set
+    mask = os.umask(0o077)  # the most restrictive value for the instant it is set
     os.umask(mask)
     return mask
 
@@ -56,8 +57,9 @@ def finish_atomic(tmp, path, mode: int | None = None, fsync: bool = True) -> Non
         raise
 
 
-def atomic_write(path, data: bytes | str, *, encoding: str = "utf-8", mode: int | None = None,
-                 fsync: bool = True) -> Path:
+def atomic_write(
+    path, data: bytes | str, *, encoding: str = "utf-8", mode: int | None = None, fsync: bool = True
+) -> Path:
     """Write `data` (bytes, or text encoded with `encoding`) to `path` atomically; returns `path`.
 
     mode: the file's permissions (default 0666 & ~umask, what a normal create gives); fsync=False

@@ -12,6 +12,7 @@ per event, `<TAG> <payload>`, flushed at once so the parent can stream it:
 Any other line is ordinary output (kept by the parent only to explain a crash). The backend side
 that reads these lines is backend/blender_child.py; the child side uses `emit` and `run_main`.
 """
+
 from __future__ import annotations
 
 import sys

@@ -2,6 +2,7 @@
 
 The order is the order users see them in (the panel, `--control` choices, `/v1/models`).
 """
+
 from __future__ import annotations
 
 CONTROL_KINDS: tuple[str, ...] = ("depth", "pose", "tracks", "canny")

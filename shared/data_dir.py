@@ -3,6 +3,7 @@
 `$XDG_DATA_HOME/ltx-scene` (`~/.local/share/ltx-scene` when unset): the server's job store and
 token, and `models/` with one folder per model bundle.
 """
+
 from __future__ import annotations
 
 import os

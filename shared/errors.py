@@ -4,6 +4,7 @@ Every refusal of bad input raises a subclass of `UserError` whose message says w
 is allowed and how to fix it. The command line prints it without a traceback; the HTTP server
 returns it as a 4xx with the message; the Blender add-on shows it in the panel.
 """
+
 from __future__ import annotations
 
 

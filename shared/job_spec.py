@@ -4,6 +4,7 @@ Only user intent travels here (prompt, seed, strengths, size overrides); never s
 `to_json()` gives a JSON-ready dict, `to_json_text()` its text; `from_json` accepts either a dict or
 JSON text and refuses unknown keys by name, so a typo in a client never passes silently.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,17 +27,17 @@ LORA_KEYS = ("name", "strength")
 class GenerationSpec:
     prompt: str
     seed: int = 0
-    width: int | None = None          # None: the package's
+    width: int | None = None  # None: the package's
     height: int | None = None
     frames: int | None = None
-    fps: str | None = None            # "24000/1001"; None: the package's
-    control_kind: str | None = None   # None: the package's kind
-    attention_strength: float = 1.0   # [0, 1], multiplied by the package's per-frame strength / mask
+    fps: str | None = None  # "24000/1001"; None: the package's
+    control_kind: str | None = None  # None: the package's kind
+    attention_strength: float = 1.0  # [0, 1], multiplied by the package's per-frame strength / mask
     conditioning_strength: float = 1.0  # [0, 1], denoise strength of the reference tokens
     ic_lora_strength: float = 1.0
     loras: list[dict] = field(default_factory=list)  # [{"name": <name in the bundle>, "strength": float}]
-    preview: bool = False             # stage 1 only, half size
-    use_first_frame: bool = True      # condition frame 0 on the package's first_frame when present
+    preview: bool = False  # stage 1 only, half size
+    use_first_frame: bool = True  # condition frame 0 on the package's first_frame when present
 
     # --------------------------------------------------------------------------------- JSON
     def to_json(self) -> dict[str, Any]:
@@ -61,21 +62,22 @@ class GenerationSpec:
             except json.JSONDecodeError as exc:
                 raise UserError(f"spec: not valid JSON ({exc})", "spec") from None
             except RecursionError:
-                raise UserError("spec: JSON nested too deeply; a spec is one flat object (see "
-                                "GenerationSpec's fields)", "spec") from None
-            except ValueError as exc:       # an integer past Python's int-digit limit
+                raise UserError(
+                    "spec: JSON nested too deeply; a spec is one flat object (see GenerationSpec's fields)", "spec"
+                ) from None
+            except ValueError as exc:  # an integer past Python's int-digit limit
                 raise UserError(f"spec: a number is too long to read ({exc})", "spec") from None
         if not isinstance(obj, dict):
             raise UserError(f"spec: expected a JSON object, got {type(obj).__name__}", "spec")
         bad = _first_non_unicode(obj)
         if bad is not None:
-            raise UserError(f"{bad}: holds text that is not valid Unicode (a lone surrogate such as "
-                            "\\ud800); send UTF-8 text", bad)
+            raise UserError(
+                f"{bad}: holds text that is not valid Unicode (a lone surrogate such as \\ud800); send UTF-8 text", bad
+            )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(obj) - known)
         if unknown:
-            raise UserError(
-                f"{unknown[0]}: unknown spec key(s) {unknown}; allowed keys: {sorted(known)}", unknown[0])
+            raise UserError(f"{unknown[0]}: unknown spec key(s) {unknown}; allowed keys: {sorted(known)}", unknown[0])
         if "prompt" not in obj:
             raise UserError("prompt: the spec needs a prompt", "prompt")
         spec = cls(**obj)
@@ -87,8 +89,7 @@ class GenerationSpec:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise UserError("prompt: write a prompt describing the video (it is empty)", "prompt")
         if len(self.prompt) > MAX_PROMPT_CHARS:
-            raise UserError(
-                f"prompt: {len(self.prompt)} characters, the limit is {MAX_PROMPT_CHARS}", "prompt")
+            raise UserError(f"prompt: {len(self.prompt)} characters, the limit is {MAX_PROMPT_CHARS}", "prompt")
         _int("seed", self.seed, 0, MAX_SEED)
         for name in ("width", "height"):
             value = getattr(self, name)
@@ -104,7 +105,9 @@ class GenerationSpec:
         if self.control_kind is not None and self.control_kind not in CONTROL_KINDS:
             raise UserError(
                 f"control_kind: expected one of {', '.join(CONTROL_KINDS)} (or null for the "
-                f"package's kind), got {self.control_kind!r}", "control_kind")
+                f"package's kind), got {self.control_kind!r}",
+                "control_kind",
+            )
         _float("attention_strength", self.attention_strength, 0.0, 1.0)
         _float("conditioning_strength", self.conditioning_strength, 0.0, 1.0)
         _float("ic_lora_strength", self.ic_lora_strength, 0.0, 2.0)
@@ -113,13 +116,19 @@ class GenerationSpec:
         for i, lora in enumerate(self.loras):
             if not isinstance(lora, dict) or set(lora) - set(LORA_KEYS) or "name" not in lora:
                 raise UserError(
-                    f'loras: entry {i} must be {{"name": <LoRA name in the bundle>, "strength": '
-                    f'float}}, got {lora!r}', "loras")
-            if not isinstance(lora["name"], str) or not lora["name"].strip() or "/" in lora["name"] \
-                    or "\\" in lora["name"]:
+                    f'loras: entry {i} must be {{"name": <LoRA name in the bundle>, "strength": float}}, got {lora!r}',
+                    "loras",
+                )
+            if (
+                not isinstance(lora["name"], str)
+                or not lora["name"].strip()
+                or "/" in lora["name"]
+                or "\\" in lora["name"]
+            ):
                 raise UserError(
-                    f"loras: entry {i} name must be a LoRA name from the bundle (no paths), got "
-                    f"{lora['name']!r}", "loras")
+                    f"loras: entry {i} name must be a LoRA name from the bundle (no paths), got {lora['name']!r}",
+                    "loras",
+                )
             _float("loras", lora.get("strength", 1.0), -2.0, 2.0, f"entry {i} strength")
         for name in ("preview", "use_first_frame"):
             if not isinstance(getattr(self, name), bool):

@@ -11,6 +11,7 @@ and headers that do not match their entry size, before decompressing a single ar
 read with pickling disabled, then every field is validated. Each refusal is a `PackageError` whose
 `field` names the offending entry or manifest key.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,11 +35,11 @@ from .video_rules import format_fps, parse_fps
 FORMAT_NAME = "ltx-scene-control-package"
 FORMAT_VERSION = 1
 KINDS = CONTROL_KINDS
-DEFAULT_MAX_BYTES = 2 * 1024**3          # uncompressed, all entries together
+DEFAULT_MAX_BYTES = 2 * 1024**3  # uncompressed, all entries together
 MAX_MANIFEST_BYTES = 1024 * 1024
-MAX_SIZE = 16384                          # pixels per axis, a sanity bound
+MAX_SIZE = 16384  # pixels per axis, a sanity bound
 MAX_FRAMES = 100_000
-_READ_CHUNK = 1024 * 1024                 # bytes read from a zip entry at a time
+_READ_CHUNK = 1024 * 1024  # bytes read from a zip entry at a time
 
 # name -> (dtype, shape description, required by kinds)
 ARRAY_FIELDS: dict[str, tuple[np.dtype, str]] = {
@@ -61,8 +62,19 @@ REQUIRED_ARRAYS = {
 }
 CAMERA_TYPES = ("PERSP", "ORTHO")
 _MANIFEST_KEYS = {
-    "format", "version", "kind", "width", "height", "fps", "frame_count", "frame_start",
-    "camera", "source", "depth_units", "arrays", "canny",
+    "format",
+    "version",
+    "kind",
+    "width",
+    "height",
+    "fps",
+    "frame_count",
+    "frame_start",
+    "camera",
+    "source",
+    "depth_units",
+    "arrays",
+    "canny",
 }
 
 
@@ -83,7 +95,7 @@ class ControlPackage:
     camera: dict | None = None
     source: dict = field(default_factory=dict)
     depth_units: str = "m"
-    canny: dict | None = None   # canny packages: the edge settings (raster/canny.py); None: the default
+    canny: dict | None = None  # canny packages: the edge settings (raster/canny.py); None: the default
     depth: np.ndarray | None = None
     pose_body: np.ndarray | None = None
     pose_hands: np.ndarray | None = None
@@ -119,11 +131,14 @@ class ControlPackage:
             raise PackageError(f"source: expected a JSON object (dict), got {type(self.source).__name__}", "source")
         _check_json("source", self.source)
         if not isinstance(self.depth_units, str) or not self.depth_units:
-            raise PackageError(f"depth_units: expected a unit name such as 'm', got {self.depth_units!r}", "depth_units")
+            raise PackageError(
+                f"depth_units: expected a unit name such as 'm', got {self.depth_units!r}", "depth_units"
+            )
         if self.canny is not None:
             if self.kind != "canny":
-                raise PackageError(f"canny: edge settings belong to 'canny' packages, this one is {self.kind!r}",
-                                   "canny")
+                raise PackageError(
+                    f"canny: edge settings belong to 'canny' packages, this one is {self.kind!r}", "canny"
+                )
             try:
                 self.canny = canny_settings(self.canny)
             except UserError as exc:
@@ -132,7 +147,9 @@ class ControlPackage:
             if getattr(self, name) is None:
                 raise PackageError(
                     f"{name}: a '{self.kind}' package needs the array {name} "
-                    f"{ARRAY_FIELDS[name][1]} ({ARRAY_FIELDS[name][0].name}); it is missing", name)
+                    f"{ARRAY_FIELDS[name][1]} ({ARRAY_FIELDS[name][0].name}); it is missing",
+                    name,
+                )
         for name, arr in self.arrays().items():
             if not isinstance(arr, np.ndarray):
                 raise PackageError(f"{name}: expected a numpy array, got {type(arr).__name__}", name)
@@ -145,7 +162,9 @@ class ControlPackage:
         if not ok:
             raise PackageError(
                 f"{name}: expected {dtype.name} array of shape {shape_text}{meaning}, "
-                f"got {arr.dtype.name} array of shape {tuple(arr.shape)}", name)
+                f"got {arr.dtype.name} array of shape {tuple(arr.shape)}",
+                name,
+            )
 
     def _frames_note(self) -> str:
         return f" with F = frame_count = {self.frame_count}"
@@ -156,13 +175,17 @@ class ControlPackage:
         if hd < 1 or wd < 1 or abs(wd * self.height - hd * self.width) > max(self.width, self.height):
             raise PackageError(
                 f"depth: the depth frames are {wd}x{hd} but the package is {self.width}x{self.height}; "
-                f"depth may be smaller but must keep the aspect ratio", "depth")
+                f"depth may be smaller but must keep the aspect ratio",
+                "depth",
+            )
         if np.isnan(arr).any():
             raise PackageError("depth: contains NaN; use +inf for background (no geometry)", "depth")
-        if (arr <= 0).any():             # -inf included; one bool temporary, not a copy of the values
+        if (arr <= 0).any():  # -inf included; one bool temporary, not a copy of the values
             raise PackageError(
                 "depth: planar view-space Z must be > 0 (in front of the camera) or +inf for "
-                "background; found values <= 0 or -inf", "depth")
+                "background; found values <= 0 or -inf",
+                "depth",
+            )
 
     def _check_pose_body(self, arr):
         self._expect("pose_body", arr, 4, {0: self.frame_count, 2: 18, 3: 3}, self._frames_note())
@@ -185,15 +208,16 @@ class ControlPackage:
         people = self._people()
         if people is not None and arr.shape[1] != people:
             raise PackageError(
-                f"{name}: has {arr.shape[1]} people (axis P) but pose_body has {people}; "
-                f"they must match", name)
+                f"{name}: has {arr.shape[1]} people (axis P) but pose_body has {people}; they must match", name
+            )
 
     def _check_tracks(self, arr):
         self._expect("tracks", arr, 3, {1: self.frame_count, 2: 2}, self._frames_note())
         if not np.isfinite(arr).all():
             raise PackageError(
-                "tracks: contains NaN or infinity; put hidden points in tracks_visible = False "
-                "(or far off the canvas)", "tracks")
+                "tracks: contains NaN or infinity; put hidden points in tracks_visible = False (or far off the canvas)",
+                "tracks",
+            )
         if self.tracks_visible is None:
             raise PackageError("tracks_visible: tracks need a tracks_visible (N, F) bool array", "tracks_visible")
 
@@ -286,7 +310,8 @@ class ControlPackage:
             zf = zipfile.ZipFile(fh)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
             raise PackageError(
-                f"package: not a ControlPackage .npz (zip) file, or it is truncated ({exc})", "package") from None
+                f"package: not a ControlPackage .npz (zip) file, or it is truncated ({exc})", "package"
+            ) from None
         with zf:
             infos = _check_directory(zf, max_bytes)
             manifest = _read_manifest(zf, infos.pop("manifest"))
@@ -294,15 +319,18 @@ class ControlPackage:
         listed = manifest.pop("arrays")
         twice = sorted({name for name in listed if listed.count(name) > 1})
         if twice:
-            raise PackageError(f"{twice[0]}: the manifest lists the array {twice[0]!r} more than once; "
-                               "list each array once", twice[0])
+            raise PackageError(
+                f"{twice[0]}: the manifest lists the array {twice[0]!r} more than once; list each array once", twice[0]
+            )
         if sorted(listed) != sorted(arrays):
             missing = sorted(set(listed) - set(arrays))
             extra = sorted(set(arrays) - set(listed))
             name = (missing or extra)[0]
             raise PackageError(
                 f"{name}: the manifest lists arrays {sorted(listed)} but the file holds "
-                f"{sorted(arrays)} (missing: {missing}, unlisted: {extra})", name)
+                f"{sorted(arrays)} (missing: {missing}, unlisted: {extra})",
+                name,
+            )
         manifest.pop("format")
         manifest.pop("version")
         pkg = cls(**manifest, **arrays)
@@ -321,7 +349,9 @@ def _check_directory(zf: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile.Z
         if stem not in allowed:
             raise PackageError(
                 f"{name}: unknown entry in the package; allowed entries are manifest and "
-                f"{', '.join(ARRAY_FIELDS)} (each as <name>.npy)", name)
+                f"{', '.join(ARRAY_FIELDS)} (each as <name>.npy)",
+                name,
+            )
         if stem in infos:
             raise PackageError(f"{stem}: the entry appears twice in the package", stem)
         if info.flag_bits & 0x1:
@@ -329,21 +359,27 @@ def _check_directory(zf: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile.Z
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise PackageError(
                 f"{stem}: unsupported compression method {info.compress_type}; "
-                f"use stored or deflate (numpy.savez / savez_compressed)", stem)
+                f"use stored or deflate (numpy.savez / savez_compressed)",
+                stem,
+            )
         if info.file_size > max_bytes:
             raise PackageError(
-                f"{stem}: entry is {info.file_size} bytes uncompressed, above the limit of "
-                f"{max_bytes} bytes", stem)
+                f"{stem}: entry is {info.file_size} bytes uncompressed, above the limit of {max_bytes} bytes", stem
+            )
         # deflate cannot compress better than ~1032:1; a bigger claimed ratio is a forged header
         if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > 1100 * max(info.compress_size, 1) + 1024:
             raise PackageError(
                 f"{stem}: declared size {info.file_size} bytes from {info.compress_size} compressed "
-                f"bytes is impossible for deflate (zip bomb?)", stem)
+                f"bytes is impossible for deflate (zip bomb?)",
+                stem,
+            )
         total += info.file_size
         if total > max_bytes:
             raise PackageError(
                 f"package: entries add up to more than {max_bytes} bytes uncompressed; "
-                f"the limit is {max_bytes} bytes (entry {stem} crossed it)", stem)
+                f"the limit is {max_bytes} bytes (entry {stem} crossed it)",
+                stem,
+            )
         infos[stem] = info
     if "manifest" not in infos:
         raise PackageError("manifest: the package has no manifest entry; is this a ControlPackage?", "manifest")
@@ -364,14 +400,18 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarr
             if dtype.hasobject:
                 raise PackageError(
                     f"{name}: object (pickled) arrays are not allowed; expected "
-                    f"{ARRAY_FIELDS.get(name, (np.dtype(np.uint8),))[0].name}", name)
+                    f"{ARRAY_FIELDS.get(name, (np.dtype(np.uint8),))[0].name}",
+                    name,
+                )
             count = math.prod(shape)
             nbytes = count * dtype.itemsize
             # the data must end exactly at the entry's end
             if nbytes != info.file_size - fp.tell():
                 raise PackageError(
                     f"{name}: the header says shape {shape} {dtype} ({nbytes} bytes) but the entry "
-                    f"holds {info.file_size} bytes", name)
+                    f"holds {info.file_size} bytes",
+                    name,
+                )
             # Read straight into the array (no bytes object, no second copy): the peak memory of a
             # load is the arrays themselves, the sizes checked above bound it before allocation.
             flat = np.empty(count, dtype=dtype)
@@ -381,7 +421,7 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarr
                 chunk = fp.read(min(nbytes - got, _READ_CHUNK))
                 if not chunk:
                     break
-                view[got:got + len(chunk)] = chunk
+                view[got : got + len(chunk)] = chunk
                 got += len(chunk)
             if got != nbytes:
                 raise PackageError(f"{name}: entry is truncated ({got} of {nbytes} bytes)", name)
@@ -390,8 +430,9 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarr
     except PackageError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, zlib.error) as exc:
-        raise PackageError(f"{name}: cannot read this entry ({exc}); the file is damaged or not a numpy array",
-                           name) from None
+        raise PackageError(
+            f"{name}: cannot read this entry ({exc}); the file is damaged or not a numpy array", name
+        ) from None
     arr = flat.reshape(shape, order="F" if fortran else "C")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
@@ -400,39 +441,48 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarr
 
 def _read_manifest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
     if info.file_size > MAX_MANIFEST_BYTES:
-        raise PackageError(
-            f"manifest: {info.file_size} bytes, above the limit of {MAX_MANIFEST_BYTES}", "manifest")
+        raise PackageError(f"manifest: {info.file_size} bytes, above the limit of {MAX_MANIFEST_BYTES}", "manifest")
     raw = _read_npy(zf, info, "manifest")
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise PackageError(
-            f"manifest: expected uint8 bytes of UTF-8 JSON, got {raw.dtype.name} array of shape {raw.shape}", "manifest")
+            f"manifest: expected uint8 bytes of UTF-8 JSON, got {raw.dtype.name} array of shape {raw.shape}", "manifest"
+        )
     try:
         manifest = json.loads(raw.tobytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise PackageError(f"manifest: not valid UTF-8 JSON ({exc})", "manifest") from None
     except RecursionError:
-        raise PackageError("manifest: JSON nested too deeply; a manifest is a flat object of plain "
-                           "values (see the ControlPackage format)", "manifest") from None
-    except ValueError as exc:           # JSONDecodeError, or an integer past Python's digit limit
-        raise PackageError(f"manifest: not valid JSON, or a number too long to read ({exc})",
-                           "manifest") from None
+        raise PackageError(
+            "manifest: JSON nested too deeply; a manifest is a flat object of plain "
+            "values (see the ControlPackage format)",
+            "manifest",
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, or an integer past Python's digit limit
+        raise PackageError(f"manifest: not valid JSON, or a number too long to read ({exc})", "manifest") from None
     bad = _first_non_unicode(manifest)
     if bad is not None:
-        raise PackageError(f"{bad}: the manifest holds text that is not valid Unicode (a lone "
-                           "surrogate such as \\ud800); write it as UTF-8 text", bad)
+        raise PackageError(
+            f"{bad}: the manifest holds text that is not valid Unicode (a lone "
+            "surrogate such as \\ud800); write it as UTF-8 text",
+            bad,
+        )
     if not isinstance(manifest, dict):
         raise PackageError("manifest: expected a JSON object", "manifest")
     if manifest.get("format") != FORMAT_NAME:
         raise PackageError(
-            f"format: expected {FORMAT_NAME!r}, got {manifest.get('format')!r}; not a ControlPackage", "format")
+            f"format: expected {FORMAT_NAME!r}, got {manifest.get('format')!r}; not a ControlPackage", "format"
+        )
     if manifest.get("version") != FORMAT_VERSION:
         raise PackageError(
             f"version: this reader supports ControlPackage version {FORMAT_VERSION}, the file is "
-            f"version {manifest.get('version')!r}; update LTX Scene Control", "version")
+            f"version {manifest.get('version')!r}; update LTX Scene Control",
+            "version",
+        )
     unknown = sorted(set(manifest) - _MANIFEST_KEYS)
     if unknown:
         raise PackageError(
-            f"{unknown[0]}: unknown manifest key(s) {unknown}; allowed: {sorted(_MANIFEST_KEYS)}", unknown[0])
+            f"{unknown[0]}: unknown manifest key(s) {unknown}; allowed: {sorted(_MANIFEST_KEYS)}", unknown[0]
+        )
     for key in ("kind", "width", "height", "fps", "frame_count", "arrays"):
         if key not in manifest:
             raise PackageError(f"{key}: the manifest has no {key!r}", key)
@@ -460,8 +510,11 @@ def _first_non_unicode(value, where: str = "manifest") -> str | None:
                 return key
         elif isinstance(item, dict):
             for k, v in item.items():
-                label = key if key != "manifest" else (k.encode("utf-8", "backslashreplace").decode("utf-8")
-                                                       if isinstance(k, str) else str(k))
+                label = (
+                    key
+                    if key != "manifest"
+                    else (k.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(k, str) else str(k))
+                )
                 stack.append((k, label))
                 stack.append((v, label))
         elif isinstance(item, list):
@@ -494,15 +547,15 @@ def _check_camera(camera) -> None:
         raise PackageError(f"camera: type must be one of {CAMERA_TYPES}, got {camera['type']!r}", "camera")
     for key in ("lens_mm", "sensor_width_mm", "sensor_height_mm", "clip_start", "clip_end", "ortho_scale"):
         value = camera.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not math.isfinite(value) or value <= 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
+        ):
             raise PackageError(f"camera: {key} must be a positive number, got {value!r}", "camera")
 
 
 def _check_keypoints(name: str, arr: np.ndarray) -> None:
     if not np.isfinite(arr).all():
-        raise PackageError(
-            f"{name}: contains NaN or infinity; mark missing keypoints with confidence 0 instead", name)
+        raise PackageError(f"{name}: contains NaN or infinity; mark missing keypoints with confidence 0 instead", name)
     conf = arr[..., 2]
     if conf.size and (conf.min() < 0 or conf.max() > 1):
         raise PackageError(f"{name}: confidence (last value of each keypoint) must be in [0, 1]", name)
@@ -512,5 +565,4 @@ def _check_unit_range(name: str, arr: np.ndarray) -> None:
     if np.isnan(arr).any():
         raise PackageError(f"{name}: contains NaN; values must be in [0, 1]", name)
     if arr.size and (arr.min() < 0 or arr.max() > 1):
-        raise PackageError(
-            f"{name}: values must be in [0, 1], found {float(arr.min())}..{float(arr.max())}", name)
+        raise PackageError(f"{name}: values must be in [0, 1], found {float(arr.min())}..{float(arr.max())}", name)

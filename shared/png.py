@@ -5,6 +5,7 @@ tracks and the skeleton colours), and this module runs inside Blender too, hence
 The writer uses the "Up" filter on every row (vectorized, compresses gradients well); the reader
 understands all five filters, 8-bit grey / grey+alpha / RGB / RGBA, non-interlaced.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,9 @@ def encode_png(image: np.ndarray, level: int = 6) -> bytes:
     """PNG bytes of an 8-bit image: (H, W) grey, (H, W, 1) grey or (H, W, 3) RGB."""
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
-        raise PngError(f"image: expected a uint8 array, got {arr.dtype}; convert with "
-                       f"(x * 255).round().astype(np.uint8)", "image")
+        raise PngError(
+            f"image: expected a uint8 array, got {arr.dtype}; convert with (x * 255).round().astype(np.uint8)", "image"
+        )
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim == 2:
@@ -51,12 +53,14 @@ def encode_png(image: np.ndarray, level: int = 6) -> bytes:
     filtered[0, 1:] = rows[0]
     filtered[1:, 1:] = rows[1:] - rows[:-1]  # uint8 wraps modulo 256, as the filter wants
     header = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
-    return b"".join((
-        _SIGNATURE,
-        _chunk(b"IHDR", header),
-        _chunk(b"IDAT", zlib.compress(filtered.tobytes(), level)),
-        _chunk(b"IEND", b""),
-    ))
+    return b"".join(
+        (
+            _SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", zlib.compress(filtered.tobytes(), level)),
+            _chunk(b"IEND", b""),
+        )
+    )
 
 
 def write_png(path, image: np.ndarray) -> str:
@@ -75,9 +79,9 @@ def decode_png(data: bytes) -> np.ndarray:
     header = None
     idat = []
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        crc = data[pos + 8 + length:pos + 12 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        crc = data[pos + 8 + length : pos + 12 + length]
         if len(body) != length or len(crc) != 4:
             raise PngError("png: the file is truncated", "png")
         if struct.unpack(">I", crc)[0] != zlib.crc32(kind + body) & 0xFFFFFFFF:
@@ -95,7 +99,9 @@ def decode_png(data: bytes) -> np.ndarray:
     if depth != 8 or colour not in _CHANNELS:
         raise PngError(
             f"png: only 8-bit grey, grey+alpha, RGB and RGBA PNGs are supported (bit depth {depth}, "
-            f"colour type {colour})", "png")
+            f"colour type {colour})",
+            "png",
+        )
     if interlace:
         raise PngError("png: interlaced PNGs are not supported; save without interlacing", "png")
     if w * h > MAX_PIXELS or w < 1 or h < 1:
@@ -108,7 +114,7 @@ def decode_png(data: bytes) -> np.ndarray:
         raise PngError(f"png: damaged image data ({exc})", "png") from None
     if len(raw) < h * (stride + 1):
         raise PngError("png: the image data is truncated", "png")
-    rows = np.frombuffer(raw[:h * (stride + 1)], np.uint8).reshape(h, stride + 1)
+    rows = np.frombuffer(raw[: h * (stride + 1)], np.uint8).reshape(h, stride + 1)
     out = _unfilter(rows[:, 0], rows[:, 1:], channels)
     return out.reshape(h, w) if channels == 1 else out.reshape(h, w, channels)
 

@@ -18,6 +18,7 @@ returned here in document order.
 `catmull_rom` reproduces the Sparse Track Editor's sampling exactly: a uniform Catmull-Rom spline
 through the keypoints, sampled evenly in keypoint-index units (details in its docstring).
 """
+
 from __future__ import annotations
 
 import json
@@ -90,12 +91,14 @@ def _check_track(track: list, where: str, index: int) -> list:
     for f, p in enumerate(track):
         if not _is_point(p):
             raise TracksJsonError(
-                f"tracks: track {index} ({where}) frame {f}: expected a point {{\"x\": .., \"y\": ..}}, got {p!r}")
+                f'tracks: track {index} ({where}) frame {f}: expected a point {{"x": .., "y": ..}}, got {p!r}'
+            )
         for key in ("x", "y"):
             v = p[key]
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
                 raise TracksJsonError(
-                    f"tracks: track {index} frame {f}: {key} must be a finite number of pixels, got {v!r}")
+                    f"tracks: track {index} frame {f}: {key} must be a finite number of pixels, got {v!r}"
+                )
     return track
 
 
@@ -112,8 +115,8 @@ def load_tracks_json(text) -> tuple[np.ndarray, np.ndarray]:
     visible = np.zeros((n, f), bool)
     for i, track in enumerate(tracks):
         xy = np.array([[p["x"], p["y"]] for p in track], np.float64)
-        points[i, :len(track)] = xy
-        visible[i, :len(track)] = (xy > HIDDEN_LIMIT).all(axis=1)
+        points[i, : len(track)] = xy
+        visible[i, : len(track)] = (xy > HIDDEN_LIMIT).all(axis=1)
     points[~visible] = 0.0
     return points, visible
 
@@ -190,10 +193,5 @@ def catmull_rom(keypoints, n: int) -> np.ndarray:
     p0, p1, p2, p3 = pts[seg], pts[seg + 1], pts[seg + 2], pts[seg + 3]
     t2 = t * t
     t3 = t2 * t
-    out = 0.5 * (
-        2 * p1
-        + (-p0 + p2) * t
-        + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2
-        + (-p0 + 3 * p1 - 3 * p2 + p3) * t3
-    )
+    out = 0.5 * (2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
     return np.rint(out).astype(np.int64)

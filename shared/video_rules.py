@@ -6,6 +6,7 @@
   there, hence 64 x factor for the asked size (`size_multiple`, `stage1_size`, `reference_size`).
 - Frame rate: kept as an exact `Fraction` (23.976 is 24000/1001, not 2997/125).
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ from fractions import Fraction
 from .errors import UserError
 
 MIN_FRAMES = 9
-LATENT_PIXELS = 32   # the video VAE's spatial compression: one latent cell per 32 x 32 pixels
+LATENT_PIXELS = 32  # the video VAE's spatial compression: one latent cell per 32 x 32 pixels
 MAX_FPS = 240
 
 # The NTSC rates people type as decimals; each is N * 1000 / 1001 exactly.
@@ -55,22 +56,23 @@ def check_frames(n) -> int:
         return n
     if n < MIN_FRAMES:
         raise VideoRuleError(
-            f"frames: {n} is too few; LTX-2 needs 8k+1 frames, at least {MIN_FRAMES} "
-            f"(use {MIN_FRAMES})", "frames")
+            f"frames: {n} is too few; LTX-2 needs 8k+1 frames, at least {MIN_FRAMES} (use {MIN_FRAMES})", "frames"
+        )
     below = (n - 1) // 8 * 8 + 1
     above = below + 8
     nearest = snap_frames(n)
     raise VideoRuleError(
-        f"frames: {n} is not of the form 8k+1; the nearest valid counts are {below} and {above} "
-        f"(use {nearest})", "frames")
+        f"frames: {n} is not of the form 8k+1; the nearest valid counts are {below} and {above} (use {nearest})",
+        "frames",
+    )
 
 
 # ------------------------------------------------------------------------------------------ size
 def _positive_factor(factor) -> int:
     if not _is_int(factor) or int(factor) < 1:
         raise VideoRuleError(
-            f"reference_downscale_factor: expected a positive integer, got {factor!r}",
-            "reference_downscale_factor")
+            f"reference_downscale_factor: expected a positive integer, got {factor!r}", "reference_downscale_factor"
+        )
     return int(factor)
 
 
@@ -118,7 +120,8 @@ def check_size(width, height, multiple: int) -> tuple[int, int]:
             f"size: {width}x{height} is not allowed; width and height must both be multiples of "
             f"{multiple} ({' and '.join(bad)} {'is' if len(bad) == 1 else 'are'} not); "
             f"the nearest valid size is {sw}x{sh}",
-            bad[0] if len(bad) == 1 else "size")
+            bad[0] if len(bad) == 1 else "size",
+        )
     return width, height
 
 
@@ -154,13 +157,15 @@ def parse_fps(value) -> Fraction:
         except (ValueError, ZeroDivisionError):
             raise VideoRuleError(
                 f"fps: cannot read {value!r}; write an integer ('24'), a fraction ('24000/1001') "
-                f"or a decimal ('23.976')", "fps") from None
+                f"or a decimal ('23.976')",
+                "fps",
+            ) from None
     else:
         raise VideoRuleError(f"fps: expected a number such as 24 or '24000/1001', got {value!r}", "fps")
     if fps <= 0 or fps > MAX_FPS:
         raise VideoRuleError(
-            f"fps: {format_fps(fps)} is out of range; the frame rate must be "
-            f"above 0 and at most {MAX_FPS}", "fps")
+            f"fps: {format_fps(fps)} is out of range; the frame rate must be above 0 and at most {MAX_FPS}", "fps"
+        )
     return fps
 
 
@@ -182,6 +187,6 @@ def _from_decimal(text: str) -> Fraction:
 
 
 def format_fps(fps) -> str:
-    """"24000/1001" for fractional rates, "24" for whole ones (the inverse of `parse_fps`)."""
+    """ "24000/1001" for fractional rates, "24" for whole ones (the inverse of `parse_fps`)."""
     fps = Fraction(fps)
     return f"{fps.numerator}" if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"

@@ -5,6 +5,7 @@
   before anything imports bpy, so tests neither pollute nor depend on the user's Blender settings.
 - Fixtures shared by several test folders live here; folder-specific ones live beside their tests.
 """
+
 from __future__ import annotations
 
 import os

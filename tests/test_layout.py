@@ -2,6 +2,7 @@
 extension (its headless entry points live in tools/ and run in a child process), bpy never enters
 backend/ or shared/, torch never enters blender_addon/ or shared/. Read from the sources (AST), so
 the check needs neither bpy nor torch."""
+
 from __future__ import annotations
 
 import ast
@@ -30,19 +31,26 @@ def python_files(folder: str) -> list[Path]:
     return files
 
 
-@pytest.mark.parametrize(("folder", "forbidden"), [
-    ("backend", {"blender_addon", "bpy"}),
-    ("shared", {"blender_addon", "backend", "bpy", "torch", "tools"}),
-    ("blender_addon", {"backend", "torch", "tools"}),
-])
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [
+        ("backend", {"blender_addon", "bpy"}),
+        ("shared", {"blender_addon", "backend", "bpy", "torch", "tools"}),
+        ("blender_addon", {"backend", "torch", "tools"}),
+    ],
+)
 def test_package_does_not_import(folder, forbidden):
-    offenders = {p.relative_to(REPO_ROOT).as_posix(): sorted(imported_top_levels(p) & forbidden)
-                 for p in python_files(folder)}
+    offenders = {
+        p.relative_to(REPO_ROOT).as_posix(): sorted(imported_top_levels(p) & forbidden) for p in python_files(folder)
+    }
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
 def test_the_scan_sees_imports_inside_functions(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("import os\n\ndef f():\n    from blender_addon.capture import x\n    import bpy.types\n"
-                      "    from . import sibling\n", encoding="utf-8")
+    module.write_text(
+        "import os\n\ndef f():\n    from blender_addon.capture import x\n    import bpy.types\n"
+        "    from . import sibling\n",
+        encoding="utf-8",
+    )
     assert imported_top_levels(module) == {"os", "blender_addon", "bpy"}

@@ -1,4 +1,5 @@
 """Each rule has one definition: a second copy in the shipped code fails here, naming the file."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ def _sources():
             continue
         for path in sorted(root.rglob("*.py")):
             rel = path.relative_to(REPO)
-            if rel.parts[:2] == ("blender_addon", "shared"):       # the symlinked copy of shared/
+            if rel.parts[:2] == ("blender_addon", "shared"):  # the symlinked copy of shared/
                 continue
             yield rel, path.read_text(encoding="utf-8")
 
@@ -25,9 +26,11 @@ def _sources():
 RULES = [
     ("the control kinds", re.compile(r"\(\s*\"depth\"\s*,\s*\"pose\""), {"shared/control_kinds.py"}),
     ("the data directory", re.compile(r"environ[^\n]*XDG_DATA_HOME"), {"shared/data_dir.py"}),
-    ("reading an IC-LoRA's reference factor",
-     re.compile(r"(metadata|meta)(\(\))?\.get\(\s*\"reference_downscale_factor\""),
-     {"backend/bundle.py"}),
+    (
+        "reading an IC-LoRA's reference factor",
+        re.compile(r"(metadata|meta)(\(\))?\.get\(\s*\"reference_downscale_factor\""),
+        {"backend/bundle.py"},
+    ),
     ("the size multiple", re.compile(r"\b(64|128)\s*\*\s*(factor|int\(factor\))"), set()),
     ("the reference size", re.compile(r"//\s*2\s*//\s*(factor|self\.reference)"), set()),
     ("the IC-LoRA's name among a job's LoRAs", re.compile(r"f\"ic[-_]lora:"), {"shared/control_kinds.py"}),
@@ -37,7 +40,9 @@ RULES = [
 @pytest.mark.parametrize("what, pattern, allowed", RULES, ids=[r[0] for r in RULES])
 def test_rule_defined_once(what, pattern, allowed):
     found = {str(rel) for rel, text in _sources() if pattern.search(text)}
-    assert found <= allowed, f"{what} is defined again in {sorted(found - allowed)}; use the one in {allowed or 'shared/'}"
+    assert found <= allowed, (
+        f"{what} is defined again in {sorted(found - allowed)}; use the one in {allowed or 'shared/'}"
+    )
 
 
 def test_the_scanner_sees_the_definitions():

@@ -18,6 +18,7 @@ Like `tools/headless.py` it speaks in lines on stdout: `LTX_STEP <name> <text>` 
 `LTX_PROGRESS <fraction> <message>` within it, `LTX_NOTE <text>`, and at the end `LTX_RESULT <json>`
 with every path; a user error prints `LTX_ERROR <step>: <message>` on stderr and exits with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,11 @@ from blender_addon.shared.control_kinds import CONTROL_KINDS
 from blender_addon.shared.errors import UserError
 
 KINDS = CONTROL_KINDS
-ADDON_MODULE = "blender_addon"      # the repository's package, enabled as an add-on
-DEFAULT_PROMPT = ("A person in a grey jacket walks across a sunlit courtyard while a red ball rolls "
-                  "around them; the camera glides sideways, following the walker.")
+ADDON_MODULE = "blender_addon"  # the repository's package, enabled as an add-on
+DEFAULT_PROMPT = (
+    "A person in a grey jacket walks across a sunlit courtyard while a red ball rolls "
+    "around them; the camera glides sideways, following the walker."
+)
 SCENE_NAME = "LTX Demo"
 
 
@@ -42,8 +45,9 @@ class StepFailed(UserError):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.demo_session",
-                                description="Build the demo scene, capture every control, generate, save.")
+    p = argparse.ArgumentParser(
+        prog="python -m tools.demo_session", description="Build the demo scene, capture every control, generate, save."
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--url", required=True, help="the backend, e.g. http://127.0.0.1:8765")
     p.add_argument("--token-file", required=True, help="file holding the backend's token")
@@ -51,12 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=384)
     p.add_argument("--height", type=int, default=256)
     p.add_argument("--frames", type=int, default=49)
-    p.add_argument("--reference-factor", type=int, default=2,
-                   help="the IC-LoRA's reference_downscale_factor (sizes: multiples of 64 x factor)")
+    p.add_argument(
+        "--reference-factor",
+        type=int,
+        default=2,
+        help="the IC-LoRA's reference_downscale_factor (sizes: multiples of 64 x factor)",
+    )
     p.add_argument("--prompt", default=DEFAULT_PROMPT)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--capture", default=",".join(KINDS),
-                   help="comma-separated control kinds to capture (default: all four)")
+    p.add_argument(
+        "--capture", default=",".join(KINDS), help="comma-separated control kinds to capture (default: all four)"
+    )
     return p
 
 
@@ -95,13 +104,29 @@ def capture_kind(scene, kind: str, args) -> dict:
     from blender_addon.capture.package import plan_capture
     from blender_addon.shared.png import write_png_frames
 
-    settings = CaptureSettings(kind=kind, width=args.width, height=args.height,
-                               frame_count=args.frames, reference_downscale_factor=args.reference_factor,
-                               snap=False, depth_size="full")
+    settings = CaptureSettings(
+        kind=kind,
+        width=args.width,
+        height=args.height,
+        frame_count=args.frames,
+        reference_downscale_factor=args.reference_factor,
+        snap=False,
+        depth_size="full",
+    )
     if kind == "tracks":
-        frames = list(plan_capture(scene, CaptureSettings(
-            kind="depth", width=args.width, height=args.height, frame_count=args.frames,
-            reference_downscale_factor=args.reference_factor, snap=False)).frames)
+        frames = list(
+            plan_capture(
+                scene,
+                CaptureSettings(
+                    kind="depth",
+                    width=args.width,
+                    height=args.height,
+                    frame_count=args.frames,
+                    reference_downscale_factor=args.reference_factor,
+                    snap=False,
+                ),
+            ).frames
+        )
         settings.track_targets = default_track_targets(scene, frames)
         msg.emit(msg.NOTE, f"tracks follow {', '.join(settings.track_targets)}")
 
@@ -115,12 +140,23 @@ def capture_kind(scene, kind: str, args) -> dict:
     video = control_video(pkg)
     frames_dir = os.path.join(folder, "frames")
     n = len(video)
-    write_png_frames(frames_dir, video, on_frame=lambda i, total: msg.emit(
-        msg.PROGRESS, msg.progress_payload(0.85 + 0.15 * i / total, f"writing frame {i}/{total}"))
-        if i % 8 == 0 or i == total else None)
-    return {"package": os.path.abspath(str(package_path)), "frames_dir": os.path.abspath(frames_dir),
-            "frames": n, "width": int(video.shape[2]), "height": int(video.shape[1]),
-            "frames_are": "rgb" if kind == "canny" else "control"}
+    write_png_frames(
+        frames_dir,
+        video,
+        on_frame=lambda i, total: (
+            msg.emit(msg.PROGRESS, msg.progress_payload(0.85 + 0.15 * i / total, f"writing frame {i}/{total}"))
+            if i % 8 == 0 or i == total
+            else None
+        ),
+    )
+    return {
+        "package": os.path.abspath(str(package_path)),
+        "frames_dir": os.path.abspath(frames_dir),
+        "frames": n,
+        "width": int(video.shape[2]),
+        "height": int(video.shape[1]),
+        "frames_are": "rgb" if kind == "canny" else "control",
+    }
 
 
 def configure_generation(scene, prefs, args) -> None:
@@ -138,9 +174,20 @@ def configure_generation(scene, prefs, args) -> None:
         from tools.headless import default_track_targets
         from blender_addon.capture.package import plan_capture
         from blender_addon.capture import CaptureSettings
-        frames = list(plan_capture(scene, CaptureSettings(
-            kind="depth", width=args.width, height=args.height, frame_count=args.frames,
-            reference_downscale_factor=args.reference_factor, snap=False)).frames)
+
+        frames = list(
+            plan_capture(
+                scene,
+                CaptureSettings(
+                    kind="depth",
+                    width=args.width,
+                    height=args.height,
+                    frame_count=args.frames,
+                    reference_downscale_factor=args.reference_factor,
+                    snap=False,
+                ),
+            ).frames
+        )
         props.track_targets.clear()
         for name in default_track_targets(scene, frames):
             ob_name, _, bone = name.partition(":")
@@ -167,20 +214,34 @@ def generate(scene) -> dict:
         text = str(exc).strip().removeprefix("Error:").strip()
         raise UserError(text or "the Generate operator failed", "generate") from None
     state = bpy.context.window_manager.ltx_scene_job
-    if result != {'FINISHED'} or state.status != "succeeded":
-        raise UserError(f"the Generate operator ended with {sorted(result)}, job status "
-                        f"'{state.status}': {state.error or state.message}", "generate")
+    if result != {"FINISHED"} or state.status != "succeeded":
+        raise UserError(
+            f"the Generate operator ended with {sorted(result)}, job status "
+            f"'{state.status}': {state.error or state.message}",
+            "generate",
+        )
     strips = [s for s in compat.strips(scene.sequence_editor) if vse.parameters_of(s) is not None]
-    movie = [s for s in strips if s.type == 'MOVIE']
-    sound = [s for s in strips if s.type == 'SOUND']
+    movie = [s for s in strips if s.type == "MOVIE"]
+    sound = [s for s in strips if s.type == "SOUND"]
     if not movie:
         raise UserError("generation succeeded but no movie strip was imported", "generate")
     params = vse.parameters_of(movie[0])
-    return {"video": os.path.abspath(params["video"]), "job_id": params.get("job_id"),
-            "control": params.get("control"), "sidecar": params.get("sidecar"),
-            "strips": [{"name": s.name, "type": s.type, "channel": s.channel,
-                        "frame_start": s.frame_final_start, "frames": s.frame_final_duration}
-                       for s in movie + sound]}
+    return {
+        "video": os.path.abspath(params["video"]),
+        "job_id": params.get("job_id"),
+        "control": params.get("control"),
+        "sidecar": params.get("sidecar"),
+        "strips": [
+            {
+                "name": s.name,
+                "type": s.type,
+                "channel": s.channel,
+                "frame_start": s.frame_final_start,
+                "frames": s.frame_final_duration,
+            }
+            for s in movie + sound
+        ],
+    }
 
 
 def save_blend(args) -> str:
@@ -196,6 +257,7 @@ def shutdown_addon() -> None:
 
     try:
         from blender_addon.operators import job
+
         job.shutdown()
         addon_utils.disable(ADDON_MODULE, default_set=True)
     except Exception as exc:  # leaving Blender: nothing to restore, but say it

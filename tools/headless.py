@@ -19,6 +19,7 @@ Machine-readable lines on stdout (for `ltx-scene render-controls`): `LTX_PROGRES
 <message>`, `LTX_NOTE <text>`, `LTX_RESULT <json>`; a user error prints `LTX_ERROR <message>` on
 stderr and exits with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ from blender_addon.shared.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.headless",
-                                description="Capture LTX control signals from a .blend without the UI.")
+    p = argparse.ArgumentParser(
+        prog="python -m tools.headless", description="Capture LTX control signals from a .blend without the UI."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render-controls", help="capture a ControlPackage and its control video frames")
     add_render_controls_arguments(r)
@@ -52,8 +54,11 @@ def default_track_targets(scene, frames) -> tuple[str, ...]:
     marked = sorted(ob.name for ob in scene.objects if ob.get("ltx_track"))
     if marked:
         return tuple(marked)
-    candidates = [ob for ob in scene.objects if ob.type in {'MESH', 'EMPTY', 'CURVE', 'ARMATURE'}
-                  and ob != scene.camera and ob.visible_get()]
+    candidates = [
+        ob
+        for ob in scene.objects
+        if ob.type in {"MESH", "EMPTY", "CURVE", "ARMATURE"} and ob != scene.camera and ob.visible_get()
+    ]
     first = {}
     moving = set()
     saved = scene.frame_current
@@ -69,7 +74,6 @@ def default_track_targets(scene, frames) -> tuple[str, ...]:
 
 def render_controls(args) -> dict:
     import bpy
-    import numpy as np
 
     from blender_addon.capture import CaptureSettings
     from blender_addon.capture.package import capture_package, plan_capture
@@ -80,23 +84,46 @@ def render_controls(args) -> dict:
     bpy.ops.wm.open_mainfile(filepath=os.path.abspath(args.scene_file), load_ui=False)
     scene = bpy.data.scenes.get(args.scene) if args.scene else bpy.context.scene
     if scene is None:
-        raise UserError(f"scene: '{args.scene}' is not in {args.scene_file}; scenes: "
-                        f"{', '.join(s.name for s in bpy.data.scenes)}", "scene")
+        raise UserError(
+            f"scene: '{args.scene}' is not in {args.scene_file}; scenes: {', '.join(s.name for s in bpy.data.scenes)}",
+            "scene",
+        )
     if scene != bpy.context.scene:
         bpy.context.window.scene = scene
     settings = CaptureSettings(
-        kind=args.control, width=args.width, height=args.height, frame_count=args.frames,
-        frame_start=args.frame_start, depth_engine=args.depth_engine, rgb_engine=args.rgb_engine,
-        depth_size=args.depth_size, rig_preset=args.rig_preset, mask_objects=tuple(args.mask),
-        mask_collection=args.mask_collection, track_targets=tuple(args.track))
+        kind=args.control,
+        width=args.width,
+        height=args.height,
+        frame_count=args.frames,
+        frame_start=args.frame_start,
+        depth_engine=args.depth_engine,
+        rgb_engine=args.rgb_engine,
+        depth_size=args.depth_size,
+        rig_preset=args.rig_preset,
+        mask_objects=tuple(args.mask),
+        mask_collection=args.mask_collection,
+        track_targets=tuple(args.track),
+    )
     if args.control == "tracks" and not settings.track_targets:
-        frames = list(plan_capture(scene, CaptureSettings(kind="depth", width=args.width,
-                                                          height=args.height, frame_count=args.frames,
-                                                          frame_start=args.frame_start)).frames)
+        frames = list(
+            plan_capture(
+                scene,
+                CaptureSettings(
+                    kind="depth",
+                    width=args.width,
+                    height=args.height,
+                    frame_count=args.frames,
+                    frame_start=args.frame_start,
+                ),
+            ).frames
+        )
         settings.track_targets = default_track_targets(scene, frames)
         if not settings.track_targets:
-            raise UserError("tracks: nothing to track: no object is marked 'ltx_track' and none "
-                            "moves; name targets with --track OBJECT or --track ARMATURE:BONE", "track")
+            raise UserError(
+                "tracks: nothing to track: no object is marked 'ltx_track' and none "
+                "moves; name targets with --track OBJECT or --track ARMATURE:BONE",
+                "track",
+            )
         msg.emit(msg.NOTE, f"tracking {', '.join(settings.track_targets)}")
     plan = plan_capture(scene, settings)
     for note in plan.notes:
@@ -108,25 +135,42 @@ def render_controls(args) -> dict:
     pkg = capture_package(scene, settings, progress)
     os.makedirs(args.out, exist_ok=True)
     npz = pkg.save(os.path.join(args.out, "control.npz"))
-    result = {"package": os.path.abspath(npz), "kind": pkg.kind, "width": pkg.width,
-              "height": pkg.height, "frames": pkg.frame_count, "frame_start": pkg.frame_start,
-              "fps": f"{pkg.fps.numerator}/{pkg.fps.denominator}", "notes": list(plan.notes)}
+    result = {
+        "package": os.path.abspath(npz),
+        "kind": pkg.kind,
+        "width": pkg.width,
+        "height": pkg.height,
+        "frames": pkg.frame_count,
+        "frame_start": pkg.frame_start,
+        "fps": f"{pkg.fps.numerator}/{pkg.fps.denominator}",
+        "notes": list(plan.notes),
+    }
     if not args.no_frames:
         from blender_addon.shared.png import write_png_frames
+
         video = control_video(pkg)
         folder = os.path.join(args.out, "frames")
         if os.path.isdir(folder):
             for name in os.listdir(folder):
                 if name.startswith("frame_") and name.endswith(".png"):
                     os.remove(os.path.join(folder, name))
-        write_png_frames(folder, video, on_frame=lambda i, n: msg.emit(
-            msg.PROGRESS, msg.progress_payload(0.9 + 0.1 * i / n, f"writing frame {i}/{n}"))
-            if i % 8 == 0 or i == n else None)
+        write_png_frames(
+            folder,
+            video,
+            on_frame=lambda i, n: (
+                msg.emit(msg.PROGRESS, msg.progress_payload(0.9 + 0.1 * i / n, f"writing frame {i}/{n}"))
+                if i % 8 == 0 or i == n
+                else None
+            ),
+        )
         result["frames_dir"] = os.path.abspath(folder)
         if pkg.kind == "canny":
             result["frames_are"] = "rgb"
-            msg.emit(msg.NOTE, "canny: the frames are the RGB render; the edges are made by the backend "
-                              "(ltx-scene render-controls, or the server from control.npz)")
+            msg.emit(
+                msg.NOTE,
+                "canny: the frames are the RGB render; the edges are made by the backend "
+                "(ltx-scene render-controls, or the server from control.npz)",
+            )
     result["seconds"] = round(time.perf_counter() - t0, 3)
     msg.emit(msg.RESULT, json.dumps(result, sort_keys=True))
     return result
@@ -138,6 +182,7 @@ def control_video(pkg):
     if pkg.kind == "canny":
         return pkg.rgb
     from blender_addon.shared.raster import rasterize
+
     return rasterize(pkg)
 
 
@@ -145,6 +190,7 @@ def build_demo(args) -> dict:
     import bpy
 
     from tools.scenes import build_demo_scene
+
     bpy.ops.wm.read_factory_settings(use_empty=True)
     build_demo_scene(frames=args.frames, width=args.width, height=args.height)
     path = os.path.abspath(args.out_file)

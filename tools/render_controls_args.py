@@ -1,6 +1,7 @@
 """The arguments of render-controls, defined once for both sides (no bpy here):
 `ltx-scene render-controls` (backend/commands/render_controls.py) and the child it runs,
 `python -m tools.headless render-controls` (tools/headless.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,10 +18,20 @@ def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, help="frame count, snapped to 8k+1 (default: the scene range)")
     parser.add_argument("--frame-start", type=int)
     parser.add_argument("--scene", help="scene name inside the file (default: its active scene)")
-    parser.add_argument("--track", action="append", default=[], metavar="TARGET",
-                        help="object or 'Armature:Bone' to track (repeatable; default: marked or moving objects)")
-    parser.add_argument("--mask", action="append", default=[], metavar="OBJECT",
-                        help="object whose silhouette becomes the attention mask (repeatable)")
+    parser.add_argument(
+        "--track",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="object or 'Armature:Bone' to track (repeatable; default: marked or moving objects)",
+    )
+    parser.add_argument(
+        "--mask",
+        action="append",
+        default=[],
+        metavar="OBJECT",
+        help="object whose silhouette becomes the attention mask (repeatable)",
+    )
     parser.add_argument("--mask-collection")
     parser.add_argument("--rig-preset", default="auto", choices=("auto", "metarig", "rigify", "mixamo"))
     parser.add_argument("--depth-engine", default="AUTO", choices=("AUTO", "BLENDER_WORKBENCH", "CYCLES"))

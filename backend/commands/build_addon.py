@@ -12,6 +12,7 @@ The manifest is checked here (the fields Blender requires, and their rules); whe
 installed its own validator (`blender_ext.py validate`, what `blender --command extension validate`
 runs) checks the zip too. Neither needs Blender to run: bpy is never imported here.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -35,8 +36,17 @@ MANIFEST = "blender_manifest.toml"
 LEFT_BEHIND_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", "~")  # by Python and editors, not sources
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-REQUIRED = ("schema_version", "id", "version", "name", "tagline", "maintainer", "type",
-            "blender_version_min", "license")
+REQUIRED = (
+    "schema_version",
+    "id",
+    "version",
+    "name",
+    "tagline",
+    "maintainer",
+    "type",
+    "blender_version_min",
+    "license",
+)
 PERMISSIONS = ("files", "network", "clipboard", "camera", "microphone")
 
 
@@ -55,8 +65,7 @@ def _terse(field: str, text) -> None:
     if len(text) > 64:
         raise ManifestError(f"{field}: {len(text)} characters, at most 64 allowed ({text!r})", field)
     if not text[-1].isalnum():
-        raise ManifestError(f"{field}: must end with a letter or digit, not punctuation ({text!r})",
-                            field)
+        raise ManifestError(f"{field}: must end with a letter or digit, not punctuation ({text!r})", field)
 
 
 def check_manifest(manifest: dict) -> dict:
@@ -65,31 +74,37 @@ def check_manifest(manifest: dict) -> dict:
     if missing:
         raise ManifestError(f"{MANIFEST}: missing required field(s) {', '.join(missing)}", missing[0])
     if manifest["schema_version"] != "1.0.0":
-        raise ManifestError(f"schema_version: expected \"1.0.0\", got {manifest['schema_version']!r}",
-                            "schema_version")
+        raise ManifestError(f'schema_version: expected "1.0.0", got {manifest["schema_version"]!r}', "schema_version")
     if not re.fullmatch(r"[a-z][a-z0-9_]*", str(manifest["id"])):
         raise ManifestError(f"id: {manifest['id']!r} must be a lower-case Python identifier", "id")
     if not SEMVER.match(str(manifest["version"])):
         raise ManifestError(f"version: {manifest['version']!r} is not semantic (e.g. 1.2.3)", "version")
     _terse("tagline", manifest["tagline"])
     if manifest["type"] != "add-on":
-        raise ManifestError(f"type: expected \"add-on\", got {manifest['type']!r}", "type")
+        raise ManifestError(f'type: expected "add-on", got {manifest["type"]!r}', "type")
     minimum = str(manifest["blender_version_min"])
     if not re.fullmatch(r"\d+\.\d+\.\d+", minimum) or _version_tuple(minimum) < (4, 2, 0):
-        raise ManifestError(f"blender_version_min: {minimum!r} must be a version >= 4.2.0 "
-                            "(extensions start with Blender 4.2)", "blender_version_min")
+        raise ManifestError(
+            f"blender_version_min: {minimum!r} must be a version >= 4.2.0 (extensions start with Blender 4.2)",
+            "blender_version_min",
+        )
     licenses = manifest["license"]
-    if not isinstance(licenses, list) or not licenses or not all(
-            isinstance(x, str) and x.startswith("SPDX:") for x in licenses):
-        raise ManifestError("license: expected a list of \"SPDX:...\" identifiers, e.g. "
-                            "[\"SPDX:GPL-3.0-or-later\"]", "license")
+    if (
+        not isinstance(licenses, list)
+        or not licenses
+        or not all(isinstance(x, str) and x.startswith("SPDX:") for x in licenses)
+    ):
+        raise ManifestError(
+            'license: expected a list of "SPDX:..." identifiers, e.g. ["SPDX:GPL-3.0-or-later"]', "license"
+        )
     permissions = manifest.get("permissions", {})
     if not isinstance(permissions, dict):
-        raise ManifestError("permissions: expected a table of name = \"reason\"", "permissions")
+        raise ManifestError('permissions: expected a table of name = "reason"', "permissions")
     for key, reason in permissions.items():
         if key not in PERMISSIONS:
-            raise ManifestError(f"permissions: unknown permission {key!r}; allowed: "
-                                f"{', '.join(PERMISSIONS)}", "permissions")
+            raise ManifestError(
+                f"permissions: unknown permission {key!r}; allowed: {', '.join(PERMISSIONS)}", "permissions"
+            )
         _terse(f"permissions.{key}", reason)
     return manifest
 
@@ -123,8 +138,7 @@ def build(out_dir: Path, root: Path = REPO_ROOT) -> Path:
     if not (addon_dir / "__init__.py").is_file():
         raise UserError(f"{addon_dir} has no __init__.py; run from the repository", "addon")
     if not (addon_dir / "shared" / "__init__.py").is_file():
-        raise UserError(f"{addon_dir / 'shared'} is missing: it must be a symlink to ../shared",
-                        "shared")
+        raise UserError(f"{addon_dir / 'shared'} is missing: it must be a symlink to ../shared", "shared")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{manifest['id']}-{manifest['version']}.zip"
@@ -157,8 +171,9 @@ def validate_with_blender(zip_path: Path) -> str | None:
     tool = blender_validator()
     if tool is None:
         return None
-    result = subprocess.run([sys.executable, str(tool), "validate", str(zip_path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(tool), "validate", str(zip_path)], capture_output=True, text=True, timeout=120
+    )
     text = (result.stdout + result.stderr).strip()
     if result.returncode != 0:
         raise ManifestError(f"Blender's extension validator refused {zip_path}: {text}", "manifest")
@@ -167,8 +182,9 @@ def validate_with_blender(zip_path: Path) -> str | None:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="dist", help="output folder (default: dist)")
-    parser.add_argument("--no-validate", action="store_true",
-                        help="skip Blender's own validator (the manifest is checked anyway)")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="skip Blender's own validator (the manifest is checked anyway)"
+    )
 
 
 def run(args) -> int:

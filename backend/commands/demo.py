@@ -13,6 +13,7 @@ Steps (each prints a line; long ones show a progress bar):
    each control side by side with the output, for a few frames;
 5. stops the server and prints where everything is (also in DIR/demo_summary.json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,28 +36,56 @@ TINY_DEFAULT = (384, 256, 49)
 REAL_DEFAULT = (768, 512, 121)
 STEPS = 5
 # Everything the demo writes directly into DIR (removed at the start of a new run; DIR/tiny-bundle stays).
-OWNED = ("controls", "generated", "server", "logs", "demo.blend", "demo.blend1", "demo.mp4",
-         "contact_sheet.png", "demo_summary.json")
+OWNED = (
+    "controls",
+    "generated",
+    "server",
+    "logs",
+    "demo.blend",
+    "demo.blend1",
+    "demo.mp4",
+    "contact_sheet.png",
+    "demo_summary.json",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("demo_output"), metavar="DIR",
-                        help="output folder (default ./demo_output)")
-    parser.add_argument("--model", metavar="BUNDLE",
-                        help="model bundle (bundle.json or its folder); default: $LTX_SCENE_MODEL, an installed "
-                             "real bundle, else the tiny test model (noise)")
-    parser.add_argument("--control", default="pose", choices=KINDS,
-                        help="control to generate from (all four are captured; default pose)")
-    parser.add_argument("--width", type=int, help=f"generation width, a multiple of 128 (default {TINY_DEFAULT[0]} "
-                                                  f"with the tiny model, {REAL_DEFAULT[0]} with real weights)")
-    parser.add_argument("--height", type=int, help=f"generation height, a multiple of 128 (default "
-                                                   f"{TINY_DEFAULT[1]} / {REAL_DEFAULT[1]})")
+    parser.add_argument(
+        "--out", type=Path, default=Path("demo_output"), metavar="DIR", help="output folder (default ./demo_output)"
+    )
+    parser.add_argument(
+        "--model",
+        metavar="BUNDLE",
+        help="model bundle (bundle.json or its folder); default: $LTX_SCENE_MODEL, an installed "
+        "real bundle, else the tiny test model (noise)",
+    )
+    parser.add_argument(
+        "--control",
+        default="pose",
+        choices=KINDS,
+        help="control to generate from (all four are captured; default pose)",
+    )
+    parser.add_argument(
+        "--width",
+        type=int,
+        help=f"generation width, a multiple of 128 (default {TINY_DEFAULT[0]} "
+        f"with the tiny model, {REAL_DEFAULT[0]} with real weights)",
+    )
+    parser.add_argument(
+        "--height",
+        type=int,
+        help=f"generation height, a multiple of 128 (default {TINY_DEFAULT[1]} / {REAL_DEFAULT[1]})",
+    )
     parser.add_argument("--frames", type=int, help=f"frame count, 8k+1 (default {TINY_DEFAULT[2]} / {REAL_DEFAULT[2]})")
     parser.add_argument("--prompt", help="the prompt (default: describes the demo scene)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="where the server runs the model: auto, cpu, cuda")
-    parser.add_argument("--server-timeout", type=float, default=None,
-                        help="seconds to wait for the server to load the model (default 300 tiny, 3600 real)")
+    parser.add_argument(
+        "--server-timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for the server to load the model (default 300 tiny, 3600 real)",
+    )
 
 
 class Steps:
@@ -88,11 +117,11 @@ class Steps:
 
 ADVICE = {
     "model bundle": "check the bundle path (`ltx-scene models list` shows what is installed), or unset "
-                    "LTX_SCENE_MODEL to use the tiny test model",
+    "LTX_SCENE_MODEL to use the tiny test model",
     "start the backend server": "see the server log named above; `ltx-scene serve --model BUNDLE` run by hand "
-                                "shows the same error",
+    "shows the same error",
     "Blender: scene, controls, generation, strips": "see the Blender log named above; `make setup` reinstalls "
-                                                    "bpy; a smaller --width/--height/--frames needs less memory",
+    "bpy; a smaller --width/--height/--frames needs less memory",
     "control videos and contact sheet": "check free disk space in the output folder",
 }
 
@@ -103,8 +132,11 @@ def resolve_size(args, bundle) -> tuple[int, int, int, int]:
     from shared.video_rules import check_frames, check_size
 
     if args.control not in bundle.control_kinds:
-        raise UserError(f"--control {args.control}: the bundle {bundle.name} has no IC-LoRA for it; it has "
-                        f"{', '.join(bundle.control_kinds)}", "control")
+        raise UserError(
+            f"--control {args.control}: the bundle {bundle.name} has no IC-LoRA for it; it has "
+            f"{', '.join(bundle.control_kinds)}",
+            "control",
+        )
     default = TINY_DEFAULT if bundle.tiny else REAL_DEFAULT
     width = args.width or default[0]
     height = args.height or default[1]
@@ -130,18 +162,21 @@ def run(args: argparse.Namespace) -> int:
 
     out = args.out.expanduser().resolve()
     steps = Steps(STEPS)
-    running: dict = {}          # "server": the ServerProcess while it runs
+    running: dict = {}  # "server": the ServerProcess while it runs
     try:
         return _run(args, out, steps, running)
     except UserError as exc:
-        raise UserError(f"demo failed at step {steps.label}: {exc}\nWhat to do: "
-                        f"{ADVICE.get(steps.name, 'see the message above')}", getattr(exc, "field", None)) from None
+        raise UserError(
+            f"demo failed at step {steps.label}: {exc}\nWhat to do: {ADVICE.get(steps.name, 'see the message above')}",
+            getattr(exc, "field", None),
+        ) from None
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a bug: show it, then one clear line
         traceback.print_exc()
-        raise UserError(f"demo failed at step {steps.label} with an internal error: {exc!r} "
-                        f"(traceback above); please report it") from None
+        raise UserError(
+            f"demo failed at step {steps.label} with an internal error: {exc!r} (traceback above); please report it"
+        ) from None
     finally:
         server = running.pop("server", None)
         if server is not None:
@@ -169,8 +204,11 @@ def _run(args, out: Path, steps: Steps, running: dict) -> int:
     if chosen.tiny:
         print(f"    NOTE: {chosen.explanation()}", flush=True)
     width, height, frames, factor = resolve_size(args, bundle)
-    print(f"    generating {width}x{height}, {frames} frames at 24 fps from the {args.control} control "
-          f"(IC-LoRA reference factor {factor})", flush=True)
+    print(
+        f"    generating {width}x{height}, {frames} frames at 24 fps from the {args.control} control "
+        f"(IC-LoRA reference factor {factor})",
+        flush=True,
+    )
     clean_previous(out)  # only now: a refused option leaves the previous run's files alone
     logs = out / "logs"
     logs.mkdir()
@@ -187,10 +225,14 @@ def _run(args, out: Path, steps: Steps, running: dict) -> int:
         if elapsed - last[0] >= 10:
             last[0] = elapsed
             print(f"    ... {elapsed:.0f} s, engine {state}", flush=True)
+
     server.start(timeout, waiting)
-    print(f"    ready: device {server.health.get('device')}, torch {server.health.get('torch')}, "
-          f"ltx-core {server.health.get('ltx_core')}"
-          f"{', tiny test model' if server.health.get('tiny_model') else ''}", flush=True)
+    print(
+        f"    ready: device {server.health.get('device')}, torch {server.health.get('torch')}, "
+        f"ltx-core {server.health.get('ltx_core')}"
+        f"{', tiny test model' if server.health.get('tiny_model') else ''}",
+        flush=True,
+    )
 
     # 3. Blender
     steps.begin("Blender: scene, controls, generation, strips")
@@ -202,6 +244,7 @@ def _run(args, out: Path, steps: Steps, running: dict) -> int:
     # 4. outputs
     steps.begin("control videos and contact sheet")
     from backend.video import probe_video, read_video
+
     controls = {kind: session["controls"][kind] for kind in KINDS if kind in session["controls"]}
     frames_by_kind = finish_controls(controls, 24)
     video = Path(session["generation"]["video"])
@@ -216,16 +259,33 @@ def _run(args, out: Path, steps: Steps, running: dict) -> int:
     steps.end()
 
     summary = {
-        "out": str(out), "bundle": str(bundle.path), "bundle_how": chosen.how, "tiny_model": bundle.tiny,
-        "control": args.control, "width": width, "height": height, "frames": frames, "seed": args.seed,
-        "blend": session["blend"], "video": str(video), "demo_mp4": str(demo_mp4),
-        "video_info": info.to_json(), "contact_sheet": str(sheet), "contact_sheet_frames": indices,
+        "out": str(out),
+        "bundle": str(bundle.path),
+        "bundle_how": chosen.how,
+        "tiny_model": bundle.tiny,
+        "control": args.control,
+        "width": width,
+        "height": height,
+        "frames": frames,
+        "seed": args.seed,
+        "blend": session["blend"],
+        "video": str(video),
+        "demo_mp4": str(demo_mp4),
+        "video_info": info.to_json(),
+        "contact_sheet": str(sheet),
+        "contact_sheet_frames": indices,
         "contact_sheet_rows": list(frames_by_kind) + ["output"],
-        "controls": controls, "strips": session["generation"]["strips"],
-        "job_id": session["generation"].get("job_id"), "server_log": str(server.log_path),
-        "blender_log": str(blender_log), "server_exit": code,
-        "timings_s": {**steps.timings, **{f"blender/{k}": v for k, v in session["timings"].items()},
-                      "total": round(time.perf_counter() - steps.started, 1)},
+        "controls": controls,
+        "strips": session["generation"]["strips"],
+        "job_id": session["generation"].get("job_id"),
+        "server_log": str(server.log_path),
+        "blender_log": str(blender_log),
+        "server_exit": code,
+        "timings_s": {
+            **steps.timings,
+            **{f"blender/{k}": v for k, v in session["timings"].items()},
+            "total": round(time.perf_counter() - steps.started, 1),
+        },
     }
     (out / "demo_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print_summary(summary, out)
@@ -244,18 +304,27 @@ def print_summary(s: dict, out: Path) -> None:
 
     vi = s["video_info"]
     print(f"\nDone in {s['timings_s']['total']:.0f} s. Everything is in {rel(out)}/:")
-    print(f"  Blender file     {rel(s['blend'])}  (scene 'LTX Demo'; the result is in the Video Sequencer: "
-          + ", ".join(f"{st['type'].lower()} '{st['name']}' channel {st['channel']}" for st in s["strips"]) + ")")
-    print(f"  generated video  {rel(s['demo_mp4'])}  ({vi['width']}x{vi['height']}, {vi['frames']} frames, "
-          f"{vi['fps']} fps, {vi['video_codec']} + {vi['audio_codec']} audio; the strips use {rel(s['video'])})"
-          + ("  NOISE: tiny test model" if s["tiny_model"] else ""))
-    print(f"  contact sheet    {rel(s['contact_sheet'])}  (rows {', '.join(s['contact_sheet_rows'])}; "
-          f"frames {', '.join(map(str, s['contact_sheet_frames']))})")
+    print(
+        f"  Blender file     {rel(s['blend'])}  (scene 'LTX Demo'; the result is in the Video Sequencer: "
+        + ", ".join(f"{st['type'].lower()} '{st['name']}' channel {st['channel']}" for st in s["strips"])
+        + ")"
+    )
+    print(
+        f"  generated video  {rel(s['demo_mp4'])}  ({vi['width']}x{vi['height']}, {vi['frames']} frames, "
+        f"{vi['fps']} fps, {vi['video_codec']} + {vi['audio_codec']} audio; the strips use {rel(s['video'])})"
+        + ("  NOISE: tiny test model" if s["tiny_model"] else "")
+    )
+    print(
+        f"  contact sheet    {rel(s['contact_sheet'])}  (rows {', '.join(s['contact_sheet_rows'])}; "
+        f"frames {', '.join(map(str, s['contact_sheet_frames']))})"
+    )
     print("  control videos   (lossless PNG frames, a lossless .mov and the ControlPackage per kind)")
     for kind, c in s["controls"].items():
         extra = f"; render in {rel(c['rgb_frames_dir'])}/" if c.get("rgb_frames_dir") else ""
-        print(f"    {kind:<7} {rel(c['video'])}  {rel(c['frames_dir'])}/ ({c['frames']} frames {c['width']}x"
-              f"{c['height']}{extra})  {rel(c['package'])}")
+        print(
+            f"    {kind:<7} {rel(c['video'])}  {rel(c['frames_dir'])}/ ({c['frames']} frames {c['width']}x"
+            f"{c['height']}{extra})  {rel(c['package'])}"
+        )
     print(f"  logs             {rel(s['server_log'])}, {rel(s['blender_log'])}")
     print(f"  summary          {rel(out / 'demo_summary.json')}")
     t = s["timings_s"]

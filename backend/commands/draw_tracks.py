@@ -4,6 +4,7 @@ Draws a ComfyUI tracks JSON (the format of ComfyUI-LTXVideo's Sparse Track Edito
 node) as the Motion-Track-Control IC-LoRA's control video: one lossless 8-bit RGB PNG per frame,
 `frame_00000.png`, ... (names sort in frame order), pixel-exact to the official node.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,24 @@ HELP = "draw a ComfyUI tracks JSON as the motion-track control video (PNG frames
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tracks", type=Path, metavar="TRACKS.json",
-                        help='tracks JSON: a list of tracks, each a list of {"x": .., "y": ..} per frame')
+    parser.add_argument(
+        "tracks",
+        type=Path,
+        metavar="TRACKS.json",
+        help='tracks JSON: a list of tracks, each a list of {"x": .., "y": ..} per frame',
+    )
     parser.add_argument("--width", type=int, required=True, help="output width in pixels")
     parser.add_argument("--height", type=int, required=True, help="output height in pixels")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the PNG frames")
-    parser.add_argument("--frames", type=int, default=None, metavar="N",
-                        help="number of frames (default: the longest track); extra frames keep the "
-                             "trails ageing, fewer frames cut the tracks")
-    parser.add_argument("--force", action="store_true",
-                        help="replace frame_*.png files already in DIR")
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of frames (default: the longest track); extra frames keep the "
+        "trails ageing, fewer frames cut the tracks",
+    )
+    parser.add_argument("--force", action="store_true", help="replace frame_*.png files already in DIR")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,9 +60,11 @@ def run(args: argparse.Namespace) -> int:
     frames = points.shape[1] if args.frames is None else args.frames
     if frames < 1:
         raise UserError(
-            "frames: the tracks JSON has no points; give --frames N to draw N empty frames, or "
-            "add tracks" if args.frames is None else f"--frames: expected at least 1, got {args.frames}",
-            "frames")
+            "frames: the tracks JSON has no points; give --frames N to draw N empty frames, or add tracks"
+            if args.frames is None
+            else f"--frames: expected at least 1, got {args.frames}",
+            "frames",
+        )
     if frames != points.shape[1]:
         n = points.shape[0]
         resized = np.zeros((n, frames, 2), points.dtype)
@@ -70,13 +81,16 @@ def run(args: argparse.Namespace) -> int:
     if existing and not args.force:
         raise UserError(
             f"--out: {out} already holds {len(existing)} frame_*.png files; choose an empty folder "
-            f"or pass --force to replace them", "out")
+            f"or pass --force to replace them",
+            "out",
+        )
     for path in existing:
         path.unlink()
 
     digits = max(5, len(str(frames - 1)))
-    print(f"Drawing {points.shape[0]} track(s), {frames} frames at {args.width}x{args.height} -> {out}",
-          file=sys.stderr)
+    print(
+        f"Drawing {points.shape[0]} track(s), {frames} frames at {args.width}x{args.height} -> {out}", file=sys.stderr
+    )
     for t, frame in enumerate(iter_track_frames(points, visible, args.width, args.height)):
         write_png(out / f"frame_{t:0{digits}d}.png", frame)
         print(f"\rframe {t + 1}/{frames}", end="", file=sys.stderr, flush=True)

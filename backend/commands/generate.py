@@ -9,6 +9,7 @@ Writes OUT.mp4 (H.264 + AAC), OUT.json (the sidecar: every parameter, model hash
 OUT.control.mkv (the control video used, lossless). Sizes, frame counts, strengths and LoRAs are
 validated before any model loads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,18 @@ PACKAGE_SUFFIXES = (".npz",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, type=Path,
-                        help="model bundle: its folder or its bundle.json (see `ltx-scene models list`)")
-    parser.add_argument("--control", required=True, type=Path,
-                        help="a ControlPackage (.npz) or a control video (mp4/mkv/mov or a folder of frames)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        type=Path,
+        help="model bundle: its folder or its bundle.json (see `ltx-scene models list`)",
+    )
+    parser.add_argument(
+        "--control",
+        required=True,
+        type=Path,
+        help="a ControlPackage (.npz) or a control video (mp4/mkv/mov or a folder of frames)",
+    )
     parser.add_argument("--prompt", required=True, help="what the video shows")
     parser.add_argument("--out", required=True, type=Path, help="output .mp4 path")
     parser.add_argument("--seed", type=int, default=0)
@@ -38,26 +47,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, help="output height (default: the package's / the video's)")
     parser.add_argument("--frames", type=int, help="frame count, 8k+1 (default: the package's / the video's)")
     parser.add_argument("--fps", help="frame rate, e.g. 24 or 24000/1001 (default: the package's / the video's)")
-    parser.add_argument("--kind", choices=CONTROL_KINDS,
-                        help="control kind (default: the package's; required for a control video)")
-    parser.add_argument("--attention-strength", type=float, default=1.0,
-                        help="how strongly the control steers the video, 0..1 (default 1)")
-    parser.add_argument("--attention-mask", type=Path,
-                        help="grey mask video or image: white = full control, black = none")
-    parser.add_argument("--conditioning-strength", type=float, default=1.0,
-                        help="denoise strength of the reference tokens, 0..1 (default 1 = kept clean)")
+    parser.add_argument(
+        "--kind", choices=CONTROL_KINDS, help="control kind (default: the package's; required for a control video)"
+    )
+    parser.add_argument(
+        "--attention-strength",
+        type=float,
+        default=1.0,
+        help="how strongly the control steers the video, 0..1 (default 1)",
+    )
+    parser.add_argument(
+        "--attention-mask", type=Path, help="grey mask video or image: white = full control, black = none"
+    )
+    parser.add_argument(
+        "--conditioning-strength",
+        type=float,
+        default=1.0,
+        help="denoise strength of the reference tokens, 0..1 (default 1 = kept clean)",
+    )
     parser.add_argument("--ic-lora-strength", type=float, default=1.0, help="IC-LoRA strength (default 1)")
     parser.add_argument("--image", type=Path, help="first-frame image (image-to-video)")
-    parser.add_argument("--no-package-image", action="store_true",
-                        help="ignore the package's first-frame image")
-    parser.add_argument("--lora", action="append", default=[], metavar="NAME_OR_PATH=STRENGTH",
-                        help="an extra LoRA for stage 1: a name from the bundle or a .safetensors path (repeatable)")
+    parser.add_argument("--no-package-image", action="store_true", help="ignore the package's first-frame image")
+    parser.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        metavar="NAME_OR_PATH=STRENGTH",
+        help="an extra LoRA for stage 1: a name from the bundle or a .safetensors path (repeatable)",
+    )
     parser.add_argument("--preview", action="store_true", help="stage 1 only, half size: fast iteration")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    parser.add_argument("--quantization", choices=("none", "fp8-cast"),
-                        help="override the bundle's: fp8-cast stores the transformer's linears in float8")
+    parser.add_argument(
+        "--quantization",
+        choices=("none", "fp8-cast"),
+        help="override the bundle's: fp8-cast stores the transformer's linears in float8",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_memory_arguments(parser, job_size=False)      # the plan is made for this job's own size
+    add_memory_arguments(parser, job_size=False)  # the plan is made for this job's own size
 
 
 def _parse_lora(text: str) -> tuple[str, float]:
@@ -91,8 +117,9 @@ def _with_path_loras(bundle, loras: list[tuple[str, float]]):
         path = Path(ref).expanduser()
         if not path.is_file():
             have = ", ".join(sorted(bundle.loras)) or "none"
-            raise UserError(f"--lora {ref!r}: neither a LoRA of the bundle (it has: {have}) nor an existing file",
-                            field="loras")
+            raise UserError(
+                f"--lora {ref!r}: neither a LoRA of the bundle (it has: {have}) nor an existing file", field="loras"
+            )
         name = path.stem
         extra[name] = lora_entry_from_file(name, path, strength, field_name="loras")
         names.append((name, strength))
@@ -107,8 +134,9 @@ def _load_control(path: Path, args):
     from shared.package import ControlPackage
 
     if not path.exists():
-        raise UserError(f"--control {path}: not found; give a ControlPackage (.npz) or a control video",
-                        field="control")
+        raise UserError(
+            f"--control {path}: not found; give a ControlPackage (.npz) or a control video", field="control"
+        )
     if path.suffix.lower() in PACKAGE_SUFFIXES:
         pkg = ControlPackage.load(path)
         return ControlInput(package=pkg), pkg, pkg.fps
@@ -125,8 +153,9 @@ def run(args: argparse.Namespace) -> int:
 
     out = args.out.expanduser()
     if out.suffix.lower() != ".mp4":
-        raise UserError(f"--out {out}: the output must be an .mp4 file, e.g. {out.with_suffix('.mp4').name}",
-                        field="out")
+        raise UserError(
+            f"--out {out}: the output must be an .mp4 file, e.g. {out.with_suffix('.mp4').name}", field="out"
+        )
     if args.frames is not None:
         check_frames(args.frames)
     loras = [_parse_lora(t) for t in args.lora]
@@ -142,19 +171,33 @@ def run(args: argparse.Namespace) -> int:
     if fps is None:
         raise UserError("--fps: a folder of frames has no frame rate; pass --fps (e.g. 24)", field="fps")
     spec = GenerationSpec(
-        prompt=args.prompt, seed=args.seed, width=args.width, height=args.height, frames=args.frames,
-        fps=format_fps(parse_fps(fps)), control_kind=args.kind, attention_strength=args.attention_strength,
-        conditioning_strength=args.conditioning_strength, ic_lora_strength=args.ic_lora_strength,
-        loras=[{"name": n, "strength": s} for n, s in lora_names], preview=args.preview,
-        use_first_frame=not args.no_package_image)
+        prompt=args.prompt,
+        seed=args.seed,
+        width=args.width,
+        height=args.height,
+        frames=args.frames,
+        fps=format_fps(parse_fps(fps)),
+        control_kind=args.kind,
+        attention_strength=args.attention_strength,
+        conditioning_strength=args.conditioning_strength,
+        ic_lora_strength=args.ic_lora_strength,
+        loras=[{"name": n, "strength": s} for n, s in lora_names],
+        preview=args.preview,
+        use_first_frame=not args.no_package_image,
+    )
 
     from backend.engine import Engine
     from backend.engine.plan import make_plan
 
-    first = make_plan(spec, control, bundle)      # sizes resolved from the spec / package / video
-    engine = Engine(bundle, device=args.device, quantization=args.quantization,
-                    memory=memory_options(args, first.width, first.height, first.frames), tune_host_malloc=True)
-    plan = engine.plan(spec, control)   # every check, before any model loads
+    first = make_plan(spec, control, bundle)  # sizes resolved from the spec / package / video
+    engine = Engine(
+        bundle,
+        device=args.device,
+        quantization=args.quantization,
+        memory=memory_options(args, first.width, first.height, first.frames),
+        tune_host_malloc=True,
+    )
+    plan = engine.plan(spec, control)  # every check, before any model loads
 
     if args.attention_mask is not None or args.image is not None:
         from backend.video import load_image, load_mask_video
@@ -167,9 +210,12 @@ def run(args: argparse.Namespace) -> int:
 
     if bundle.tiny:
         print("note: the tiny test model makes noise, not video; see `ltx-scene models download`", file=sys.stderr)
-    print(f"{plan.kind} control, {plan.out_width}x{plan.out_height}, {plan.frames} frames at "
-          f"{format_fps(plan.fps)} fps, seed {plan.seed}{' (preview: stage 1 only)' if plan.preview else ''}, "
-          f"on {engine.device}", file=sys.stderr)
+    print(
+        f"{plan.kind} control, {plan.out_width}x{plan.out_height}, {plan.frames} frames at "
+        f"{format_fps(plan.fps)} fps, seed {plan.seed}{' (preview: stage 1 only)' if plan.preview else ''}, "
+        f"on {engine.device}",
+        file=sys.stderr,
+    )
     print(engine.memory_plan.table(), file=sys.stderr)
 
     work = out.parent / f".{out.stem}.ltx-scene-work"
@@ -185,8 +231,7 @@ def run(args: argparse.Namespace) -> int:
     result.control_video_path.replace(control_out)
     _rewrite_outputs(result.sidecar_path, sidecar, out, control_out)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"wrote {out} ({result.width}x{result.height}, {result.frames} frames), {sidecar.name}, "
-          f"{control_out.name}")
+    print(f"wrote {out} ({result.width}x{result.height}, {result.frames} frames), {sidecar.name}, {control_out.name}")
     return 0
 
 
@@ -205,8 +250,7 @@ class _ProgressBar:
     def __init__(self, disabled: bool):
         from tqdm import tqdm
 
-        self._bar = tqdm(total=1000, disable=disabled, unit="‰", bar_format="{l_bar}{bar}| {postfix}",
-                         file=sys.stderr)
+        self._bar = tqdm(total=1000, disable=disabled, unit="‰", bar_format="{l_bar}{bar}| {postfix}", file=sys.stderr)
         self._n = 0
 
     def update(self, event) -> None:

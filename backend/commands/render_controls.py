@@ -7,6 +7,7 @@ a user error (exit 2) keeps the child's own message; a crash says what died and 
 its output. For canny the child writes the RGB render; this side turns it into edges with the
 trainer's Canny (backend/video/canny.py) and keeps the render under DIR/rgb_frames/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def child_command(args) -> list[str]:
-    cmd = [sys.executable, "-m", "tools.headless", "render-controls",
-           str(Path(args.scene_file).resolve()), "--control", args.control, "--out", str(Path(args.out).resolve()),
-           "--rig-preset", args.rig_preset, "--depth-engine", args.depth_engine,
-           "--rgb-engine", args.rgb_engine, "--depth-size", args.depth_size]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tools.headless",
+        "render-controls",
+        str(Path(args.scene_file).resolve()),
+        "--control",
+        args.control,
+        "--out",
+        str(Path(args.out).resolve()),
+        "--rig-preset",
+        args.rig_preset,
+        "--depth-engine",
+        args.depth_engine,
+        "--rgb-engine",
+        args.rgb_engine,
+        "--depth-size",
+        args.depth_size,
+    ]
     for flag in ("width", "height", "frames", "frame_start", "scene", "mask_collection"):
         value = getattr(args, flag)
         if value is not None:
@@ -51,8 +67,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         try:
             from tqdm import tqdm
-            bar = tqdm(total=1000, desc=f"capture {args.control}", unit="‰", file=sys.stderr,
-                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+
+            bar = tqdm(
+                total=1000,
+                desc=f"capture {args.control}",
+                unit="‰",
+                file=sys.stderr,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+            )
         except ImportError:
             bar = None
     done = 0
@@ -66,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         done = max(done, target)
 
     try:
-        child = run_child(child_command(args), on_progress=on_progress,
-                          on_note=lambda text: print(f"note: {text}", file=sys.stderr))
+        child = run_child(
+            child_command(args), on_progress=on_progress, on_note=lambda text: print(f"note: {text}", file=sys.stderr)
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -78,19 +101,25 @@ def run(args: argparse.Namespace) -> int:
     result = child.result
     if result["kind"] == "canny" and "frames_dir" in result:
         edges_from_rgb(Path(result["frames_dir"]), Path(args.out))
-    print(f"wrote {result['package']} and {result['frames']} frames ({result['width']}x{result['height']}, "
-          f"{result['fps']} fps) in {result.get('frames_dir', '-')}  [{result['seconds']:.1f} s]")
+    print(
+        f"wrote {result['package']} and {result['frames']} frames ({result['width']}x{result['height']}, "
+        f"{result['fps']} fps) in {result.get('frames_dir', '-')}  [{result['seconds']:.1f} s]"
+    )
     return 0
 
 
 def describe_failure(code: int, lines: list[str]) -> str:
     text = "\n".join(lines[-15:])
     if "No module named 'bpy'" in text or "No module named bpy" in text:
-        return ("render-controls: this Python has no bpy module; install the dev extras "
-                "(`make setup`, which installs bpy==5.0.1) and run again")
+        return (
+            "render-controls: this Python has no bpy module; install the dev extras "
+            "(`make setup`, which installs bpy==5.0.1) and run again"
+        )
     if code in (-6, 134):
-        what = ("Blender aborted (exit 134): usually a render engine without a working OpenGL/EGL "
-                "driver; try --depth-engine CYCLES --rgb-engine CYCLES")
+        what = (
+            "Blender aborted (exit 134): usually a render engine without a working OpenGL/EGL "
+            "driver; try --depth-engine CYCLES --rgb-engine CYCLES"
+        )
     elif code in (-9, 137):
         what = "Blender was killed (out of memory?); try a smaller --width/--height or fewer --frames"
     else:
@@ -108,8 +137,12 @@ def edges_from_rgb(frames_dir: Path, out: Path) -> None:
         shutil.rmtree(rgb_dir)
     frames_dir.rename(rgb_dir)
     import numpy as np
+
     files = sorted(rgb_dir.glob("frame_*.png"))
     rgb = np.stack([read_png(p) for p in files])
     write_png_frames(frames_dir, canny_video(rgb))
-    print("note: canny frames are edges of the RGB render (Canny 100/200, the trainer's); "
-          f"the render itself is in {rgb_dir}", file=sys.stderr)
+    print(
+        "note: canny frames are edges of the RGB render (Canny 100/200, the trainer's); "
+        f"the render itself is in {rgb_dir}",
+        file=sys.stderr,
+    )

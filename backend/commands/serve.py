@@ -3,6 +3,7 @@
 Binds 127.0.0.1 unless `--host` says otherwise. Prints where the token is (not the token). The
 models load in the background after the server is up; `/v1/health` says when they are ready.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,32 +19,72 @@ HELP = "run the HTTP backend (job queue, progress events, results) for the Blend
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, metavar="BUNDLE",
-                        help="the model bundle (bundle.json or its folder); see `ltx-scene models list`")
-    parser.add_argument("--port", type=int, default=defaults.DEFAULT_PORT,
-                        help=f"TCP port (default {defaults.DEFAULT_PORT})")
-    parser.add_argument("--host", default=defaults.LOOPBACK_HOST,
-                        help="address to bind (default 127.0.0.1, this machine only); e.g. 0.0.0.0 "
-                             "exposes the server on the network: do that only on a network you trust")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"jobs, results and the token (default {defaults.default_data_dir()})")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="BUNDLE",
+        help="the model bundle (bundle.json or its folder); see `ltx-scene models list`",
+    )
+    parser.add_argument(
+        "--port", type=int, default=defaults.DEFAULT_PORT, help=f"TCP port (default {defaults.DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--host",
+        default=defaults.LOOPBACK_HOST,
+        help="address to bind (default 127.0.0.1, this machine only); e.g. 0.0.0.0 "
+        "exposes the server on the network: do that only on a network you trust",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"jobs, results and the token (default {defaults.default_data_dir()})",
+    )
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument("--quantization", choices=("none", "fp8-cast"), default=None,
-                        help="override the bundle's quantization (fp8-cast halves transformer memory)")
-    parser.add_argument("--max-upload-mb", type=int, default=defaults.DEFAULT_MAX_UPLOAD_MB,
-                        help=f"largest job upload in MiB (default {defaults.DEFAULT_MAX_UPLOAD_MB})")
-    parser.add_argument("--max-queued", type=int, default=defaults.DEFAULT_MAX_QUEUED,
-                        help=f"jobs queued or running at once (default {defaults.DEFAULT_MAX_QUEUED})")
-    parser.add_argument("--keep-days", type=float, default=defaults.DEFAULT_KEEP_DAYS,
-                        help=f"delete finished jobs older than this (default {defaults.DEFAULT_KEEP_DAYS:g}; 0: never)")
-    parser.add_argument("--keep-jobs", type=int, default=defaults.DEFAULT_KEEP_JOBS,
-                        help=f"keep at most this many finished jobs (default {defaults.DEFAULT_KEEP_JOBS}; 0: no limit)")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                        help="another Host header name to accept (a LAN name of this machine); repeatable")
+    parser.add_argument(
+        "--quantization",
+        choices=("none", "fp8-cast"),
+        default=None,
+        help="override the bundle's quantization (fp8-cast halves transformer memory)",
+    )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=int,
+        default=defaults.DEFAULT_MAX_UPLOAD_MB,
+        help=f"largest job upload in MiB (default {defaults.DEFAULT_MAX_UPLOAD_MB})",
+    )
+    parser.add_argument(
+        "--max-queued",
+        type=int,
+        default=defaults.DEFAULT_MAX_QUEUED,
+        help=f"jobs queued or running at once (default {defaults.DEFAULT_MAX_QUEUED})",
+    )
+    parser.add_argument(
+        "--keep-days",
+        type=float,
+        default=defaults.DEFAULT_KEEP_DAYS,
+        help=f"delete finished jobs older than this (default {defaults.DEFAULT_KEEP_DAYS:g}; 0: never)",
+    )
+    parser.add_argument(
+        "--keep-jobs",
+        type=int,
+        default=defaults.DEFAULT_KEEP_JOBS,
+        help=f"keep at most this many finished jobs (default {defaults.DEFAULT_KEEP_JOBS}; 0: no limit)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another Host header name to accept (a LAN name of this machine); repeatable",
+    )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    parser.add_argument("--default-malloc", action="store_true",
-                        help="keep glibc's default malloc behaviour on a CPU device (by default a CPU server "
-                             "keeps freed memory for the next job: steadier job times, higher resting RSS)")
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="keep glibc's default malloc behaviour on a CPU device (by default a CPU server "
+        "keeps freed memory for the next job: steadier job times, higher resting RSS)",
+    )
     add_memory_arguments(parser)
 
 
@@ -58,8 +99,12 @@ def run(args: argparse.Namespace) -> int:
     from backend.server.settings import ServerSettings
     from shared.errors import UserError
 
-    for name, value, low in (("--port", args.port, 1), ("--max-upload-mb", args.max_upload_mb, 1),
-                             ("--max-queued", args.max_queued, 1), ("--keep-jobs", args.keep_jobs, 0)):
+    for name, value, low in (
+        ("--port", args.port, 1),
+        ("--max-upload-mb", args.max_upload_mb, 1),
+        ("--max-queued", args.max_queued, 1),
+        ("--keep-jobs", args.keep_jobs, 0),
+    ):
         if value < low or (name == "--port" and value > 65535):
             raise UserError(f"{name}: {value} is out of range", name)
     if args.keep_days < 0:
@@ -67,23 +112,48 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bundle = Bundle.load(args.model)
-    engine = Engine(bundle, device=args.device, quantization=args.quantization, memory=memory_options(args),
-                    tune_host_malloc=not args.default_malloc)
+    engine = Engine(
+        bundle,
+        device=args.device,
+        quantization=args.quantization,
+        memory=memory_options(args),
+        tune_host_malloc=not args.default_malloc,
+    )
     print(engine.memory_plan.table(), file=sys.stderr, flush=True)
     settings = ServerSettings(
-        data_dir=args.data_dir or defaults.default_data_dir(), host=args.host, port=args.port,
-        max_upload_bytes=args.max_upload_mb * 1024 * 1024, max_queued=args.max_queued,
-        keep_days=args.keep_days, keep_jobs=args.keep_jobs, allowed_hosts=tuple(args.allow_host))
+        data_dir=args.data_dir or defaults.default_data_dir(),
+        host=args.host,
+        port=args.port,
+        max_upload_bytes=args.max_upload_mb * 1024 * 1024,
+        max_queued=args.max_queued,
+        keep_days=args.keep_days,
+        keep_jobs=args.keep_jobs,
+        allowed_hosts=tuple(args.allow_host),
+    )
     app = create_app(settings, engine)
     host_for_url = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"ltx-scene serve: http://{host_for_url}:{args.port}/v1  (model {bundle.name}"
-          f"{', TINY TEST MODEL: its output is noise' if bundle.tiny else ''}; device {engine.device})\n"
-          f"  token: {settings.data_dir.resolve() / TOKEN_FILE}   data: {settings.data_dir.resolve()}"
-          "   API docs: /docs",
-          file=sys.stderr, flush=True)
+    print(
+        f"ltx-scene serve: http://{host_for_url}:{args.port}/v1  (model {bundle.name}"
+        f"{', TINY TEST MODEL: its output is noise' if bundle.tiny else ''}; device {engine.device})\n"
+        f"  token: {settings.data_dir.resolve() / TOKEN_FILE}   data: {settings.data_dir.resolve()}"
+        "   API docs: /docs",
+        file=sys.stderr,
+        flush=True,
+    )
     if not app.state.hosts_loopback_only:
-        print("  WARNING: listening beyond this machine; anyone with the token can use the GPU",
-              file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                timeout_graceful_shutdown=5, server_header=False, proxy_headers=False, **uvicorn_options(settings))
+        print(
+            "  WARNING: listening beyond this machine; anyone with the token can use the GPU",
+            file=sys.stderr,
+            flush=True,
+        )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        proxy_headers=False,
+        **uvicorn_options(settings),
+    )
     return 0

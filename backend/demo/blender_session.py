@@ -6,6 +6,7 @@ backend/blender_child.py. Its lines (`LTX_STEP`, `LTX_PROGRESS`, `LTX_NOTE`, `LT
 waits on the server (synchronously, in background mode it reports nothing), a thread polls the
 server's job list and drives the bar with the job's stage, step and ETA.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,12 +52,40 @@ class JobMonitor(threading.Thread):
         self.join(timeout=5)
 
 
-def session_command(out_dir: Path, server, control: str, width: int, height: int, frames: int,
-                    reference_factor: int, prompt: str | None, seed: int) -> list[str]:
-    cmd = [sys.executable, "-m", "tools.demo_session", "--out", str(out_dir),
-           "--url", server.url, "--token-file", str(server.token_file), "--control", control,
-           "--width", str(width), "--height", str(height), "--frames", str(frames),
-           "--reference-factor", str(reference_factor), "--seed", str(seed)]
+def session_command(
+    out_dir: Path,
+    server,
+    control: str,
+    width: int,
+    height: int,
+    frames: int,
+    reference_factor: int,
+    prompt: str | None,
+    seed: int,
+) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "tools.demo_session",
+        "--out",
+        str(out_dir),
+        "--url",
+        server.url,
+        "--token-file",
+        str(server.token_file),
+        "--control",
+        control,
+        "--width",
+        str(width),
+        "--height",
+        str(height),
+        "--frames",
+        str(frames),
+        "--reference-factor",
+        str(reference_factor),
+        "--seed",
+        str(seed),
+    ]
     if prompt:
         cmd += ["--prompt", prompt]
     return cmd
@@ -105,8 +134,15 @@ def run_session(cmd: list[str], server, log_path: Path, say=print) -> dict:
 
     try:
         with open(log_path, "w", encoding="utf-8") as log:
-            child = run_child(cmd, env=child_env(extra), on_step=on_step, on_progress=on_progress,
-                              on_note=on_note, log=log, tail_lines=60)
+            child = run_child(
+                cmd,
+                env=child_env(extra),
+                on_step=on_step,
+                on_progress=on_progress,
+                on_note=on_note,
+                log=log,
+                tail_lines=60,
+            )
     finally:
         close_step()
         if own_home:
@@ -116,12 +152,18 @@ def run_session(cmd: list[str], server, log_path: Path, say=print) -> dict:
     if child.failed:
         text = child.output(20)
         if "No module named 'bpy'" in text:
-            raise UserError("this Python has no bpy module: run `make setup` (it installs bpy==5.0.1) "
-                            "and try again", "blender")
-        why = {-9: "was killed (out of memory?)", 137: "was killed (out of memory?)",
-               -6: "aborted (a render engine without an OpenGL/EGL driver?)",
-               134: "aborted (a render engine without an OpenGL/EGL driver?)"}.get(
-                   child.returncode, f"exited with status {child.returncode}")
-        raise UserError(f"{step}: the Blender process {why} during step '{step}'. Its full output is in "
-                        f"{log_path}; the end:\n{text}", "blender")
+            raise UserError(
+                "this Python has no bpy module: run `make setup` (it installs bpy==5.0.1) and try again", "blender"
+            )
+        why = {
+            -9: "was killed (out of memory?)",
+            137: "was killed (out of memory?)",
+            -6: "aborted (a render engine without an OpenGL/EGL driver?)",
+            134: "aborted (a render engine without an OpenGL/EGL driver?)",
+        }.get(child.returncode, f"exited with status {child.returncode}")
+        raise UserError(
+            f"{step}: the Blender process {why} during step '{step}'. Its full output is in "
+            f"{log_path}; the end:\n{text}",
+            "blender",
+        )
     return child.result

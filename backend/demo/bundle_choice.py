@@ -8,30 +8,33 @@
 The tiny bundle is randomly initialized: what it generates is noise. `TINY_EXPLANATION` says so and
 names the command that downloads the real weights; the demo prints it at the start and the end.
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.bundle import BUNDLE_FILE, Bundle, BundleError, default_models_dir
+from backend.bundle import BUNDLE_FILE, Bundle, BundleError
+from shared.data_dir import default_models_dir
 
 ENV_VAR = "LTX_SCENE_MODEL"
 TINY_DIR = "tiny-bundle"
 REAL_WEIGHTS_HOWTO = (
     "For real video fetch the official weights with `ltx-scene models download ltx-2.3` (about 70 GB; "
     "generation needs a GPU with enough memory), then run `make demo` again (it finds the installed "
-    f"bundle), or pass `--model BUNDLE` / set {ENV_VAR}=/path/to/bundle.json.")
+    f"bundle), or pass `--model BUNDLE` / set {ENV_VAR}=/path/to/bundle.json."
+)
 TINY_EXPLANATION = (
     "No real model bundle was found, so the demo uses the TINY TEST MODEL: it is randomly initialized "
-    "and everything it generates is NOISE (the controls, the scene and the strips are real). "
-    + REAL_WEIGHTS_HOWTO)
+    "and everything it generates is NOISE (the controls, the scene and the strips are real). " + REAL_WEIGHTS_HOWTO
+)
 
 
 @dataclass(frozen=True)
 class ChosenBundle:
     bundle: Bundle
-    how: str            # "--model", "LTX_SCENE_MODEL", "installed", "tiny (made now)", "tiny (reused)"
+    how: str  # "--model", "LTX_SCENE_MODEL", "installed", "tiny (made now)", "tiny (reused)"
 
     @property
     def tiny(self) -> bool:
@@ -43,9 +46,11 @@ class ChosenBundle:
             return ""
         if self.how.startswith("tiny"):
             return TINY_EXPLANATION
-        return (f"{self.bundle.path} (from {self.how}) is the TINY TEST MODEL: it is randomly initialized "
-                "and everything it generates is NOISE (the controls, the scene and the strips are real). "
-                + REAL_WEIGHTS_HOWTO)
+        return (
+            f"{self.bundle.path} (from {self.how}) is the TINY TEST MODEL: it is randomly initialized "
+            "and everything it generates is NOISE (the controls, the scene and the strips are real). "
+            + REAL_WEIGHTS_HOWTO
+        )
 
 
 def installed_real_bundles(models_dir: Path | None = None) -> list[Bundle]:
@@ -62,11 +67,13 @@ def installed_real_bundles(models_dir: Path | None = None) -> list[Bundle]:
         if not bundle.tiny:
             found.append(bundle)
     from backend.models_catalog import DEFAULT_PRESET
+
     return sorted(found, key=lambda b: (b.folder.name != DEFAULT_PRESET, b.folder.name))
 
 
-def choose_bundle(explicit: str | Path | None, out_dir: Path, progress=None,
-                  models_dir: Path | None = None) -> ChosenBundle:
+def choose_bundle(
+    explicit: str | Path | None, out_dir: Path, progress=None, models_dir: Path | None = None
+) -> ChosenBundle:
     """The bundle to run, following the order above. Raises `BundleError` for a broken explicit one."""
     if explicit:
         return ChosenBundle(Bundle.load(explicit), "--model")
@@ -88,5 +95,6 @@ def choose_bundle(explicit: str | Path | None, out_dir: Path, progress=None,
         except BundleError:
             pass  # half-written by an interrupted run: make it again
     from backend.tiny_model import make_tiny_model
+
     path = make_tiny_model(tiny_dir, architecture="ltx-2.3", seed=0, progress=progress)
     return ChosenBundle(Bundle.load(path), "tiny (made now)")

@@ -6,6 +6,7 @@
 - `build_contact_sheet`: one row per control plus the generated output, a few evenly spaced frames.
 - `link_result`: DIR/demo.mp4, the generated video (a hard link to the file the strips use).
 """
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def finish_controls(controls: dict, fps) -> dict[str, np.ndarray]:
     return frames_by_kind
 
 
-def build_contact_sheet(frames_by_kind: dict[str, np.ndarray], output: np.ndarray, out_path: Path,
-                        columns: int = 5, thumb_height: int = 160) -> tuple[Path, list[int]]:
+def build_contact_sheet(
+    frames_by_kind: dict[str, np.ndarray], output: np.ndarray, out_path: Path, columns: int = 5, thumb_height: int = 160
+) -> tuple[Path, list[int]]:
     rows = [(kind, frames) for kind, frames in frames_by_kind.items()] + [(OUTPUT_ROW, output)]
     shortest = min(len(frames) for _, frames in rows)
     indices = evenly_spaced(shortest, columns)

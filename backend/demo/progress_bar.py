@@ -1,5 +1,6 @@
 """A fraction-driven progress bar: tqdm on a terminal; in a log or a pipe, a plain line now and then
 (every 25 % or 15 s) instead of tqdm's carriage-return redraws."""
+
 from __future__ import annotations
 
 import sys
@@ -24,15 +25,21 @@ class ProgressBar:
             except ImportError:  # pragma: no cover - tqdm is a dependency
                 pass
             else:
-                self.bar = tqdm(total=self.SCALE, desc=f"      {desc}", file=self.stream, leave=False,
-                                bar_format="{desc}: {percentage:3.0f}%|{bar:24}| {elapsed} {postfix}")
+                self.bar = tqdm(
+                    total=self.SCALE,
+                    desc=f"      {desc}",
+                    file=self.stream,
+                    leave=False,
+                    bar_format="{desc}: {percentage:3.0f}%|{bar:24}| {elapsed} {postfix}",
+                )
 
     def update(self, fraction: float, message: str = "") -> None:
         fraction = max(0.0, min(1.0, float(fraction)))
         if self.bar is None:
             now = time.monotonic()
-            if fraction - self._line_fraction >= self.LINE_EVERY_FRACTION or \
-                    (now - self._line_time >= self.LINE_EVERY_S and fraction > self._line_fraction):
+            if fraction - self._line_fraction >= self.LINE_EVERY_FRACTION or (
+                now - self._line_time >= self.LINE_EVERY_S and fraction > self._line_fraction
+            ):
                 self._line_fraction, self._line_time = fraction, now
                 print(f"      {self.desc}: {fraction * 100:3.0f}% {message}", file=self.stream, flush=True)
             return

@@ -5,6 +5,7 @@ waits until `/v1/health` says the engine is `ready` (the models load in the back
 server is up) and reads the token it created. `stop()` ends it (terminate, then kill). Failures say
 what happened and show the end of the server's log.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def loopback_session() -> requests.Session:
 
 
 class ServerProcess:
-    def __init__(self, bundle_path: Path, data_dir: Path, log_path: Path, port: int | None = None,
-                 device: str = "auto"):
+    def __init__(
+        self, bundle_path: Path, data_dir: Path, log_path: Path, port: int | None = None, device: str = "auto"
+    ):
         self.bundle_path = Path(bundle_path)
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
@@ -54,9 +56,22 @@ class ServerProcess:
         return self.data_dir / "token"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "backend.cli", "serve", "--model", str(self.bundle_path),
-                "--port", str(self.port), "--data-dir", str(self.data_dir), "--device", self.device,
-                "--log-level", "warning"]
+        return [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "serve",
+            "--model",
+            str(self.bundle_path),
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--device",
+            self.device,
+            "--log-level",
+            "warning",
+        ]
 
     def log_tail(self, lines: int = 25) -> str:
         try:
@@ -72,16 +87,25 @@ class ServerProcess:
         self._log = open(self.log_path, "wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
-        self.proc = subprocess.Popen(self.command(), cwd=str(REPO_ROOT), stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self.command(),
+            cwd=str(REPO_ROOT),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         started = time.monotonic()
         state = "starting"
         while True:
             elapsed = time.monotonic() - started
             code = self.proc.poll()
             if code is not None:
-                raise UserError(f"the server exited with status {code} before it was ready. "
-                                f"Its log ({self.log_path}) ends with:\n{self.log_tail()}", "server")
+                raise UserError(
+                    f"the server exited with status {code} before it was ready. "
+                    f"Its log ({self.log_path}) ends with:\n{self.log_tail()}",
+                    "server",
+                )
             try:
                 # With the token (once the server wrote it) health also says the device and versions.
                 token = self.token_file.read_text().strip() if self.token_file.is_file() else ""
@@ -93,21 +117,26 @@ class ServerProcess:
             except requests.RequestException:
                 pass
             if state == "failed":
-                raise UserError(f"the server could not load the model bundle: "
-                                f"{self.health.get('engine_error')}. Log: {self.log_path}", "server")
+                raise UserError(
+                    f"the server could not load the model bundle: "
+                    f"{self.health.get('engine_error')}. Log: {self.log_path}",
+                    "server",
+                )
             if state == "ready" and self.token_file.is_file() and self.health.get("authenticated"):
                 self.token = self.token_file.read_text().strip()
                 return self
             if elapsed > timeout_s:
-                raise UserError(f"the server was not ready after {timeout_s:.0f} s (engine: {state}). "
-                                f"Its log ({self.log_path}) ends with:\n{self.log_tail()}", "server")
+                raise UserError(
+                    f"the server was not ready after {timeout_s:.0f} s (engine: {state}). "
+                    f"Its log ({self.log_path}) ends with:\n{self.log_tail()}",
+                    "server",
+                )
             if on_wait is not None:
                 on_wait(elapsed, state)
             time.sleep(0.5)
 
     def jobs(self) -> list[dict]:
-        reply = self.http.get(f"{self.url}/v1/jobs", headers={"Authorization": f"Bearer {self.token}"},
-                              timeout=5)
+        reply = self.http.get(f"{self.url}/v1/jobs", headers={"Authorization": f"Bearer {self.token}"}, timeout=5)
         reply.raise_for_status()
         return reply.json().get("jobs", [])
 

@@ -6,6 +6,7 @@ gets arrays. These functions run the very same official steps on the arrays
 official conditioning items, `ICLoraPipeline._downsample_mask_to_latent`), so a job fed from arrays
 equals a stock job fed from a lossless file of the same pixels.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,9 @@ from ltx_pipelines.utils.media_io import normalize_latent, preprocess, resize_an
 IMAGE_CRF = DEFAULT_IMAGE_CRF  # the stock pipeline's default H.264 CRF "compression" of the image
 
 
-def reference_video_tensor(frames: np.ndarray, height: int, width: int, device: torch.device,
-                           dtype: torch.dtype) -> torch.Tensor:
+def reference_video_tensor(
+    frames: np.ndarray, height: int, width: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
     """uint8 (F, H, W, 3) -> (1, 3, F, height, width) in [-1, 1]; per frame, as `load_video_conditioning`."""
     out = []
     for frame in frames:
@@ -36,8 +38,9 @@ def reference_video_tensor(frames: np.ndarray, height: int, width: int, device: 
     return torch.cat(out, dim=2)
 
 
-def image_tensor(image: np.ndarray, height: int, width: int, device: torch.device, dtype: torch.dtype,
-                 crf: int = IMAGE_CRF) -> torch.Tensor:
+def image_tensor(
+    image: np.ndarray, height: int, width: int, device: torch.device, dtype: torch.dtype, crf: int = IMAGE_CRF
+) -> torch.Tensor:
     """uint8 (H, W, 3) -> (1, 3, 1, height, width), as `load_image_conditioning` (CRF round trip included)."""
     array = preprocess(image=np.ascontiguousarray(image[..., :3]), crf=crf)
     t = torch.tensor(array, dtype=torch.float32, device=device)
@@ -55,20 +58,28 @@ def first_frame_item(video_encoder, image: torch.Tensor) -> ConditioningItem:
     return VideoConditionByLatentIndex(latent=video_encoder(image), strength=1.0, latent_idx=0)
 
 
-def reference_item(video_encoder, reference: torch.Tensor, downscale_factor: int, conditioning_strength: float,
-                   attention_strength: float, mask: torch.Tensor | None) -> ConditioningItem:
+def reference_item(
+    video_encoder,
+    reference: torch.Tensor,
+    downscale_factor: int,
+    conditioning_strength: float,
+    attention_strength: float,
+    mask: torch.Tensor | None,
+) -> ConditioningItem:
     """The IC-LoRA reference tokens, wrapped with attention weights as `ICLoraPipeline._create_conditionings`."""
     encoded = video_encoder(reference)
     if mask is not None:
         latent_mask = ICLoraPipeline._downsample_mask_to_latent(
-            mask=mask, target_latent_shape=VideoLatentShape.from_torch_shape(encoded.shape))
+            mask=mask, target_latent_shape=VideoLatentShape.from_torch_shape(encoded.shape)
+        )
         attention = latent_mask * attention_strength
     elif attention_strength < 1.0:
         attention = attention_strength
     else:
         attention = None
     item: ConditioningItem = VideoConditionByReferenceLatent(
-        latent=encoded, downscale_factor=downscale_factor, strength=conditioning_strength)
+        latent=encoded, downscale_factor=downscale_factor, strength=conditioning_strength
+    )
     if attention is not None:
         item = ConditioningItemAttentionStrengthWrapper(item, attention_mask=attention)
     return item

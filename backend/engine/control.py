@@ -11,6 +11,7 @@ the uint8 control video the reference latent is encoded from:
 - a control video is used as given; the official resize (bilinear, cover + centre crop) happens in
   `conditioning.reference_video_tensor`, exactly as the stock pipeline does after decoding a file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ from shared.raster.model_frames import attention_weights, reference_frames
 
 @dataclass
 class ControlInput:
-    package: object | None = None          # shared.package.ControlPackage
-    video: np.ndarray | None = None        # (F, H, W, 3) uint8 control video
-    mask: np.ndarray | None = None         # (F, H, W) float32 in [0, 1] attention mask (or (H, W))
+    package: object | None = None  # shared.package.ControlPackage
+    video: np.ndarray | None = None  # (F, H, W, 3) uint8 control video
+    mask: np.ndarray | None = None  # (F, H, W) float32 in [0, 1] attention mask (or (H, W))
     first_frame: np.ndarray | None = None  # (H, W, 3) uint8 first-frame image
 
 
@@ -41,22 +42,31 @@ def check_control_input(control: ControlInput) -> None:
     if control.video is not None:
         v = control.video
         if not isinstance(v, np.ndarray) or v.dtype != np.uint8 or v.ndim != 4 or v.shape[-1] != 3:
-            raise UserError(f"control video: expected a uint8 array (F, H, W, 3), got "
-                            f"{getattr(v, 'dtype', type(v))} {getattr(v, 'shape', '')}", field="control")
+            raise UserError(
+                f"control video: expected a uint8 array (F, H, W, 3), got "
+                f"{getattr(v, 'dtype', type(v))} {getattr(v, 'shape', '')}",
+                field="control",
+            )
         if v.shape[0] < 1 or v.shape[1] < 2 or v.shape[2] < 2:
             raise UserError(f"control video: too small, shape {v.shape}", field="control")
     if control.mask is not None:
         m = control.mask
         if not isinstance(m, np.ndarray) or m.ndim not in (2, 3) or not np.issubdtype(m.dtype, np.floating):
-            raise UserError(f"mask: expected a float array (F, H, W) or (H, W) in [0, 1], got "
-                            f"{getattr(m, 'dtype', type(m))} {getattr(m, 'shape', '')}", field="mask")
+            raise UserError(
+                f"mask: expected a float array (F, H, W) or (H, W) in [0, 1], got "
+                f"{getattr(m, 'dtype', type(m))} {getattr(m, 'shape', '')}",
+                field="mask",
+            )
         if not np.all(np.isfinite(m)) or m.min(initial=0.0) < 0.0 or m.max(initial=0.0) > 1.0:
             raise UserError("mask: values must be finite and in [0, 1] (white = full control)", field="mask")
     if control.first_frame is not None:
         f = control.first_frame
         if not isinstance(f, np.ndarray) or f.dtype != np.uint8 or f.ndim != 3 or f.shape[-1] != 3:
-            raise UserError(f"image: expected a uint8 RGB image (H, W, 3), got "
-                            f"{getattr(f, 'dtype', type(f))} {getattr(f, 'shape', '')}", field="image")
+            raise UserError(
+                f"image: expected a uint8 RGB image (H, W, 3), got "
+                f"{getattr(f, 'dtype', type(f))} {getattr(f, 'shape', '')}",
+                field="image",
+            )
 
 
 def control_frames(control: ControlInput, kind: str, frames: int, ref_width: int, ref_height: int) -> np.ndarray:
@@ -64,13 +74,15 @@ def control_frames(control: ControlInput, kind: str, frames: int, ref_width: int
     if control.video is not None:
         video = control.video
         if video.shape[0] < frames:
-            raise UserError(f"control video: has {video.shape[0]} frames but the job needs {frames}; "
-                            f"render the control with {frames} frames or ask for fewer", field="frames")
+            raise UserError(
+                f"control video: has {video.shape[0]} frames but the job needs {frames}; "
+                f"render the control with {frames} frames or ask for fewer",
+                field="frames",
+            )
         return np.ascontiguousarray(video[:frames])
     pkg = control.package
     if pkg.frame_count < frames:
-        raise UserError(f"control package: has {pkg.frame_count} frames but the job needs {frames}",
-                        field="frames")
+        raise UserError(f"control package: has {pkg.frame_count} frames but the job needs {frames}", field="frames")
     return reference_frames(pkg, ref_width, ref_height, frames=frames, kind=kind)
 
 

@@ -3,6 +3,7 @@
 The official helpers call `torch.cuda.synchronize()` unconditionally, which raises on a machine
 without a GPU; the engine calls these guarded versions instead.
 """
+
 from __future__ import annotations
 
 import torch
@@ -11,7 +12,7 @@ from shared.errors import UserError
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" -> CUDA when available, else CPU. Explicit "cuda" without a GPU is a clear error."""
+    """ "auto" -> CUDA when available, else CPU. Explicit "cuda" without a GPU is a clear error."""
     if isinstance(device, torch.device):
         return device
     name = str(device).strip().lower()
@@ -21,8 +22,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise UserError(f"device {device!r} was asked for but no CUDA GPU is available; "
-                            "use device 'auto' or 'cpu'", field="device")
+            raise UserError(
+                f"device {device!r} was asked for but no CUDA GPU is available; use device 'auto' or 'cpu'",
+                field="device",
+            )
         return torch.device(name)
     raise UserError(f"unknown device {device!r}; allowed: 'auto', 'cpu', 'cuda', 'cuda:N'", field="device")
 

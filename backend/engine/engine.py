@@ -10,6 +10,7 @@ that change no number:
 - the denoising loop is the stock Euler loop plus a progress event and a cancellation check per step.
 Prompt encodings are cached per prompt text.
 """
+
 from __future__ import annotations
 
 import threading
@@ -98,10 +99,10 @@ class GenerationResult:
 class GeneratedMedia:
     """A job's output before it is written: what `Engine.generate` returns (and the parity tests compare)."""
 
-    video: np.ndarray            # (F, H, W, 3) uint8
-    audio: np.ndarray            # (channels, samples) float32
+    video: np.ndarray  # (F, H, W, 3) uint8
+    audio: np.ndarray  # (channels, samples) float32
     sample_rate: int
-    control: np.ndarray          # (F, h, w, 3) uint8, the control video at the reference size
+    control: np.ndarray  # (F, h, w, 3) uint8, the control video at the reference size
     plan: JobPlan
     has_mask: bool
     has_first_frame: bool
@@ -115,10 +116,16 @@ class Engine:
     are serialized by a lock: the server may call `run` from several threads.
     """
 
-    def __init__(self, bundle: Bundle | str | Path, device: str | torch.device = "auto",
-                 tiling: TilingConfig | None = None, quantization: str | None = None,
-                 memory: MemoryOptions | None = None, tune_host_malloc: bool = False,
-                 hashes: FileHashes | None = None):
+    def __init__(
+        self,
+        bundle: Bundle | str | Path,
+        device: str | torch.device = "auto",
+        tiling: TilingConfig | None = None,
+        quantization: str | None = None,
+        memory: MemoryOptions | None = None,
+        tune_host_malloc: bool = False,
+        hashes: FileHashes | None = None,
+    ):
         """bundle: a `Bundle` or its path. quantization: None = the bundle's; "none" / "fp8-cast" override it.
 
         memory: what the memory plan is made for (default: this device's free memory and RAM, a
@@ -131,14 +138,16 @@ class Engine:
             bundle = Bundle.load(bundle)
         if quantization is not None:
             if quantization not in QUANTIZATIONS:
-                raise UserError(f"quantization {quantization!r} is not supported; allowed: "
-                                f"{', '.join(QUANTIZATIONS)}", field="quantization")
+                raise UserError(
+                    f"quantization {quantization!r} is not supported; allowed: {', '.join(QUANTIZATIONS)}",
+                    field="quantization",
+                )
             bundle = replace(bundle, quantization=quantization)
         bundle.check_files()
         self.bundle = bundle
         self.device = resolve_device(device)
         if tune_host_malloc and self.device.type == "cpu":
-            keep_host_memory()          # before any worker thread allocates: see host_memory.py
+            keep_host_memory()  # before any worker thread allocates: see host_memory.py
         self.dtype = torch.bfloat16
         precheck_loras(bundle)
         self.hashes = hashes if hashes is not None else FileHashes(default_cache_file())
@@ -155,8 +164,13 @@ class Engine:
         factor = max(e.reference_downscale_factor for e in self.bundle.ic_loras.values())
         job = JobShape(opts.width, opts.height, opts.frames, reference_downscale_factor=factor)
         budgets = detect_budgets(self.device, opts.vram_gb, opts.ram_gb)
-        return plan_memory(sizes_from_bundle(self.bundle), job, budgets, force_tier=opts.tier,
-                           force_resident_blocks=opts.resident_blocks)
+        return plan_memory(
+            sizes_from_bundle(self.bundle),
+            job,
+            budgets,
+            force_tier=opts.tier,
+            force_resident_blocks=opts.resident_blocks,
+        )
 
     # ------------------------------------------------------------------------------------ models
     @property
@@ -185,8 +199,14 @@ class Engine:
 
     def _build(self) -> Models:
         factory = QUANTIZATIONS[self.bundle.quantization]
-        return build_models(self.bundle, self.memory_plan, self.device, self.dtype,
-                            factory() if factory is not None else None, self.memory_options.disk_dir)
+        return build_models(
+            self.bundle,
+            self.memory_plan,
+            self.device,
+            self.dtype,
+            factory() if factory is not None else None,
+            self.memory_options.disk_dir,
+        )
 
     def describe(self) -> dict:
         """What GET /v1/models reports: the bundle's description plus what this engine runs it with."""
@@ -198,27 +218,54 @@ class Engine:
             "memory": self.memory_summary(),
             "frames_rule": "8k+1, at least 9",
             "preview": "stage 1 only, half the width and height",
-            "stages": {"stage1_steps": len(DISTILLED_SIGMA_VALUES) - 1,
-                       "stage2_steps": len(STAGE_2_DISTILLED_SIGMA_VALUES) - 1},
+            "stages": {
+                "stage1_steps": len(DISTILLED_SIGMA_VALUES) - 1,
+                "stage2_steps": len(STAGE_2_DISTILLED_SIGMA_VALUES) - 1,
+            },
         }
 
     def memory_summary(self) -> dict:
         """The plan in a few fields (`/v1/health`, the add-on's Backend panel, the sidecar)."""
         d = self.memory_plan.describe()
-        return {k: d[k] for k in ("tier", "summary", "peak_device_bytes", "peak_host_bytes", "pinned_bytes",
-                                  "resident_blocks", "blocks", "storage", "text_encoder_on_demand")}
+        return {
+            k: d[k]
+            for k in (
+                "tier",
+                "summary",
+                "peak_device_bytes",
+                "peak_host_bytes",
+                "pinned_bytes",
+                "resident_blocks",
+                "blocks",
+                "storage",
+                "text_encoder_on_demand",
+            )
+        }
 
     # ------------------------------------------------------------------------------------ jobs
     def plan(self, spec: GenerationSpec, control: ControlInput) -> JobPlan:
         """Validate a job without running it (no model work): raises UserError on bad input."""
         plan = make_plan(spec, control, self.bundle)
-        self.memory_plan.check_job(JobShape(plan.width, plan.height, plan.frames, float(plan.fps),
-                                            plan.reference_downscale_factor,
-                                            masked=control.mask is not None or plan.attention_strength < 1.0))
+        self.memory_plan.check_job(
+            JobShape(
+                plan.width,
+                plan.height,
+                plan.frames,
+                float(plan.fps),
+                plan.reference_downscale_factor,
+                masked=control.mask is not None or plan.attention_strength < 1.0,
+            )
+        )
         return plan
 
-    def run(self, spec: GenerationSpec, control: ControlInput, out_dir, on_progress=None,
-            cancel: threading.Event | None = None) -> GenerationResult:
+    def run(
+        self,
+        spec: GenerationSpec,
+        control: ControlInput,
+        out_dir,
+        on_progress=None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
         """Generate and write `video.mp4`, `control.mkv` (lossless) and `video.json` into out_dir."""
         plan = self.plan(spec, control)
         with self._lock:
@@ -230,9 +277,13 @@ class Engine:
             tracker.finish()
             return result
 
-    def generate(self, spec: GenerationSpec, control: ControlInput,
-                 on_progress: Callable[[ProgressEvent], None] | None = None,
-                 cancel: threading.Event | None = None) -> GeneratedMedia:
+    def generate(
+        self,
+        spec: GenerationSpec,
+        control: ControlInput,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GeneratedMedia:
         """The job without writing files: frames, audio and the control used (for tests and tools)."""
         plan = self.plan(spec, control)
         with self._lock:
@@ -274,30 +325,38 @@ class Engine:
 
     def _loop(self, stage: str, transformer, video_context, audio_context, tracker: JobTracker):
         """The stock `euler_denoising_loop`, plus a cancellation check before and an event after each step."""
-        denoise_fn = simple_denoising_func(video_context=video_context, audio_context=audio_context,
-                                           transformer=transformer)
+        denoise_fn = simple_denoising_func(
+            video_context=video_context, audio_context=audio_context, transformer=transformer
+        )
 
         def loop(sigmas, video_state, audio_state, stepper):
             total = len(sigmas) - 1
             for step_idx in range(total):
                 tracker.check_cancel()
                 denoised_video, denoised_audio = denoise_fn(video_state, audio_state, sigmas, step_idx)
-                denoised_video = post_process_latent(denoised_video, video_state.denoise_mask,
-                                                     video_state.clean_latent)
-                denoised_audio = post_process_latent(denoised_audio, audio_state.denoise_mask,
-                                                     audio_state.clean_latent)
-                video_state = replace(video_state, latent=stepper.step(video_state.latent, denoised_video,
-                                                                      sigmas, step_idx))
-                audio_state = replace(audio_state, latent=stepper.step(audio_state.latent, denoised_audio,
-                                                                      sigmas, step_idx))
+                denoised_video = post_process_latent(denoised_video, video_state.denoise_mask, video_state.clean_latent)
+                denoised_audio = post_process_latent(denoised_audio, audio_state.denoise_mask, audio_state.clean_latent)
+                video_state = replace(
+                    video_state, latent=stepper.step(video_state.latent, denoised_video, sigmas, step_idx)
+                )
+                audio_state = replace(
+                    audio_state, latent=stepper.step(audio_state.latent, denoised_audio, sigmas, step_idx)
+                )
                 synchronize(self.device)
                 tracker.report(stage, step_idx + 1, total, f"{stage} step {step_idx + 1}/{total}")
             return video_state, audio_state
 
         return loop
 
-    def _sample(self, plan: JobPlan, m: Models, control_video: np.ndarray, mask: np.ndarray | None,
-                image: np.ndarray | None, tracker: JobTracker) -> GeneratedMedia:
+    def _sample(
+        self,
+        plan: JobPlan,
+        m: Models,
+        control_video: np.ndarray,
+        mask: np.ndarray | None,
+        image: np.ndarray | None,
+        tracker: JobTracker,
+    ) -> GeneratedMedia:
         device, dtype = self.device, self.dtype
         fps = float(plan.fps)
         generator = torch.Generator(device=device).manual_seed(plan.seed)
@@ -309,26 +368,41 @@ class Engine:
         tracker.report("prompt", 1, 1, "prompt encoded")
 
         tracker.begin("control", 2, "encoding the control video")
-        s1 = VideoPixelShape(batch=1, frames=plan.frames, width=plan.stage1_width, height=plan.stage1_height,
-                             fps=fps)
+        s1 = VideoPixelShape(batch=1, frames=plan.frames, width=plan.stage1_width, height=plan.stage1_height, fps=fps)
         stage1_items = []
         with m.on_device("video_encoder"):
             if image is not None:
-                stage1_items.append(cond.first_frame_item(
-                    m.video_encoder, cond.image_tensor(image, s1.height, s1.width, device, dtype)))
+                stage1_items.append(
+                    cond.first_frame_item(m.video_encoder, cond.image_tensor(image, s1.height, s1.width, device, dtype))
+                )
             reference = cond.reference_video_tensor(control_video, plan.ref_height, plan.ref_width, device, dtype)
             mask_t = cond.mask_tensor(mask, device) if mask is not None else None
-            stage1_items.append(cond.reference_item(m.video_encoder, reference, plan.reference_downscale_factor,
-                                                    plan.conditioning_strength, plan.attention_strength, mask_t))
+            stage1_items.append(
+                cond.reference_item(
+                    m.video_encoder,
+                    reference,
+                    plan.reference_downscale_factor,
+                    plan.conditioning_strength,
+                    plan.attention_strength,
+                    mask_t,
+                )
+            )
         tracker.report("control", 2, 2, "control encoded")
 
         stage1_sigmas = torch.Tensor(DISTILLED_SIGMA_VALUES).to(device)
         tracker.begin("stage1", len(stage1_sigmas) - 1, "stage 1: half size, with the IC-LoRA")
         with m.loras.enabled(plan.lora_strengths()):
             video_state, audio_state = denoise_audio_video(
-                output_shape=s1, conditionings=stage1_items, noiser=noiser, sigmas=stage1_sigmas, stepper=stepper,
+                output_shape=s1,
+                conditionings=stage1_items,
+                noiser=noiser,
+                sigmas=stage1_sigmas,
+                stepper=stepper,
                 denoising_loop_fn=self._loop("stage1", m.transformer, video_context, audio_context, tracker),
-                components=self.components, dtype=dtype, device=device)
+                components=self.components,
+                dtype=dtype,
+                device=device,
+            )
         del stage1_items, reference, mask_t
 
         if not plan.preview:
@@ -336,18 +410,31 @@ class Engine:
             s2 = VideoPixelShape(batch=1, frames=plan.frames, width=plan.width, height=plan.height, fps=fps)
             stage2_items = []
             with m.on_device("video_encoder", "upsampler"):
-                upscaled = upsample_video(latent=video_state.latent[:1], video_encoder=m.video_encoder,
-                                          upsampler=m.upsampler)
+                upscaled = upsample_video(
+                    latent=video_state.latent[:1], video_encoder=m.video_encoder, upsampler=m.upsampler
+                )
                 if image is not None:
-                    stage2_items.append(cond.first_frame_item(
-                        m.video_encoder, cond.image_tensor(image, s2.height, s2.width, device, dtype)))
+                    stage2_items.append(
+                        cond.first_frame_item(
+                            m.video_encoder, cond.image_tensor(image, s2.height, s2.width, device, dtype)
+                        )
+                    )
             stage2_sigmas = torch.Tensor(STAGE_2_DISTILLED_SIGMA_VALUES).to(device)
             tracker.begin("stage2", len(stage2_sigmas) - 1, "stage 2: upsampled x2, refined without the IC-LoRA")
             video_state, audio_state = denoise_audio_video(
-                output_shape=s2, conditionings=stage2_items, noiser=noiser, sigmas=stage2_sigmas, stepper=stepper,
+                output_shape=s2,
+                conditionings=stage2_items,
+                noiser=noiser,
+                sigmas=stage2_sigmas,
+                stepper=stepper,
                 denoising_loop_fn=self._loop("stage2", m.transformer, video_context, audio_context, tracker),
-                components=self.components, dtype=dtype, device=device, noise_scale=stage2_sigmas[0],
-                initial_video_latent=upscaled, initial_audio_latent=audio_state.latent)
+                components=self.components,
+                dtype=dtype,
+                device=device,
+                noise_scale=stage2_sigmas[0],
+                initial_video_latent=upscaled,
+                initial_audio_latent=audio_state.latent,
+            )
             del upscaled, stage2_items
 
         tracker.begin("decode", 2, "decoding video and audio")
@@ -361,9 +448,16 @@ class Engine:
         if waveform.ndim == 1:
             waveform = waveform[None]
         tracker.report("decode", 2, 2, "audio decoded")
-        return GeneratedMedia(video=video, audio=waveform, sample_rate=int(audio.sampling_rate),
-                              control=control_video, plan=plan, has_mask=mask is not None,
-                              has_first_frame=image is not None, stage_seconds=dict(tracker.stage_seconds))
+        return GeneratedMedia(
+            video=video,
+            audio=waveform,
+            sample_rate=int(audio.sampling_rate),
+            control=control_video,
+            plan=plan,
+            has_mask=mask is not None,
+            has_first_frame=image is not None,
+            stage_seconds=dict(tracker.stage_seconds),
+        )
 
     def _write(self, media: GeneratedMedia, out_dir: Path, tracker: JobTracker) -> GenerationResult:
         from backend.video import write_lossless_video, write_mp4
@@ -377,17 +471,31 @@ class Engine:
         tracker.report("write", 1, 3, "mp4 written")
         write_lossless_video(control_path, media.control, plan.fps)
         tracker.report("write", 2, 3, "control video written")
-        unmatched = {name: len(l.unmatched) for name, l in self._models.loras.loras.items()}
+        unmatched = {name: len(lora.unmatched) for name, lora in self._models.loras.loras.items()}
         record = build_sidecar(
-            plan=plan, bundle=self.bundle, hashes=self.hashes, memory=self.memory_summary(),
-            device=str(self.device), dtype="bfloat16", has_mask=media.has_mask,
-            has_first_frame=media.has_first_frame, audio_sample_rate=media.sample_rate,
+            plan=plan,
+            bundle=self.bundle,
+            hashes=self.hashes,
+            memory=self.memory_summary(),
+            device=str(self.device),
+            dtype="bfloat16",
+            has_mask=media.has_mask,
+            has_first_frame=media.has_first_frame,
+            audio_sample_rate=media.sample_rate,
             files={"video": video_path.name, "control": control_path.name},
-            stage_seconds={**media.stage_seconds, **tracker.stage_seconds}, lora_unmatched=unmatched)
+            stage_seconds={**media.stage_seconds, **tracker.stage_seconds},
+            lora_unmatched=unmatched,
+        )
         write_sidecar(sidecar_path, record)
-        return GenerationResult(video_path=video_path, sidecar_path=sidecar_path, control_video_path=control_path,
-                                frames=int(media.video.shape[0]), fps=plan.fps, width=int(media.video.shape[2]),
-                                height=int(media.video.shape[1]))
+        return GenerationResult(
+            video_path=video_path,
+            sidecar_path=sidecar_path,
+            control_video_path=control_path,
+            frames=int(media.video.shape[0]),
+            fps=plan.fps,
+            width=int(media.video.shape[2]),
+            height=int(media.video.shape[1]),
+        )
 
 
 def _tiling_config(tiling: tuple[int, int, int, int]) -> TilingConfig:
@@ -395,5 +503,6 @@ def _tiling_config(tiling: tuple[int, int, int, int]) -> TilingConfig:
     if tiling == TILINGS[0]:
         return TilingConfig.default()
     px, px_overlap, frames, frames_overlap = tiling
-    return TilingConfig(spatial_config=SpatialTilingConfig(px, px_overlap),
-                        temporal_config=TemporalTilingConfig(frames, frames_overlap))
+    return TilingConfig(
+        spatial_config=SpatialTilingConfig(px, px_overlap), temporal_config=TemporalTilingConfig(frames, frames_overlap)
+    )

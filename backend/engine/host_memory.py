@@ -23,6 +23,7 @@ same trade the CUDA caching allocator makes on a GPU. Only done for a CPU device
 host-side tensors are a small part of a job and keeping the peak host memory of a model load is
 not wanted. Elsewhere (macOS, Windows, musl) nothing is changed.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -53,6 +54,5 @@ def keep_host_memory() -> bool:
     results = [mallopt(param, value) for param, value in SETTINGS]
     _applied = all(r == 1 for r in results)
     if not _applied:
-        log.warning("glibc refused some malloc settings (%s); CPU job times may vary more between "
-                    "processes", results)
+        log.warning("glibc refused some malloc settings (%s); CPU job times may vary more between processes", results)
     return _applied

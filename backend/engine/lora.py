@@ -15,6 +15,7 @@ parametrization to every weight a LoRA touches:
 The stored weights are never written, so there is nothing to "un-fuse" and a cancelled or failed
 job cannot leave the model altered.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,9 @@ def _lora_header_shapes(name: str, path: str | Path) -> dict[str, tuple[int, ...
     try:
         header, _ = read_safetensors_header(path)
     except (OSError, ValueError) as exc:
-        raise LoraError(f"LoRA {name!r}: {path} is not a readable .safetensors LoRA file ({exc})",
-                        field="loras") from None
+        raise LoraError(
+            f"LoRA {name!r}: {path} is not a readable .safetensors LoRA file ({exc})", field="loras"
+        ) from None
     return header
 
 
@@ -62,8 +64,11 @@ def precheck_loras(bundle) -> None:
 
     header, _ = read_safetensors_header(Path(bundle.checkpoint))
     prefix = "model.diffusion_model."
-    shapes = {k[len(prefix):]: tuple(v.get("shape", ())) for k, v in header.items()
-              if k.startswith(prefix) and isinstance(v, dict)}
+    shapes = {
+        k[len(prefix) :]: tuple(v.get("shape", ()))
+        for k, v in header.items()
+        if k.startswith(prefix) and isinstance(v, dict)
+    }
     seen = set()
     for name, entry in [*bundle.ic_loras.items(), *bundle.loras.items()]:
         if entry.path not in seen:
@@ -85,8 +90,11 @@ def precheck_lora(name: str, path: str | Path, model_shapes: dict[str, tuple[int
             shapes[renamed] = tuple(entry.get("shape", ()))
     prefixes = sorted({k[: -len(suffix)] for k in shapes for suffix in (_A_SUFFIX, _B_SUFFIX) if k.endswith(suffix)})
     if not prefixes:
-        raise LoraError(f"LoRA {name!r} ({path}) holds no '*.lora_A.weight' / '*.lora_B.weight' pairs; "
-                        "it is not a LoRA in the LTX/ComfyUI format", field="loras")
+        raise LoraError(
+            f"LoRA {name!r} ({path}) holds no '*.lora_A.weight' / '*.lora_B.weight' pairs; "
+            "it is not a LoRA in the LTX/ComfyUI format",
+            field="loras",
+        )
     matched = 0
     for prefix in prefixes:
         a, b = shapes.get(prefix + _A_SUFFIX), shapes.get(prefix + _B_SUFFIX)
@@ -96,13 +104,16 @@ def precheck_lora(name: str, path: str | Path, model_shapes: dict[str, tuple[int
         if len(a) != 2 or len(b) != 2 or b[1] != a[0] or (b[0], a[1]) != tuple(weight):
             raise LoraError(
                 f"LoRA {name!r}: {prefix} has A {a} / B {b} but the model's weight is {tuple(weight)}; "
-                f"the LoRA was made for a different model (architecture)", field="loras")
+                f"the LoRA was made for a different model (architecture)",
+                field="loras",
+            )
         matched += 1
     if not matched:
         raise LoraError(
             f"LoRA {name!r} ({path}): none of its {len(prefixes)} LoRA pairs match a weight of this transformer "
             f"(first: {prefixes[0]!r}); it was made for another model or uses an unknown key layout",
-            field="loras")
+            field="loras",
+        )
     return matched
 
 
@@ -113,8 +124,8 @@ class LoadedLora:
     name: str
     path: str
     state_dict: StateDict
-    targets: list[str]          # weight keys of the transformer it changes ("transformer_blocks.0.attn1.to_q.weight")
-    unmatched: list[str]        # its LoRA pairs that match no weight of this transformer
+    targets: list[str]  # weight keys of the transformer it changes ("transformer_blocks.0.attn1.to_q.weight")
+    unmatched: list[str]  # its LoRA pairs that match no weight of this transformer
 
     def __post_init__(self) -> None:
         self.targets_set = frozenset(self.targets)
@@ -127,13 +138,17 @@ def load_lora(name: str, path: str | Path, model: torch.nn.Module, device: torch
     nothing, e.g. with the wrong sd_ops or a LoRA made for the other architecture).
     """
     _lora_header_shapes(name, path)
-    sd = SafetensorsStateDictLoader().load(str(path), sd_ops=LTXV_LORA_COMFY_RENAMING_MAP,
-                                           device=torch.device("cpu"))
-    prefixes = sorted({k[: -len(_A_SUFFIX)] for k in sd.sd if k.endswith(_A_SUFFIX)}
-                      | {k[: -len(_B_SUFFIX)] for k in sd.sd if k.endswith(_B_SUFFIX)})
+    sd = SafetensorsStateDictLoader().load(str(path), sd_ops=LTXV_LORA_COMFY_RENAMING_MAP, device=torch.device("cpu"))
+    prefixes = sorted(
+        {k[: -len(_A_SUFFIX)] for k in sd.sd if k.endswith(_A_SUFFIX)}
+        | {k[: -len(_B_SUFFIX)] for k in sd.sd if k.endswith(_B_SUFFIX)}
+    )
     if not prefixes:
-        raise LoraError(f"LoRA {name!r} ({path}) holds no '*.lora_A.weight' / '*.lora_B.weight' pairs; "
-                        "it is not a LoRA in the LTX/ComfyUI format", field="loras")
+        raise LoraError(
+            f"LoRA {name!r} ({path}) holds no '*.lora_A.weight' / '*.lora_B.weight' pairs; "
+            "it is not a LoRA in the LTX/ComfyUI format",
+            field="loras",
+        )
     targets: list[str] = []
     unmatched: list[str] = []
     for prefix in prefixes:
@@ -145,17 +160,19 @@ def load_lora(name: str, path: str | Path, model: torch.nn.Module, device: torch
         if a.ndim != 2 or b.ndim != 2 or b.shape[1] != a.shape[0] or (b.shape[0], a.shape[1]) != tuple(weight.shape):
             raise LoraError(
                 f"LoRA {name!r}: {prefix} has A {tuple(a.shape)} / B {tuple(b.shape)} but the model's weight is "
-                f"{tuple(weight.shape)}; the LoRA was made for a different model (architecture)", field="loras")
+                f"{tuple(weight.shape)}; the LoRA was made for a different model (architecture)",
+                field="loras",
+            )
         targets.append(prefix + ".weight")
     if not targets:
         raise LoraError(
             f"LoRA {name!r} ({path}): none of its {len(prefixes)} LoRA pairs match a weight of this transformer "
             f"(first: {prefixes[0]!r}); it was made for another model or uses an unknown key layout",
-            field="loras")
+            field="loras",
+        )
     moved = {k: v.to(device) for k, v in sd.sd.items()}
     state = StateDict(sd=moved, device=device, size=sd.size, dtype=sd.dtype)
-    return LoadedLora(name=name, path=str(path), state_dict=state,
-                      targets=targets, unmatched=unmatched)
+    return LoadedLora(name=name, path=str(path), state_dict=state, targets=targets, unmatched=unmatched)
 
 
 def _stored_weight(model: torch.nn.Module, module_name: str) -> torch.Tensor | None:
@@ -216,8 +233,11 @@ class RuntimeLoras:
     def active_for(self, key: str) -> list[LoraStateDictWithStrength]:
         if not self._active:
             return []
-        return [LoraStateDictWithStrength(lora.state_dict, strength) for lora, strength in self._active
-                if key in lora.targets_set]
+        return [
+            LoraStateDictWithStrength(lora.state_dict, strength)
+            for lora, strength in self._active
+            if key in lora.targets_set
+        ]
 
     @contextlib.contextmanager
     def enabled(self, strengths: list[tuple[str, float]]):

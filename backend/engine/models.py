@@ -10,6 +10,7 @@
 The runtime IC-LoRA is attached before anything is packed, so its parametrizations see the real
 weights; afterwards they read whatever the streamer has bound (a resident weight or a slot view).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,8 +43,8 @@ class Models:
     upsampler: torch.nn.Module
     text_encoder: torch.nn.Module
     embeddings_processor: torch.nn.Module
-    places: dict = field(default_factory=dict)          # component -> Resident | PerStage
-    streamers: dict = field(default_factory=dict)       # "transformer" / "text_encoder" -> BlockStreamer
+    places: dict = field(default_factory=dict)  # component -> Resident | PerStage
+    streamers: dict = field(default_factory=dict)  # "transformer" / "text_encoder" -> BlockStreamer
     ledger: DeviceLedger = field(default_factory=DeviceLedger)
 
     def on_device(self, *names: str):
@@ -66,13 +67,18 @@ def tensor_bytes(module: torch.nn.Module) -> int:
     return total
 
 
-def build_models(bundle, plan: MemoryPlan, device: torch.device, dtype: torch.dtype, policy,
-                 disk_dir=None) -> Models:
+def build_models(bundle, plan: MemoryPlan, device: torch.device, dtype: torch.dtype, policy, disk_dir=None) -> Models:
     resident_tier = plan.tier == "resident"
     build_device = device if resident_tier else torch.device("cpu")
-    ledger = ModelLedger(dtype=dtype, device=build_device, checkpoint_path=str(bundle.checkpoint),
-                         gemma_root_path=str(bundle.gemma_root), spatial_upsampler_path=str(bundle.upsampler),
-                         loras=(), quantization=policy)
+    ledger = ModelLedger(
+        dtype=dtype,
+        device=build_device,
+        checkpoint_path=str(bundle.checkpoint),
+        gemma_root_path=str(bundle.gemma_root),
+        spatial_upsampler_path=str(bundle.upsampler),
+        loras=(),
+        quantization=policy,
+    )
     transformer = ledger.transformer()
     velocity = transformer.velocity_model
     # The stock builder fuses with dtype=bf16 for a plain model and keeps the stored fp8 otherwise.
@@ -96,10 +102,17 @@ def build_models(bundle, plan: MemoryPlan, device: torch.device, dtype: torch.dt
         embeddings_processor = ledger.gemma_embeddings_processor()
     finally:
         hf_logging.set_verbosity(verbosity)
-    models = Models(transformer=transformer, loras=loras, video_encoder=ledger.video_encoder(),
-                    video_decoder=ledger.video_decoder(), audio_decoder=ledger.audio_decoder(),
-                    vocoder=ledger.vocoder(), upsampler=ledger.spatial_upsampler(), text_encoder=text_encoder,
-                    embeddings_processor=embeddings_processor)
+    models = Models(
+        transformer=transformer,
+        loras=loras,
+        video_encoder=ledger.video_encoder(),
+        video_decoder=ledger.video_decoder(),
+        audio_decoder=ledger.audio_decoder(),
+        vocoder=ledger.vocoder(),
+        upsampler=ledger.spatial_upsampler(),
+        text_encoder=text_encoder,
+        embeddings_processor=embeddings_processor,
+    )
     _place(models, plan, device, disk_dir)
     return models
 
@@ -122,18 +135,34 @@ def _place(m: Models, plan: MemoryPlan, device: torch.device, disk_dir) -> None:
         blocks[i].to(device)
     led.add("transformer blocks (resident)", sum(tensor_bytes(blocks[i]) for i in resident))
     if len(resident) < len(blocks):
-        m.streamers["transformer"] = BlockStreamer(blocks, resident, device, storages.get("blocks", "host"), led,
-                                                   "transformer", disk_dir=disk_dir)
+        m.streamers["transformer"] = BlockStreamer(
+            blocks, resident, device, storages.get("blocks", "host"), led, "transformer", disk_dir=disk_dir
+        )
 
     # Text encoder and embeddings processor: resident, or on demand with Gemma's layers streamed.
     if plan.text_encoder_on_demand:
         text_storage = storages.get("text", "host")
-        m.places["text_encoder"] = PerStage(m.text_encoder, device, text_storage, led, "text encoder (non-layer)",
-                                            exclude_prefixes=(GEMMA_LAYERS_PREFIX,), disk_dir=disk_dir)
-        m.streamers["text_encoder"] = BlockStreamer(text_encoder_layers(m.text_encoder), set(), device,
-                                                    text_storage, led, "text encoder layers", disk_dir=disk_dir)
-        m.places["embeddings_processor"] = PerStage(m.embeddings_processor, device, text_storage, led,
-                                                    "embeddings processor", disk_dir=disk_dir)
+        m.places["text_encoder"] = PerStage(
+            m.text_encoder,
+            device,
+            text_storage,
+            led,
+            "text encoder (non-layer)",
+            exclude_prefixes=(GEMMA_LAYERS_PREFIX,),
+            disk_dir=disk_dir,
+        )
+        m.streamers["text_encoder"] = BlockStreamer(
+            text_encoder_layers(m.text_encoder),
+            set(),
+            device,
+            text_storage,
+            led,
+            "text encoder layers",
+            disk_dir=disk_dir,
+        )
+        m.places["embeddings_processor"] = PerStage(
+            m.embeddings_processor, device, text_storage, led, "embeddings processor", disk_dir=disk_dir
+        )
     else:
         for name in ("text_encoder", "embeddings_processor"):
             module = getattr(m, name).to(device)
@@ -143,8 +172,7 @@ def _place(m: Models, plan: MemoryPlan, device: torch.device, disk_dir) -> None:
     for name in PER_STAGE:
         module = getattr(m, name)
         if plan.components_per_stage:
-            m.places[name] = PerStage(module, device, storages.get("components", "host"), led, name,
-                                      disk_dir=disk_dir)
+            m.places[name] = PerStage(module, device, storages.get("components", "host"), led, name, disk_dir=disk_dir)
         else:
             module.to(device)
             m.places[name] = Resident(module, tensor_bytes(module), led, name)

@@ -5,6 +5,7 @@ tensor is made: sizes (multiples of 64 x the IC-LoRA's reference factor), 8k+1 f
 strengths, the control kind the bundle has an IC-LoRA for, the extra LoRAs' names and reference
 factors, and the control's frame count.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ class JobPlan:
     prompt: str
     seed: int
     kind: str
-    width: int                 # output size (stage 2); the preview's output is stage-1 size
+    width: int  # output size (stage 2); the preview's output is stage-1 size
     height: int
     frames: int
     fps: Fraction
@@ -38,7 +39,7 @@ class JobPlan:
     extra_loras: list[tuple[str, str, float]] = field(default_factory=list)  # (name, path, strength)
     attention_strength: float = 1.0
     conditioning_strength: float = 1.0
-    source: str = "package"    # "package" | "video"
+    source: str = "package"  # "package" | "video"
     canny: dict | None = None  # the edge settings of a canny job from a package (control.canny_record)
 
     @property
@@ -80,11 +81,17 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
 
     kind = spec.control_kind or (pkg.kind if pkg is not None else None)
     if kind is None:
-        raise UserError("control_kind: a control video carries no kind; say which IC-LoRA to use "
-                        f"(one of {', '.join(sorted(bundle.ic_loras))})", field="control_kind")
+        raise UserError(
+            "control_kind: a control video carries no kind; say which IC-LoRA to use "
+            f"(one of {', '.join(sorted(bundle.ic_loras))})",
+            field="control_kind",
+        )
     if kind not in bundle.ic_loras:
-        raise UserError(f"control_kind: this model bundle has no IC-LoRA for {kind!r}; it has "
-                        f"{', '.join(sorted(bundle.ic_loras)) or 'none'}", field="control_kind")
+        raise UserError(
+            f"control_kind: this model bundle has no IC-LoRA for {kind!r}; it has "
+            f"{', '.join(sorted(bundle.ic_loras)) or 'none'}",
+            field="control_kind",
+        )
     ic = bundle.ic_loras[kind]
 
     # Sizes and frames: the spec's, else the package's, else the control video's.
@@ -97,8 +104,11 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
     elif pkg is not None:
         fps = parse_fps(pkg.fps)
     else:
-        raise UserError("fps: a control video needs the job's fps (the package records it, a video does not "
-                        "travel with it here); pass --fps", field="fps")
+        raise UserError(
+            "fps: a control video needs the job's fps (the package records it, a video does not "
+            "travel with it here); pass --fps",
+            field="fps",
+        )
     check_frames(frames)
 
     extras: list[tuple[str, str, float]] = []
@@ -109,8 +119,10 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
             raise UserError(f"loras: {name!r} is listed twice; give each LoRA once", field="loras")
         seen.add(name)
         if name not in bundle.loras:
-            raise UserError(f"loras: the bundle has no LoRA named {name!r}; it has "
-                            f"{', '.join(sorted(bundle.loras)) or 'none'}", field="loras")
+            raise UserError(
+                f"loras: the bundle has no LoRA named {name!r}; it has {', '.join(sorted(bundle.loras)) or 'none'}",
+                field="loras",
+            )
         strength = float(entry.get("strength", bundle.loras[name].strength))
         if not math.isfinite(strength):
             raise UserError(f"loras: {name!r} strength must be finite", field="loras")
@@ -119,17 +131,32 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
     _, factor = bundle.job_loras(kind, [n for n, _, _ in extras])
     check_size(width, height, size_multiple(factor))
 
-    for name, value in (("attention_strength", spec.attention_strength),
-                        ("conditioning_strength", spec.conditioning_strength)):
+    for name, value in (
+        ("attention_strength", spec.attention_strength),
+        ("conditioning_strength", spec.conditioning_strength),
+    ):
         if not 0.0 <= value <= 1.0:
             raise UserError(f"{name}: {value} is outside [0, 1]", field=name)
 
-    return JobPlan(spec=spec, prompt=spec.prompt, seed=int(spec.seed), kind=kind, width=int(width),
-                   height=int(height), frames=int(frames), fps=fps, preview=bool(spec.preview),
-                   reference_downscale_factor=factor, ic_lora_path=str(ic.path), ic_lora_strength=float(spec.ic_lora_strength),
-                   extra_loras=extras, attention_strength=float(spec.attention_strength),
-                   conditioning_strength=float(spec.conditioning_strength),
-                   source="package" if pkg is not None else "video", canny=canny_record(control, kind))
+    return JobPlan(
+        spec=spec,
+        prompt=spec.prompt,
+        seed=int(spec.seed),
+        kind=kind,
+        width=int(width),
+        height=int(height),
+        frames=int(frames),
+        fps=fps,
+        preview=bool(spec.preview),
+        reference_downscale_factor=factor,
+        ic_lora_path=str(ic.path),
+        ic_lora_strength=float(spec.ic_lora_strength),
+        extra_loras=extras,
+        attention_strength=float(spec.attention_strength),
+        conditioning_strength=float(spec.conditioning_strength),
+        source="package" if pkg is not None else "video",
+        canny=canny_record(control, kind),
+    )
 
 
 def first_frame_image(spec: GenerationSpec, control: ControlInput) -> np.ndarray | None:

@@ -6,6 +6,7 @@ decreases within a job. `eta_s` is the remaining time extrapolated from the time
 Cancellation is cooperative: `JobTracker.check_cancel()` runs between denoising steps and between
 stages and raises `JobCancelled`; nothing is left half-changed on the engine when it does.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,12 +23,12 @@ class JobCancelled(Exception):
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    stage: str            # one of STAGES
-    step: int             # steps done within the stage (0..total)
-    total: int            # steps in the stage (1 for stages without steps)
-    progress: float       # overall fraction of the job, 0..1, never decreasing
-    elapsed_s: float      # seconds since the job started
-    eta_s: float | None   # estimated seconds left for the whole job (None until measurable)
+    stage: str  # one of STAGES
+    step: int  # steps done within the stage (0..total)
+    total: int  # steps in the stage (1 for stages without steps)
+    progress: float  # overall fraction of the job, 0..1, never decreasing
+    elapsed_s: float  # seconds since the job started
+    eta_s: float | None  # estimated seconds left for the whole job (None until measurable)
     message: str
 
     def to_dict(self) -> dict:
@@ -39,8 +40,15 @@ def stage_weights(preview: bool, needs_load: bool) -> dict[str, float]:
 
     Stage 2 runs 3 steps on 4x the tokens of stage 1's 8 steps, so it weighs about as much as stage 1.
     """
-    weights = {"load": 0.25 if needs_load else 0.0, "prompt": 0.03, "control": 0.04,
-               "stage1": 0.40, "stage2": 0.0 if preview else 0.38, "decode": 0.10, "write": 0.05}
+    weights = {
+        "load": 0.25 if needs_load else 0.0,
+        "prompt": 0.03,
+        "control": 0.04,
+        "stage1": 0.40,
+        "stage2": 0.0 if preview else 0.38,
+        "decode": 0.10,
+        "write": 0.05,
+    }
     total = sum(weights.values())
     return {k: v / total for k, v in weights.items()}
 
@@ -48,8 +56,12 @@ def stage_weights(preview: bool, needs_load: bool) -> dict[str, float]:
 class JobTracker:
     """Turns stage/step updates into `ProgressEvent`s and honours cancellation."""
 
-    def __init__(self, on_progress: Callable[[ProgressEvent], None] | None,
-                 cancel: threading.Event | None, weights: dict[str, float]):
+    def __init__(
+        self,
+        on_progress: Callable[[ProgressEvent], None] | None,
+        cancel: threading.Event | None,
+        weights: dict[str, float],
+    ):
         self._on_progress = on_progress
         self._cancel = cancel
         self._weights = weights
@@ -94,5 +106,14 @@ class JobTracker:
         elapsed = self.elapsed
         eta = elapsed * (1.0 - progress) / progress if progress > 0.02 else None
         if self._on_progress is not None:
-            self._on_progress(ProgressEvent(stage=stage, step=step, total=total, progress=progress,
-                                            elapsed_s=elapsed, eta_s=eta, message=message))
+            self._on_progress(
+                ProgressEvent(
+                    stage=stage,
+                    step=step,
+                    total=total,
+                    progress=progress,
+                    elapsed_s=elapsed,
+                    eta_s=eta,
+                    message=message,
+                )
+            )

@@ -5,6 +5,7 @@ kind, reference size, whether a mask / first frame was used), the LoRAs and stre
 applied in stage 1, the attention settings, the model files with their SHA-256, the device, dtype,
 quantization and the versions of the packages that produced it, plus timings.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,19 +31,31 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
-def build_sidecar(*, plan, bundle, hashes, device: str, dtype: str, has_mask: bool, has_first_frame: bool,
-                  audio_sample_rate: int, files: dict[str, str], stage_seconds: dict[str, float],
-                  lora_unmatched: dict[str, int], memory: dict | None = None) -> dict:
+def build_sidecar(
+    *,
+    plan,
+    bundle,
+    hashes,
+    device: str,
+    dtype: str,
+    has_mask: bool,
+    has_first_frame: bool,
+    audio_sample_rate: int,
+    files: dict[str, str],
+    stage_seconds: dict[str, float],
+    lora_unmatched: dict[str, int],
+    memory: dict | None = None,
+) -> dict:
     """bundle: the engine's `Bundle`; hashes: a `backend.file_hashes.FileHashes`. Files are named, never
     given as server paths (a sidecar travels to clients)."""
     spec = plan.spec
-    models = {role: {"file": Path(path).name, "sha256": hashes.sha256(path)}
-              for role, path in bundle.files().items()}
+    models = {role: {"file": Path(path).name, "sha256": hashes.sha256(path)} for role, path in bundle.files().items()}
     return {
         "sidecar_version": SIDECAR_VERSION,
         "tiny_model": bundle.tiny,
-        "note": ("generated with the tiny random test model: the output is noise, not a video"
-                 if bundle.tiny else None),
+        "note": (
+            "generated with the tiny random test model: the output is noise, not a video" if bundle.tiny else None
+        ),
         "spec": spec.to_json(),
         "resolved": {
             "prompt": plan.prompt,
@@ -71,13 +84,21 @@ def build_sidecar(*, plan, bundle, hashes, device: str, dtype: str, has_mask: bo
         "attention": {
             "strength": plan.attention_strength,
             "mask": has_mask,
-            "mode": "spatio-temporal mask x strength" if has_mask else
-                    ("scalar" if plan.attention_strength < 1.0 else "unmasked"),
+            "mode": "spatio-temporal mask x strength"
+            if has_mask
+            else ("scalar" if plan.attention_strength < 1.0 else "unmasked"),
         },
         "loras": {
-            "stage1": [{"name": name, "file": Path(path).name, "strength": strength, "sha256": hashes.sha256(path),
-                        "unmatched_pairs": lora_unmatched.get(name, 0)}
-                       for name, path, strength in _stage1_loras(plan)],
+            "stage1": [
+                {
+                    "name": name,
+                    "file": Path(path).name,
+                    "strength": strength,
+                    "sha256": hashes.sha256(path),
+                    "unmatched_pairs": lora_unmatched.get(name, 0),
+                }
+                for name, path, strength in _stage1_loras(plan)
+            ],
             "stage2": [],
             "application": "runtime, bit-identical to build-time fusion (ltx_core.loader.apply_loras)",
         },

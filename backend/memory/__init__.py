@@ -11,9 +11,18 @@
   one host buffer per block / component, blocks streamed through two device slots, components
   brought to the device for their stage only.
 """
+
 from .budget import Budgets, detect_budgets
 from .planner import MemoryPlan, MemoryPlanError, plan_memory  # noqa: E402
 from .sizes import ModelSizes, preset_sizes, sizes_from_bundle
 
-__all__ = ["Budgets", "MemoryPlan", "MemoryPlanError", "ModelSizes", "detect_budgets", "plan_memory",
-           "preset_sizes", "sizes_from_bundle"]
+__all__ = [
+    "Budgets",
+    "MemoryPlan",
+    "MemoryPlanError",
+    "ModelSizes",
+    "detect_budgets",
+    "plan_memory",
+    "preset_sizes",
+    "sizes_from_bundle",
+]

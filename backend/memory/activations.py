@@ -18,6 +18,7 @@ tiles in an MLX port); the larger is used.
 `tests/backend/memory/test_activation_model.py` checks these against the peaks measured on the tiny
 model (the torch profiler's allocation events): the model must never be below a measurement.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,12 +29,12 @@ LATENT_PIXELS = 32
 LATENT_FRAMES = 8
 AUDIO_TOKENS_PER_SECOND = 25
 PROMPT_TOKENS = 1024
-TOKEN_WIDTHS = 24            # values of width D live per token at a block's peak (see above)
-ROPE_BYTES_PER_VALUE = 8     # cos + sin, float32
+TOKEN_WIDTHS = 24  # values of width D live per token at a block's peak (see above)
+ROPE_BYTES_PER_VALUE = 8  # cos + sin, float32
 VAE_DECODE_BYTES_PER_PIXEL_FRAME = 1024
 VAE_ENCODE_BYTES_PER_PIXEL_FRAME = 600
-AUDIO_DECODE_BYTES_PER_SECOND = 64 * 1024 * 1024   # mel decoder + vocoder at 48 kHz stereo
-FIXED_BYTES = 64 * 1024 * 1024     # sigmas, noise generator state, small tensors of each stage
+AUDIO_DECODE_BYTES_PER_SECOND = 64 * 1024 * 1024  # mel decoder + vocoder at 48 kHz stereo
+FIXED_BYTES = 64 * 1024 * 1024  # sigmas, noise generator state, small tensors of each stage
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class JobShape:
     frames: int
     fps: float = 24.0
     reference_downscale_factor: int = 2
-    masked: bool = True            # attention strength < 1 or a mask: the T x T weights exist
+    masked: bool = True  # attention strength < 1 or a mask: the T x T weights exist
 
     def latent_frames(self) -> int:
         return (self.frames - 1) // LATENT_FRAMES + 1
@@ -66,13 +67,17 @@ class JobShape:
         return math.ceil(self.frames / self.fps * AUDIO_TOKENS_PER_SECOND)
 
     def describe(self) -> dict:
-        return {"width": self.width, "height": self.height, "frames": self.frames,
-                "stage1_tokens": self.stage1_tokens, "stage2_tokens": self.stage2_tokens,
-                "audio_tokens": self.audio_tokens}
+        return {
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "stage1_tokens": self.stage1_tokens,
+            "stage2_tokens": self.stage2_tokens,
+            "audio_tokens": self.audio_tokens,
+        }
 
 
-def transformer_step_bytes(video_tokens: int, audio_tokens: int, video_dim: int, audio_dim: int,
-                           masked: bool) -> int:
+def transformer_step_bytes(video_tokens: int, audio_tokens: int, video_dim: int, audio_dim: int, masked: bool) -> int:
     per_token = TOKEN_WIDTHS * BF16 + ROPE_BYTES_PER_VALUE
     streams = per_token * (video_tokens * video_dim + audio_tokens * audio_dim)
     context = 2 * BF16 * PROMPT_TOKENS * (video_dim + audio_dim)

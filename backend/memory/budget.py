@@ -8,25 +8,26 @@ card and the plan keeps its own peak a further fraction below what is left (`usa
 Host: `--ram GB` or the kernel's MemAvailable. Pinned (page-locked) memory is capped at half of it,
 as other streaming tools do on Linux: pinning more starves the rest of the system.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 
-GIB = 1024 ** 3
-DEVICE_RESERVE = int(1.5 * GIB)      # CUDA context + library workspaces, outside torch's counters
-FRAGMENTATION = 0.07                 # the share of the rest kept free for the caching allocator
-PINNED_SHARE = 0.5                   # at most this share of the host RAM is pinned
-HOST_BASELINE = 3 * GIB              # the Python process itself: torch, transformers, the server
+GIB = 1024**3
+DEVICE_RESERVE = int(1.5 * GIB)  # CUDA context + library workspaces, outside torch's counters
+FRAGMENTATION = 0.07  # the share of the rest kept free for the caching allocator
+PINNED_SHARE = 0.5  # at most this share of the host RAM is pinned
+HOST_BASELINE = 3 * GIB  # the Python process itself: torch, transformers, the server
 
 
 @dataclass(frozen=True)
 class Budgets:
-    device_bytes: int        # the card (or what is free on it)
-    host_bytes: int          # RAM the process may use
-    device_kind: str = "cuda"            # "cuda" | "cpu"
-    device_source: str = "--vram"        # where device_bytes came from
+    device_bytes: int  # the card (or what is free on it)
+    host_bytes: int  # RAM the process may use
+    device_kind: str = "cuda"  # "cuda" | "cpu"
+    device_source: str = "--vram"  # where device_bytes came from
     host_source: str = "--ram"
 
     @property
@@ -43,9 +44,14 @@ class Budgets:
         return max(0, self.host_bytes - HOST_BASELINE)
 
     def describe(self) -> dict:
-        return {"device_bytes": self.device_bytes, "usable_device_bytes": self.usable_device_bytes,
-                "device_source": self.device_source, "host_bytes": self.host_bytes,
-                "pinned_cap_bytes": self.pinned_cap_bytes, "host_source": self.host_source}
+        return {
+            "device_bytes": self.device_bytes,
+            "usable_device_bytes": self.usable_device_bytes,
+            "device_source": self.device_source,
+            "host_bytes": self.host_bytes,
+            "pinned_cap_bytes": self.pinned_cap_bytes,
+            "host_source": self.host_source,
+        }
 
 
 def host_available_bytes() -> int:
@@ -62,8 +68,9 @@ def host_available_bytes() -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def detect_budgets(device: torch.device | str = "cuda", vram_gb: float | None = None,
-                   ram_gb: float | None = None) -> Budgets:
+def detect_budgets(
+    device: torch.device | str = "cuda", vram_gb: float | None = None, ram_gb: float | None = None
+) -> Budgets:
     """Budgets from the user's numbers where given, else measured now."""
     device = torch.device(device)
     if ram_gb is not None:
@@ -78,5 +85,6 @@ def detect_budgets(device: torch.device | str = "cuda", vram_gb: float | None = 
     else:
         # A CPU engine computes in host memory: its "device" is the RAM itself.
         dev, dev_source = host, "CPU: host RAM"
-    return Budgets(device_bytes=dev, host_bytes=host, device_kind=device.type, device_source=dev_source,
-                   host_source=host_source)
+    return Budgets(
+        device_bytes=dev, host_bytes=host, device_kind=device.type, device_source=dev_source, host_source=host_source
+    )

@@ -6,6 +6,7 @@ back. `peak` is the most held at once. On a CPU device nothing is measured by th
 ledger is how tests see that a tier keeps to its plan; on CUDA the benchmark compares it with
 `torch.cuda.max_memory_allocated()`.
 """
+
 from __future__ import annotations
 
 import threading

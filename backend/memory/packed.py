@@ -16,6 +16,7 @@ Binding sets each parameter's `.data` (so tied weights, the same Parameter objec
 follow together, and a LoRA parametrization's `original` is rebound like any parameter) and replaces
 buffers in their modules' `_buffers`.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,12 @@ from pathlib import Path
 
 import torch
 
-ALIGN = 256     # byte alignment of every tensor in the buffer (any dtype view, and good DMA)
+ALIGN = 256  # byte alignment of every tensor in the buffer (any dtype view, and good DMA)
 
 
 @dataclass
 class _Entry:
-    owners: list[tuple[torch.nn.Module, str]]   # (module, attribute) pairs sharing this tensor
+    owners: list[tuple[torch.nn.Module, str]]  # (module, attribute) pairs sharing this tensor
     is_param: bool
     shape: torch.Size
     dtype: torch.dtype
@@ -45,8 +46,15 @@ def _align(n: int) -> int:
 class PackedWeights:
     """`PackedWeights(module, storage, device)`; `bind(buffer)` / `release()`; `host` is the packed buffer."""
 
-    def __init__(self, module: torch.nn.Module, storage: str, device: torch.device,
-                 exclude_prefixes: tuple[str, ...] = (), disk_dir: Path | None = None, label: str = "weights"):
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        storage: str,
+        device: torch.device,
+        exclude_prefixes: tuple[str, ...] = (),
+        disk_dir: Path | None = None,
+        label: str = "weights",
+    ):
         if storage not in ("pinned", "host", "disk"):
             raise ValueError(f"unknown host storage {storage!r}")
         self.label = label
@@ -77,7 +85,7 @@ class PackedWeights:
                 continue
             nbytes = tensor.numel() * tensor.element_size()
             entry = _Entry([(owner, attr)], is_param, tensor.shape, tensor.dtype, offset, nbytes)
-            entry.source = tensor          # kept until packed
+            entry.source = tensor  # kept until packed
             by_tensor[key] = entry
             order.append(entry)
             offset = _align(offset + nbytes)
@@ -88,19 +96,18 @@ class PackedWeights:
         if self.storage == "disk":
             folder = Path(disk_dir) if disk_dir is not None else Path(tempfile.gettempdir())
             folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f"ltx-scene-{self.label.replace(' ', '-')}-", suffix=".bin",
-                                        dir=folder)
+            fd, name = tempfile.mkstemp(prefix=f"ltx-scene-{self.label.replace(' ', '-')}-", suffix=".bin", dir=folder)
             with os.fdopen(fd, "wb") as fh:
                 for e in self.entries:
                     fh.seek(e.offset)
                     fh.write(_bytes_of(e.source).numpy().tobytes())
                 fh.truncate(n)
             host = torch.from_file(name, shared=False, size=n, dtype=torch.uint8)
-            os.unlink(name)       # the mapping keeps the data; nothing is left behind on exit
+            os.unlink(name)  # the mapping keeps the data; nothing is left behind on exit
         else:
             host = torch.empty(n, dtype=torch.uint8, pin_memory=self.storage == "pinned")
             for e in self.entries:
-                host[e.offset:e.offset + e.nbytes].copy_(_bytes_of(e.source))
+                host[e.offset : e.offset + e.nbytes].copy_(_bytes_of(e.source))
         for e in self.entries:
             del e.source
         return host
@@ -109,7 +116,7 @@ class PackedWeights:
     def bind(self, buffer: torch.Tensor) -> None:
         """Point every tensor at its place in `buffer` (a uint8 tensor laid out like `host`)."""
         for e in self.entries:
-            view = buffer[e.offset:e.offset + e.nbytes].view(e.dtype).view(e.shape)
+            view = buffer[e.offset : e.offset + e.nbytes].view(e.dtype).view(e.shape)
             self._set(e, view)
 
     def release(self) -> None:

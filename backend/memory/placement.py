@@ -5,6 +5,7 @@
   buffer for one stage and frees that buffer after, so it takes device memory only while it works.
   Nested or repeated entries of the same placement are counted once.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,18 +33,27 @@ class Resident:
 class PerStage:
     kind = "per-stage"
 
-    def __init__(self, module: torch.nn.Module, device: torch.device, storage: str, ledger: DeviceLedger,
-                 label: str, exclude_prefixes: tuple[str, ...] = (), disk_dir: Path | None = None):
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        device: torch.device,
+        storage: str,
+        ledger: DeviceLedger,
+        label: str,
+        exclude_prefixes: tuple[str, ...] = (),
+        disk_dir: Path | None = None,
+    ):
         self.module = module
         self.device = torch.device(device)
         self.ledger = ledger
         self.label = label
-        self.packed = PackedWeights(module, storage, self.device, exclude_prefixes=exclude_prefixes,
-                                    disk_dir=disk_dir, label=label)
+        self.packed = PackedWeights(
+            module, storage, self.device, exclude_prefixes=exclude_prefixes, disk_dir=disk_dir, label=label
+        )
         self.nbytes = self.packed.nbytes
         self._depth = 0
         self._buffer: torch.Tensor | None = None
-        self.loads = 0                       # times brought to the device (tests)
+        self.loads = 0  # times brought to the device (tests)
 
     @contextlib.contextmanager
     def on_device(self):

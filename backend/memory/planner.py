@@ -13,6 +13,7 @@ Tiers, from the fastest to the leanest (the first whose peak fits the usable dev
 
 A plan that cannot fit is refused with `MemoryPlanError`, naming what to lower.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +29,15 @@ TIERS = ("resident", "text-encoder-on-demand", "streamed", "disk")
 STAGES = ("prompt", "control", "stage1", "upsample", "stage2", "decode", "audio")
 # (tile px, overlap px, tile frames, overlap frames), largest first; the first is ltx-core's default.
 PER_STAGE = ("video_encoder", "video_decoder", "audio_decoder", "vocoder", "upsampler")
-TILINGS = ((512, 64, 64, 24), (512, 64, 32, 8), (384, 64, 32, 8), (256, 64, 32, 8), (256, 64, 16, 8),
-           (192, 32, 16, 8), (128, 32, 16, 8))
+TILINGS = (
+    (512, 64, 64, 24),
+    (512, 64, 32, 8),
+    (384, 64, 32, 8),
+    (256, 64, 32, 8),
+    (256, 64, 16, 8),
+    (192, 32, 16, 8),
+    (128, 32, 16, 8),
+)
 
 
 class MemoryPlanError(UserError):
@@ -40,8 +48,8 @@ class MemoryPlanError(UserError):
 class Placement:
     name: str
     bytes: int
-    place: str            # "resident" | "streamed" | "per-stage" | "on-demand"
-    host_bytes: int = 0   # kept in host memory (pinned or mapped)
+    place: str  # "resident" | "streamed" | "per-stage" | "on-demand"
+    host_bytes: int = 0  # kept in host memory (pinned or mapped)
     pinned_bytes: int = 0
     detail: str = ""
 
@@ -53,13 +61,13 @@ class MemoryPlan:
     budgets: Budgets
     job: JobShape
     resident_blocks: list[int]
-    storage: str                        # host storage of streamed weights: "pinned" | "host" | "disk"
+    storage: str  # host storage of streamed weights: "pinned" | "host" | "disk"
     tiling: tuple[int, int, int, int]
     stage_peaks: dict[str, int]
     components: list[Placement] = field(default_factory=list)
     text_encoder_on_demand: bool = False
     components_per_stage: bool = False
-    storages: dict[str, str] = field(default_factory=dict)   # "blocks" / "components" / "text" -> storage
+    storages: dict[str, str] = field(default_factory=dict)  # "blocks" / "components" / "text" -> storage
 
     @property
     def blocks(self) -> int:
@@ -93,8 +101,10 @@ class MemoryPlan:
         if self.tier == "text-encoder-on-demand":
             return f"{card}: text encoder on demand, {peak}"
         where = "pinned RAM" if self.storage != "disk" else "disk"
-        return (f"{card}: {len(self.resident_blocks)} of {self.blocks} blocks resident, the rest streamed "
-                f"from {where}, {peak}")
+        return (
+            f"{card}: {len(self.resident_blocks)} of {self.blocks} blocks resident, the rest streamed "
+            f"from {where}, {peak}"
+        )
 
     def describe(self) -> dict:
         return {
@@ -107,8 +117,12 @@ class MemoryPlan:
             "blocks": self.blocks,
             "storage": self.storage,
             "text_encoder_on_demand": self.text_encoder_on_demand,
-            "vae_tiling": {"tile_pixels": self.tiling[0], "overlap_pixels": self.tiling[1],
-                           "tile_frames": self.tiling[2], "overlap_frames": self.tiling[3]},
+            "vae_tiling": {
+                "tile_pixels": self.tiling[0],
+                "overlap_pixels": self.tiling[1],
+                "tile_frames": self.tiling[2],
+                "overlap_frames": self.tiling[3],
+            },
             "stage_peaks": dict(self.stage_peaks),
             "components": [c.__dict__.copy() for c in self.components],
             "budgets": self.budgets.describe(),
@@ -119,28 +133,45 @@ class MemoryPlan:
     def table(self) -> str:
         gb = lambda n: f"{n / GIB:.2f}"  # noqa: E731
         rows = [("component", "GB", "where", "host GB", "pinned GB")]
-        rows += [(c.name, gb(c.bytes), c.place + (f" ({c.detail})" if c.detail else ""), gb(c.host_bytes),
-                  gb(c.pinned_bytes)) for c in self.components]
+        rows += [
+            (
+                c.name,
+                gb(c.bytes),
+                c.place + (f" ({c.detail})" if c.detail else ""),
+                gb(c.host_bytes),
+                gb(c.pinned_bytes),
+            )
+            for c in self.components
+        ]
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         stages = ", ".join(f"{s} {gb(b)}" for s, b in self.stage_peaks.items())
-        return "\n".join([
-            f"memory plan: {self.summary()}",
-            f"  model: {self.sizes.source}, quantization {self.sizes.quantization}; job {self.job.width}x"
-            f"{self.job.height}x{self.job.frames}; device budget {gb(self.budgets.device_bytes)} GB "
-            f"({self.budgets.device_source}, {gb(self.budgets.usable_device_bytes)} usable), host "
-            f"{gb(self.budgets.host_bytes)} GB ({self.budgets.host_source})",
-            *["  " + line for line in lines],
-            f"  peak device GB per stage: {stages}",
-            f"  tier {self.tier}: peak device {gb(self.peak_device_bytes)} GB, peak host {gb(self.peak_host_bytes)} GB, "
-            f"pinned {gb(self.pinned_bytes)} GB; VAE tiles {self.tiling[0]} px x {self.tiling[2]} frames",
-        ])
+        return "\n".join(
+            [
+                f"memory plan: {self.summary()}",
+                f"  model: {self.sizes.source}, quantization {self.sizes.quantization}; job {self.job.width}x"
+                f"{self.job.height}x{self.job.frames}; device budget {gb(self.budgets.device_bytes)} GB "
+                f"({self.budgets.device_source}, {gb(self.budgets.usable_device_bytes)} usable), host "
+                f"{gb(self.budgets.host_bytes)} GB ({self.budgets.host_source})",
+                *["  " + line for line in lines],
+                f"  peak device GB per stage: {stages}",
+                f"  tier {self.tier}: peak device {gb(self.peak_device_bytes)} GB, peak host {gb(self.peak_host_bytes)} GB, "
+                f"pinned {gb(self.pinned_bytes)} GB; VAE tiles {self.tiling[0]} px x {self.tiling[2]} frames",
+            ]
+        )
 
     def check_job(self, job: JobShape) -> None:
         """Refuse a job whose activations would not fit next to the weights this plan keeps."""
-        peaks = _stage_peaks(self.sizes, job, self.tier, len(self.resident_blocks), self.tiling,
-                             self.text_encoder_on_demand, self.components_per_stage)
+        peaks = _stage_peaks(
+            self.sizes,
+            job,
+            self.tier,
+            len(self.resident_blocks),
+            self.tiling,
+            self.text_encoder_on_demand,
+            self.components_per_stage,
+        )
         worst = max(peaks, key=peaks.get)
         if peaks[worst] > self.budgets.usable_device_bytes:
             raise MemoryPlanError(
@@ -148,13 +179,17 @@ class MemoryPlan:
                 f"{peaks[worst] / GIB:.1f} GB in its {worst} stage, more than the "
                 f"{self.budgets.usable_device_bytes / GIB:.1f} GB this server plans with ({self.summary()}); "
                 "use fewer frames or a smaller size, or restart the server for this size "
-                "(`--width/--height/--frames` pick the size it plans for)", field="frames")
+                "(`--width/--height/--frames` pick the size it plans for)",
+                field="frames",
+            )
 
 
 # --- the decision ------------------------------------------------------------------------------------
 
-def _stage_peaks(s: ModelSizes, job: JobShape, tier: str, k: int, tiling, te_on_demand: bool,
-                 per_stage: bool) -> dict[str, int]:
+
+def _stage_peaks(
+    s: ModelSizes, job: JobShape, tier: str, k: int, tiling, te_on_demand: bool, per_stage: bool
+) -> dict[str, int]:
     comps = s.components
     n = len(s.blocks)
     streamed = n - k
@@ -178,17 +213,18 @@ def _stage_peaks(s: ModelSizes, job: JobShape, tier: str, k: int, tiling, te_on_
         "prompt": base + text + act.text_encoder_bytes(s.gemma_hidden, s.gemma_layers),
         "control": base + extra("video_encoder") + act.encode_bytes(ref_w, ref_h, job.frames),
         "stage1": base + s1,
-        "upsample": base + extra("video_encoder", "upsampler")
+        "upsample": base
+        + extra("video_encoder", "upsampler")
         + act.encode_bytes(job.width // 2, job.height // 2, 1) * 4,
         "stage2": base + s2,
-        "decode": base + extra("video_decoder")
+        "decode": base
+        + extra("video_decoder")
         + act.decode_bytes(tiling[0], tiling[2], job.width, job.height, job.frames),
         "audio": base + extra("audio_decoder", "vocoder") + act.audio_bytes(job.frames, job.fps),
     }
 
 
-def _components(s: ModelSizes, k: int, storage: dict[str, str], te_on_demand: bool,
-                per_stage: bool) -> list[Placement]:
+def _components(s: ModelSizes, k: int, storage: dict[str, str], te_on_demand: bool, per_stage: bool) -> list[Placement]:
     pinned = storage.get("blocks") == "pinned"
     streamed_bytes = sum(sorted(s.blocks)[k:]) if k < len(s.blocks) else 0
     out = [Placement("transformer (non-block)", s.transformer_other, "resident")]
@@ -196,26 +232,50 @@ def _components(s: ModelSizes, k: int, storage: dict[str, str], te_on_demand: bo
     if k >= n:
         out.append(Placement(f"transformer blocks x{n}", sum(s.blocks), "resident"))
     else:
-        out.append(Placement(f"transformer blocks x{n}", sum(s.blocks), "streamed",
-                             host_bytes=streamed_bytes, pinned_bytes=streamed_bytes if pinned else 0,
-                             detail=f"{k} resident, {n - k} through 2 slots of {s.largest_block / GIB:.2f} GB, "
-                                    f"from {'pinned RAM' if pinned else storage.get('blocks')}"))
+        out.append(
+            Placement(
+                f"transformer blocks x{n}",
+                sum(s.blocks),
+                "streamed",
+                host_bytes=streamed_bytes,
+                pinned_bytes=streamed_bytes if pinned else 0,
+                detail=f"{k} resident, {n - k} through 2 slots of {s.largest_block / GIB:.2f} GB, "
+                f"from {'pinned RAM' if pinned else storage.get('blocks')}",
+            )
+        )
     out.append(Placement("IC-LoRAs / LoRAs", s.components.get("loras", 0), "resident"))
     pinned = storage.get("text") == "pinned"
     if te_on_demand:
-        out.append(Placement("text encoder (Gemma)", s.text_encoder, "on-demand", host_bytes=s.text_encoder,
-                             pinned_bytes=s.text_encoder if pinned else 0,
-                             detail=f"new prompts only; {len(s.text_encoder_layers)} layers through 2 slots"))
-        out.append(Placement("embeddings processor", s.components["embeddings_processor"], "on-demand",
-                             host_bytes=s.components["embeddings_processor"],
-                             pinned_bytes=s.components["embeddings_processor"] if pinned else 0))
+        out.append(
+            Placement(
+                "text encoder (Gemma)",
+                s.text_encoder,
+                "on-demand",
+                host_bytes=s.text_encoder,
+                pinned_bytes=s.text_encoder if pinned else 0,
+                detail=f"new prompts only; {len(s.text_encoder_layers)} layers through 2 slots",
+            )
+        )
+        out.append(
+            Placement(
+                "embeddings processor",
+                s.components["embeddings_processor"],
+                "on-demand",
+                host_bytes=s.components["embeddings_processor"],
+                pinned_bytes=s.components["embeddings_processor"] if pinned else 0,
+            )
+        )
     else:
         out.append(Placement("text encoder (Gemma)", s.text_encoder, "resident"))
         out.append(Placement("embeddings processor", s.components["embeddings_processor"], "resident"))
     pinned = storage.get("components") == "pinned"
-    for name, label in (("video_encoder", "video VAE encoder"), ("video_decoder", "video VAE decoder"),
-                        ("upsampler", "spatial upsampler"), ("audio_decoder", "audio VAE decoder"),
-                        ("vocoder", "vocoder")):
+    for name, label in (
+        ("video_encoder", "video VAE encoder"),
+        ("video_decoder", "video VAE decoder"),
+        ("upsampler", "spatial upsampler"),
+        ("audio_decoder", "audio VAE decoder"),
+        ("vocoder", "vocoder"),
+    ):
         b = s.components[name]
         if per_stage:
             out.append(Placement(label, b, "per-stage", host_bytes=b, pinned_bytes=b if pinned else 0))
@@ -254,8 +314,13 @@ def _storage(sizes: ModelSizes, budgets: Budgets, streamed_bytes: int, te_on_dem
     return out
 
 
-def plan_memory(sizes: ModelSizes, job: JobShape, budgets: Budgets, force_tier: str | None = None,
-                force_resident_blocks: int | None = None) -> MemoryPlan:
+def plan_memory(
+    sizes: ModelSizes,
+    job: JobShape,
+    budgets: Budgets,
+    force_tier: str | None = None,
+    force_resident_blocks: int | None = None,
+) -> MemoryPlan:
     """The plan for `sizes` at `job`'s shape within `budgets` (tests may force a tier / block count)."""
     usable = budgets.usable_device_bytes
     n = len(sizes.blocks)
@@ -282,14 +347,23 @@ def plan_memory(sizes: ModelSizes, job: JobShape, budgets: Budgets, force_tier: 
         streamed = sum(sorted(sizes.blocks)[k:]) if k < n else 0
         storage = _storage(sizes, budgets, streamed, te_on_demand, per_stage)
         if force_tier is None and (tier == "disk") != (storage["blocks"] == "disk") and k < n:
-            continue       # pinned blocks belong to "streamed", mapped ones to "disk"
+            continue  # pinned blocks belong to "streamed", mapped ones to "disk"
         if tier == "disk":
             storage = {name: "disk" for name in storage}
         return MemoryPlan(
-            tier=tier, sizes=sizes, budgets=budgets, job=job, resident_blocks=sorted(_spread(k, n)),
-            storage=storage["blocks"], tiling=tiling, stage_peaks=peaks,
+            tier=tier,
+            sizes=sizes,
+            budgets=budgets,
+            job=job,
+            resident_blocks=sorted(_spread(k, n)),
+            storage=storage["blocks"],
+            tiling=tiling,
+            stage_peaks=peaks,
             components=_components(sizes, k, storage, te_on_demand, per_stage),
-            text_encoder_on_demand=te_on_demand, components_per_stage=per_stage, storages=storage)
+            text_encoder_on_demand=te_on_demand,
+            components_per_stage=per_stage,
+            storages=storage,
+        )
     tiling = TILINGS[-1]
     zero_peaks = _stage_peaks(sizes, job, "streamed", 0, tiling, True, True)
     worst = max(zero_peaks, key=zero_peaks.get)
@@ -298,7 +372,9 @@ def plan_memory(sizes: ModelSizes, job: JobShape, budgets: Budgets, force_tier: 
         f"({job.width}x{job.height}, {job.frames} frames, {sizes.source}, quantization {sizes.quantization}) needs "
         f"about {zero_peaks[worst] / GIB:.1f} GB in its {worst} stage but {usable / GIB:.1f} GB of "
         f"{budgets.device_bytes / GIB:.1f} GB are usable. Lower the frames or the size, use "
-        f"--quantization fp8-cast, or a card with more memory", field="memory")
+        f"--quantization fp8-cast, or a card with more memory",
+        field="memory",
+    )
 
 
 def _spread(count: int, total: int) -> set[int]:

@@ -14,6 +14,7 @@ Two sources:
   the official layouts as far as published (about 2 GB together in bf16, a few percent of the total);
   a `--model` plan of a downloaded bundle counts them exactly.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,8 +23,17 @@ from dataclasses import dataclass, field
 import torch
 
 BF16_BYTES = 2
-COMPONENTS = ("transformer", "text_encoder", "embeddings_processor", "video_encoder", "video_decoder",
-              "audio_decoder", "vocoder", "upsampler", "loras")
+COMPONENTS = (
+    "transformer",
+    "text_encoder",
+    "embeddings_processor",
+    "video_encoder",
+    "video_decoder",
+    "audio_decoder",
+    "vocoder",
+    "upsampler",
+    "loras",
+)
 
 
 @dataclass
@@ -31,13 +41,13 @@ class ModelSizes:
     """Bytes per component; the transformer and Gemma also per block / layer (streamable units)."""
 
     architecture: str
-    quantization: str                      # "none" | "fp8-cast"
-    source: str                            # "bundle <name>" | "preset ltx-2.3"
-    transformer_other: int                 # everything of the transformer but its blocks
-    blocks: list[int]                      # one entry per transformer block
-    text_encoder_other: int                # Gemma's embeddings, vision tower, norms
-    text_encoder_layers: list[int]         # Gemma's decoder layers
-    components: dict[str, int] = field(default_factory=dict)   # the other components, whole
+    quantization: str  # "none" | "fp8-cast"
+    source: str  # "bundle <name>" | "preset ltx-2.3"
+    transformer_other: int  # everything of the transformer but its blocks
+    blocks: list[int]  # one entry per transformer block
+    text_encoder_other: int  # Gemma's embeddings, vision tower, norms
+    text_encoder_layers: list[int]  # Gemma's decoder layers
+    components: dict[str, int] = field(default_factory=dict)  # the other components, whole
     # Widths the activation model needs.
     video_dim: int = 4096
     audio_dim: int = 2048
@@ -66,13 +76,21 @@ class ModelSizes:
         return self.transformer + self.text_encoder + sum(self.components.values())
 
     def describe(self) -> dict:
-        return {"architecture": self.architecture, "quantization": self.quantization, "source": self.source,
-                "transformer_bytes": self.transformer, "blocks": len(self.blocks),
-                "block_bytes": self.largest_block, "text_encoder_bytes": self.text_encoder,
-                "components": dict(self.components), "total_bytes": self.total()}
+        return {
+            "architecture": self.architecture,
+            "quantization": self.quantization,
+            "source": self.source,
+            "transformer_bytes": self.transformer,
+            "blocks": len(self.blocks),
+            "block_bytes": self.largest_block,
+            "text_encoder_bytes": self.text_encoder,
+            "components": dict(self.components),
+            "total_bytes": self.total(),
+        }
 
 
 # --- counting -------------------------------------------------------------------------------------
+
 
 def _stored_bytes(key: str, t: torch.Tensor, fp8: bool) -> int:
     """Bytes of one parameter as the engine stores it (bf16, fp8 where the fp8-cast policy casts)."""
@@ -113,8 +131,11 @@ def _transformer_sizes(config: dict, fp8: bool) -> tuple[int, list[int], dict]:
     model = _meta(LTXModelConfigurator, config)
     blocks = [module_bytes(b, f"transformer_blocks.{i}.", fp8) for i, b in enumerate(model.transformer_blocks)]
     other = module_bytes(model, "", fp8) - sum(blocks)
-    dims = {"video_dim": int(model.inner_dim), "audio_dim": int(model.audio_inner_dim),
-            "video_heads": int(model.num_attention_heads)}
+    dims = {
+        "video_dim": int(model.inner_dim),
+        "audio_dim": int(model.audio_inner_dim),
+        "video_heads": int(model.num_attention_heads),
+    }
     return other, blocks, dims
 
 
@@ -151,17 +172,27 @@ def _component_sizes(config: dict, upsampler_config: dict | None) -> dict[str, i
     return out
 
 
-def _sizes(architecture: str, quantization: str, source: str, config: dict, upsampler_config: dict | None,
-           lora_bytes: int) -> ModelSizes:
+def _sizes(
+    architecture: str, quantization: str, source: str, config: dict, upsampler_config: dict | None, lora_bytes: int
+) -> ModelSizes:
     fp8 = quantization == "fp8-cast"
     other, blocks, dims = _transformer_sizes(config, fp8)
     te_other, te_layers, hidden, n_layers = _text_encoder_sizes()
     components = _component_sizes(config, upsampler_config)
     components["loras"] = lora_bytes
-    return ModelSizes(architecture=architecture, quantization=quantization, source=source,
-                      transformer_other=other, blocks=blocks, text_encoder_other=te_other,
-                      text_encoder_layers=te_layers, components=components, gemma_hidden=hidden,
-                      gemma_layers=n_layers, **dims)
+    return ModelSizes(
+        architecture=architecture,
+        quantization=quantization,
+        source=source,
+        transformer_other=other,
+        blocks=blocks,
+        text_encoder_other=te_other,
+        text_encoder_layers=te_layers,
+        components=components,
+        gemma_hidden=hidden,
+        gemma_layers=n_layers,
+        **dims,
+    )
 
 
 def sizes_from_bundle(bundle, quantization: str | None = None) -> ModelSizes:
@@ -177,8 +208,14 @@ def sizes_from_bundle(bundle, quantization: str | None = None) -> ModelSizes:
     upsampler_config = json.loads(meta["config"])
     lora_files = {e.path for e in [*bundle.ic_loras.values(), *bundle.loras.values()]}
     lora_bytes = sum(p.stat().st_size for p in lora_files)
-    return _sizes(bundle.architecture, quantization, f"bundle {bundle.name}", bundle.checkpoint_config,
-                  upsampler_config, lora_bytes)
+    return _sizes(
+        bundle.architecture,
+        quantization,
+        f"bundle {bundle.name}",
+        bundle.checkpoint_config,
+        upsampler_config,
+        lora_bytes,
+    )
 
 
 # --- the official full-size presets ----------------------------------------------------------------
@@ -198,35 +235,67 @@ def preset_config(architecture: str) -> tuple[dict, dict]:
     config = copy.deepcopy(configs.checkpoint_config(architecture))
     t = config["transformer"]
     # Full size: ltx-core's defaults are the official widths; the text context is Gemma-3-12B's.
-    t.update({"num_layers": 48, "num_attention_heads": 32, "attention_head_dim": 128,
-              "audio_num_attention_heads": 32, "audio_attention_head_dim": 64, "cross_attention_dim": 4096,
-              "audio_cross_attention_dim": 2048, "caption_channels": 3840, "connector_num_layers": 2})
+    t.update(
+        {
+            "num_layers": 48,
+            "num_attention_heads": 32,
+            "attention_head_dim": 128,
+            "audio_num_attention_heads": 32,
+            "audio_attention_head_dim": 64,
+            "cross_attention_dim": 4096,
+            "audio_cross_attention_dim": 2048,
+            "caption_channels": 3840,
+            "connector_num_layers": 2,
+        }
+    )
     if architecture == "ltx-2":
         t.update({"connector_num_attention_heads": 30, "connector_attention_head_dim": 128})
     else:
-        t.update({"connector_num_attention_heads": 32, "connector_attention_head_dim": 128,
-                  "audio_connector_num_attention_heads": 32, "audio_connector_attention_head_dim": 64})
+        t.update(
+            {
+                "connector_num_attention_heads": 32,
+                "connector_attention_head_dim": 128,
+                "audio_connector_num_attention_heads": 32,
+                "audio_connector_attention_head_dim": 64,
+            }
+        )
     # Video VAE: 128 -> 1024 channels over three 2x steps, five residual layers per level.
     res = ["res_x", {"num_layers": 4}]
-    config["vae"].update({
-        "encoder_blocks": [res, ["compress_space_res", {"multiplier": 2}], res,
-                           ["compress_time_res", {"multiplier": 2}], res,
-                           ["compress_all_res", {"multiplier": 2}], ["compress_all_res", {"multiplier": 2}], res],
-        "decoder_blocks": [["res_x", {"num_layers": 5, "inject_noise": False}],
-                           ["compress_all", {"residual": True, "multiplier": 2}],
-                           ["res_x", {"num_layers": 5, "inject_noise": False}],
-                           ["compress_all", {"residual": True, "multiplier": 2}],
-                           ["res_x", {"num_layers": 5, "inject_noise": False}],
-                           ["compress_all", {"residual": True, "multiplier": 2}],
-                           ["res_x", {"num_layers": 5, "inject_noise": False}]],
-        "decoder_base_channels": 128,
-    })
+    config["vae"].update(
+        {
+            "encoder_blocks": [
+                res,
+                ["compress_space_res", {"multiplier": 2}],
+                res,
+                ["compress_time_res", {"multiplier": 2}],
+                res,
+                ["compress_all_res", {"multiplier": 2}],
+                ["compress_all_res", {"multiplier": 2}],
+                res,
+            ],
+            "decoder_blocks": [
+                ["res_x", {"num_layers": 5, "inject_noise": False}],
+                ["compress_all", {"residual": True, "multiplier": 2}],
+                ["res_x", {"num_layers": 5, "inject_noise": False}],
+                ["compress_all", {"residual": True, "multiplier": 2}],
+                ["res_x", {"num_layers": 5, "inject_noise": False}],
+                ["compress_all", {"residual": True, "multiplier": 2}],
+                ["res_x", {"num_layers": 5, "inject_noise": False}],
+            ],
+            "decoder_base_channels": 128,
+        }
+    )
     dd = config["audio_vae"]["model"]["params"]["ddconfig"]
     dd.update({"ch_mult": [1, 2, 4], "num_res_blocks": 2})
     voc = config["vocoder"]
-    for section in ([voc] if architecture == "ltx-2" else [voc["vocoder"], voc["bwe"]]):
-        section.update({"upsample_initial_channel": 1024 if section is voc or "bwe" not in voc else 512,
-                        "resblock_kernel_sizes": [3, 7, 11], "resblock_dilation_sizes": [[1, 3, 5]] * 3})
+    for section in [voc] if architecture == "ltx-2" else [voc["vocoder"], voc["bwe"]]:
+        section.update(
+            {
+                "upsample_initial_channel": 1024 if section is voc or "bwe" not in voc else 512,
+                "resblock_kernel_sizes": [3, 7, 11],
+                "resblock_dilation_sizes": [[1, 3, 5]] * 3,
+            }
+        )
     upsampler = copy.deepcopy(configs.upsampler_config())
     upsampler.update({"mid_channels": 1024, "num_blocks_per_stage": 4})
     return config, upsampler
@@ -238,5 +307,6 @@ def preset_sizes(architecture: str, quantization: str = "none") -> ModelSizes:
 
     config, upsampler = preset_config(architecture)
     restore_official_gemma_config()
-    return _sizes(architecture, quantization, f"preset {architecture}", config, upsampler,
-                  _PRESET_LORA_BYTES[architecture])
+    return _sizes(
+        architecture, quantization, f"preset {architecture}", config, upsampler, _PRESET_LORA_BYTES[architecture]
+    )

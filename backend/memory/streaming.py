@@ -18,6 +18,7 @@ parametrization reads the `original` weight, which is bound to the slot like any
 On a CPU device the copy stream is replaced by a synchronous copy (the "synchronous stand-in" the
 tests run): same slots, same binding, same byte accounting, bit-identical results.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,8 +41,16 @@ def spread(count: int, total: int) -> set[int]:
 
 
 class BlockStreamer:
-    def __init__(self, blocks: torch.nn.ModuleList, resident: set[int], device: torch.device, storage: str,
-                 ledger: DeviceLedger, label: str, disk_dir: Path | None = None):
+    def __init__(
+        self,
+        blocks: torch.nn.ModuleList,
+        resident: set[int],
+        device: torch.device,
+        storage: str,
+        ledger: DeviceLedger,
+        label: str,
+        disk_dir: Path | None = None,
+    ):
         self.device = torch.device(device)
         self.label = label
         self.ledger = ledger
@@ -61,9 +70,9 @@ class BlockStreamer:
         self._copied = [torch.cuda.Event() for _ in self.slots] if self.copy_stream else []
         self._done = [torch.cuda.Event() for _ in self.slots] if self.copy_stream else []
         self._next_slot = 0
-        self._bound: dict[int, int] = {}            # block index -> slot while it runs
-        self.copies = 0                             # blocks copied in (tests, benchmark)
-        self.observer = None                        # called (event, index, slot) by tests
+        self._bound: dict[int, int] = {}  # block index -> slot while it runs
+        self.copies = 0  # blocks copied in (tests, benchmark)
+        self.observer = None  # called (event, index, slot) by tests
         self._handles = []
         for i in self.packed:
             self._handles.append(blocks[i].register_forward_pre_hook(self._before(i)))
@@ -82,7 +91,7 @@ class BlockStreamer:
             slot = self._next_slot
             self._next_slot ^= 1
             packed = self.packed[index]
-            target = self.slots[slot][:packed.nbytes]
+            target = self.slots[slot][: packed.nbytes]
             if self.copy_stream is not None:
                 with torch.cuda.stream(self.copy_stream):
                     self.copy_stream.wait_event(self._done[slot])
@@ -96,6 +105,7 @@ class BlockStreamer:
             self.copies += 1
             if self.observer is not None:
                 self.observer("bound", index, slot)
+
         return hook
 
     def _after(self, index: int):
@@ -106,4 +116,5 @@ class BlockStreamer:
             self.packed[index].release()
             if self.observer is not None:
                 self.observer("released", index, slot)
+
         return hook

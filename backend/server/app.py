@@ -19,6 +19,7 @@ The data folder: created owner-only (0700) when the server makes it; an existing
 permissions, and the server deletes only what it made itself (job folders, `.new-*` and
 `.upload-*` folders inside `jobs/`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,10 @@ def device_description(engine) -> str:
 
 
 def too_large_message(settings: ServerSettings) -> str:
-    return (f"the upload is larger than this server's limit of {settings.max_upload_bytes // (1024 * 1024)} MiB "
-            "(serve --max-upload-mb); send a smaller control package or video")
+    return (
+        f"the upload is larger than this server's limit of {settings.max_upload_bytes // (1024 * 1024)} MiB "
+        "(serve --max-upload-mb); send a smaller control package or video"
+    )
 
 
 def prepare_data_dir(settings: ServerSettings) -> None:
@@ -77,19 +80,27 @@ def prepare_data_dir(settings: ServerSettings) -> None:
         data_dir.mkdir(mode=0o700, parents=True)
 
 
-def create_app(settings: ServerSettings, engine, *,
-               fault_hook: Callable[[str, Any], None] | None = None) -> FastAPI:
+def create_app(settings: ServerSettings, engine, *, fault_hook: Callable[[str, Any], None] | None = None) -> FastAPI:
     prepare_data_dir(settings)
     token = load_or_create_token(settings.data_dir)
-    data_lock = lock_data_dir(settings.data_dir)           # held for the life of the process
+    data_lock = lock_data_dir(settings.data_dir)  # held for the life of the process
     store, queued_ids = JobStore.open(settings.data_dir, settings.keep_days, settings.keep_jobs)
     broker = EventBroker()
     store.add_listener(broker.publish)
     worker = Worker(store, engine, max_package_bytes=PACKAGE_MAX_BYTES, fault_hook=fault_hook)
     state = ServerState(
-        settings=settings, engine=engine, store=store, worker=worker, broker=broker, token=token,
-        staging_root=store.root, device=device_description(engine), tiny_model=bool(engine.bundle.tiny),
-        version=package_version("ltx-scene-control"), too_large_message=too_large_message(settings))
+        settings=settings,
+        engine=engine,
+        store=store,
+        worker=worker,
+        broker=broker,
+        token=token,
+        staging_root=store.root,
+        device=device_description(engine),
+        tiny_model=bool(engine.bundle.tiny),
+        version=package_version("ltx-scene-control"),
+        too_large_message=too_large_message(settings),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -102,17 +113,27 @@ def create_app(settings: ServerSettings, engine, *,
             await asyncio.to_thread(worker.stop, 10.0)
 
     app = FastAPI(
-        title=API_TITLE, version=state.version, lifespan=lifespan, docs_url=None, redoc_url=None,
+        title=API_TITLE,
+        version=state.version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         default_response_class=AsciiJSONResponse,
         description="Drives LTX-2 IC-LoRA video generation for the LTX Scene Control Blender add-on. "
-                    "All endpoints but /v1/health need `Authorization: Bearer <token>`.",
-        responses=ERRORS)
+        "All endpoints but /v1/health need `Authorization: Bearer <token>`.",
+        responses=ERRORS,
+    )
     app.state.server = state
     app.state.data_lock = data_lock
     hosts = HostPolicy(settings.host, settings.allowed_hosts)
     app.state.hosts_loopback_only = hosts.loopback_only
-    app.add_middleware(AccessGuard, token=token, hosts=hosts, max_body_bytes=settings.max_upload_bytes,
-                       too_large_message=state.too_large_message)
+    app.add_middleware(
+        AccessGuard,
+        token=token,
+        hosts=hosts,
+        max_body_bytes=settings.max_upload_bytes,
+        too_large_message=state.too_large_message,
+    )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -124,11 +145,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError):
         details = []
         for err in exc.errors():
-            details.append({"loc": [str(p) if not isinstance(p, int) else p for p in err.get("loc", ())],
-                            "msg": str(err.get("msg", "")), "type": str(err.get("type", "value_error"))})
-        message = "; ".join(d["msg"] if ": " in d["msg"]       # our messages name their field
-                            else f"{'.'.join(map(str, d['loc'][1:])) or 'request'}: {d['msg']}"
-                            for d in details)
+            details.append(
+                {
+                    "loc": [str(p) if not isinstance(p, int) else p for p in err.get("loc", ())],
+                    "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", "value_error")),
+                }
+            )
+        message = "; ".join(
+            d["msg"]
+            if ": " in d["msg"]  # our messages name their field
+            else f"{'.'.join(map(str, d['loc'][1:])) or 'request'}: {d['msg']}"
+            for d in details
+        )
         return AsciiJSONResponse({"detail": details, "message": message}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -146,8 +175,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _server_error(request: Request, exc: Exception):
         log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
-        return AsciiJSONResponse({"detail": f"internal error: {type(exc).__name__} (the server log has the "
-                                            "details); the server is still running"}, status_code=500)
+        return AsciiJSONResponse(
+            {
+                "detail": f"internal error: {type(exc).__name__} (the server log has the "
+                "details); the server is still running"
+            },
+            status_code=500,
+        )
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -12,6 +12,7 @@
   Host is not one of the server's own names are refused before anything else runs. IP literals
   cannot be rebound, so a server bound to a non-loopback address also accepts any IP-literal Host.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -54,13 +55,15 @@ def load_or_create_token(data_dir: Path) -> str:
         try:
             token = path.read_text(encoding="utf-8").strip()
         except (UnicodeDecodeError, IsADirectoryError) as exc:
-            raise UserError(f"{path} is not a token file ({exc}); delete it and restart the server to "
-                            "create a new one", "token") from None
+            raise UserError(
+                f"{path} is not a token file ({exc}); delete it and restart the server to create a new one", "token"
+            ) from None
         if len(token) < MIN_TOKEN_CHARS or not token.isascii() or not token.isprintable() or " " in token:
             raise UserError(
                 f"{path} holds no usable token (it needs at least {MIN_TOKEN_CHARS} printable ASCII "
                 "characters without spaces); delete the file and restart the server to create a new one",
-                "token")
+                "token",
+            )
         return token
     token = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -144,8 +147,14 @@ class AccessGuard:
     cut off by the route's own streaming limit.)
     """
 
-    def __init__(self, app, token: str, hosts: HostPolicy, max_body_bytes: int | None = None,
-                 too_large_message: str = "the upload is too large"):
+    def __init__(
+        self,
+        app,
+        token: str,
+        hosts: HostPolicy,
+        max_body_bytes: int | None = None,
+        too_large_message: str = "the upload is too large",
+    ):
         self.app = app
         self.token = token
         self.hosts = hosts
@@ -153,22 +162,26 @@ class AccessGuard:
         self.too_large_message = too_large_message
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":        # lifespan; no websocket routes exist
+        if scope["type"] != "http":  # lifespan; no websocket routes exist
             return await self.app(scope, receive, send)
         headers = _headers(scope)
         host = headers.get("host")
         if not self.hosts.allows(host):
             return await _refuse(
-                send, 400,
+                send,
+                400,
                 f"Host header {host!r} is not this server's name; connect to it as "
-                "127.0.0.1 or localhost (names for a network-exposed server: --allow-host)")
+                "127.0.0.1 or localhost (names for a network-exposed server: --allow-host)",
+            )
         path = scope.get("path", "")
         if path not in PUBLIC_PATHS and not token_matches(headers.get("authorization"), self.token):
             return await _refuse(
-                send, 401,
+                send,
+                401,
                 "missing or wrong token: send 'Authorization: Bearer <token>' with the token from "
                 "the server's data directory (file 'token')",
-                extra=[(b"www-authenticate", b'Bearer realm="ltx-scene"')])
+                extra=[(b"www-authenticate", b'Bearer realm="ltx-scene"')],
+            )
         length = headers.get("content-length", "")
         if self.max_body_bytes is not None and length.isdigit() and int(length) > self.max_body_bytes:
             return await _refuse(send, 413, self.too_large_message, extra=[(b"connection", b"close")])
@@ -179,17 +192,18 @@ def _headers(scope) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in scope.get("headers", ()):
         name = key.decode("latin-1").lower()
-        if name not in out:            # the first one wins, like most servers
+        if name not in out:  # the first one wins, like most servers
             out[name] = value.decode("latin-1")
     return out
 
 
 async def _refuse(send, status: int, message: str, extra=()) -> None:
     body = json.dumps({"detail": message}).encode("utf-8")
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()), *extra],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

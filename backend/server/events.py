@@ -20,6 +20,7 @@ steps of a short preview on a fast GPU), and what is dropped is only superseded 
 changes are progress too: a stage that ends within the interval is seen in the next event's
 stage/progress, which a panel redrawing a few times a second would not show anyway.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,8 @@ class Subscription:
         self.loop = loop
         self.queue: asyncio.Queue = asyncio.Queue()
         self.interval = interval
-        self.last_progress = float("-inf")        # broker clock time the last progress event went out
-        self.held: tuple | None = None             # newest progress event waiting for the timer
+        self.last_progress = float("-inf")  # broker clock time the last progress event went out
+        self.held: tuple | None = None  # newest progress event waiting for the timer
         self.timer_armed = False
 
 
@@ -83,7 +84,7 @@ class EventBroker:
                 elif action == "arm":
                     delay = max(0.0, sub.last_progress + sub.interval - now)
                     sub.loop.call_soon_threadsafe(sub.loop.call_later, delay, self._flush, sub)
-            except RuntimeError:                   # that loop has closed (server shutting down)
+            except RuntimeError:  # that loop has closed (server shutting down)
                 pass
 
     def _decide(self, sub: Subscription, event: tuple, now: float) -> str:

@@ -9,6 +9,7 @@ stalls.
 
 `uvicorn_options(settings)` is what `ltx-scene serve` passes to `uvicorn.run`.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -25,6 +25,7 @@
 - Listeners (the SSE broker) are told of every change: `listener(kind, status_dict, rev)` with
   kind "status" when the status changed and "progress" otherwise; `rev` counts the job's changes.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,13 @@ from shared.atomic_write import atomic_write
 log = logging.getLogger("ltx_scene.server")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
-    "queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
 FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, INTERRUPTED})
 ACTIVE = frozenset({QUEUED, RUNNING})
@@ -56,11 +63,12 @@ INPUTS = "inputs"
 OUT = "out"
 _ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
 _NEW_PREFIX = ".new-"
-UPLOAD_PREFIX = ".upload-"            # the server's per-request upload folders (routes/jobs.py)
+UPLOAD_PREFIX = ".upload-"  # the server's per-request upload folders (routes/jobs.py)
 LEFTOVER_PREFIXES = (_NEW_PREFIX, UPLOAD_PREFIX)
 INTERRUPTED_ERROR = (
     "the server stopped while this job was running (restart, crash or kill); nothing was lost "
-    "but this job's result: submit it again")
+    "but this job's result: submit it again"
+)
 
 Listener = Callable[[str, dict, int], None]
 
@@ -69,7 +77,7 @@ Listener = Callable[[str, dict, int], None]
 class JobRecord:
     id: str
     spec: dict
-    inputs: dict[str, str]                 # role ("control", "image", "mask") -> file name in inputs/
+    inputs: dict[str, str]  # role ("control", "image", "mask") -> file name in inputs/
     created: float
     status: str = QUEUED
     progress: float = 0.0
@@ -81,7 +89,7 @@ class JobRecord:
     error: str | None = None
     started: float | None = None
     finished: float | None = None
-    result: dict | None = None             # {"video", "sidecar", "control": names in out/; frames, fps, width, height}
+    result: dict | None = None  # {"video", "sidecar", "control": names in out/; frames, fps, width, height}
 
     def copy(self) -> "JobRecord":
         """A snapshot for readers. Shallow: the nested dicts (`spec`, `inputs`, `result`) are never
@@ -95,10 +103,20 @@ class JobRecord:
         if self.result is not None:
             result = {k: self.result[k] for k in ("frames", "fps", "width", "height") if k in self.result}
         return {
-            "id": self.id, "status": self.status, "progress": self.progress, "stage": self.stage,
-            "step": self.step, "total": self.total, "eta_s": self.eta_s, "message": self.message,
-            "error": self.error, "created": self.created, "started": self.started,
-            "finished": self.finished, "spec": self.spec, "result": result,
+            "id": self.id,
+            "status": self.status,
+            "progress": self.progress,
+            "stage": self.stage,
+            "step": self.step,
+            "total": self.total,
+            "eta_s": self.eta_s,
+            "message": self.message,
+            "error": self.error,
+            "created": self.created,
+            "started": self.started,
+            "finished": self.finished,
+            "spec": self.spec,
+            "result": result,
         }
 
     @classmethod
@@ -126,8 +144,11 @@ def lock_data_dir(data_dir: Path):
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise UserError(f"another `ltx-scene serve` is already using the data dir {data_dir}; stop it "
-                        "or pass a different --data-dir", "data_dir") from None
+        raise UserError(
+            f"another `ltx-scene serve` is already using the data dir {data_dir}; stop it "
+            "or pass a different --data-dir",
+            "data_dir",
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
@@ -147,8 +168,15 @@ def new_job_id(now: float | None = None) -> str:
 class JobStore:
     """Thread-safe on-disk job records (one folder per job) with an in-memory index."""
 
-    def __init__(self, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200, *,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        data_dir: Path,
+        keep_days: float = 7.0,
+        keep_jobs: int = 200,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ):
         """clock: seconds for the progress-write coalescing (monotonic); wall_clock: Unix time for
         `created` / `finished` stamps and retention. Tests pass their own and step them."""
         self.root = Path(data_dir) / "jobs"
@@ -160,22 +188,23 @@ class JobStore:
         self._jobs: dict[str, JobRecord] = {}
         self._listeners: list[Listener] = []
         self._revs: dict[str, int] = {}
-        self._persisted_at: dict[str, float] = {}   # `clock` time of each job's last job.json write
-        self._unsaved: set[str] = set()              # final states `finish` could not write yet
+        self._persisted_at: dict[str, float] = {}  # `clock` time of each job's last job.json write
+        self._unsaved: set[str] = set()  # final states `finish` could not write yet
         self._last_created = float("-inf")
 
     # ------------------------------------------------------------------------------- start-up
     @classmethod
-    def open(cls, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200,
-             **clocks) -> tuple["JobStore", list[str]]:
+    def open(
+        cls, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200, **clocks
+    ) -> tuple["JobStore", list[str]]:
         """Load every job; mark the ones that were running `interrupted`; return the queued ids.
         `clocks`: `clock` / `wall_clock` as in the constructor."""
         store = cls(data_dir, keep_days, keep_jobs, **clocks)
         if not store.root.is_dir():
-            store.root.mkdir(mode=0o700, parents=True)       # ours: owner only (an existing one is left as it is)
+            store.root.mkdir(mode=0o700, parents=True)  # ours: owner only (an existing one is left as it is)
         for entry in sorted(store.root.iterdir()):
             if entry.name.startswith(LEFTOVER_PREFIXES) and entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)      # a job or an upload cut off by a crash
+                shutil.rmtree(entry, ignore_errors=True)  # a job or an upload cut off by a crash
                 continue
             if not (entry.is_dir() and valid_job_id(entry.name)):
                 continue
@@ -184,15 +213,20 @@ class JobStore:
             except (OSError, ValueError, TypeError) as exc:
                 log.warning("skipping job folder %s: unreadable %s (%s)", entry, JOB_FILE, exc)
                 continue
-            if (record.id != entry.name or record.status not in STATUSES
-                    or isinstance(record.created, bool) or not isinstance(record.created, (int, float))):
+            if (
+                record.id != entry.name
+                or record.status not in STATUSES
+                or isinstance(record.created, bool)
+                or not isinstance(record.created, (int, float))
+            ):
                 log.warning("skipping job folder %s: inconsistent %s", entry, JOB_FILE)
                 continue
             store._jobs[record.id] = record
             store._last_created = max(store._last_created, record.created)
             if record.status == RUNNING:
-                store.update(record.id, status=INTERRUPTED, error=INTERRUPTED_ERROR,
-                             finished=store.wall_clock(), eta_s=None)
+                store.update(
+                    record.id, status=INTERRUPTED, error=INTERRUPTED_ERROR, finished=store.wall_clock(), eta_s=None
+                )
         store.cleanup()
         queued = [r.id for r in store.list() if r.status == QUEUED]
         return store, queued
@@ -260,8 +294,7 @@ class JobStore:
         try:
             for role, (source, name) in files.items():
                 shutil.move(str(source), staging / INPUTS / name)
-            record = JobRecord(id=job_id, spec=spec, inputs={r: n for r, (_, n) in files.items()},
-                               created=now)
+            record = JobRecord(id=job_id, spec=spec, inputs={r: n for r, (_, n) in files.items()}, created=now)
             _write_json(staging / JOB_FILE, vars(record))
             os.rename(staging, self.root / job_id)
         except BaseException:
@@ -317,8 +350,9 @@ class JobStore:
         try:
             return self.update(job_id, **changes)
         except OSError as exc:
-            log.error("job %s: could not write its final state (%s); kept in memory until the disk "
-                      "has room", job_id, exc)
+            log.error(
+                "job %s: could not write its final state (%s); kept in memory until the disk has room", job_id, exc
+            )
         with self._lock:
             old_status = self._jobs[job_id].status
             record = replace(self._jobs[job_id], **changes)
@@ -356,7 +390,7 @@ class JobStore:
         """Delete finished jobs past the retention limits; return their ids."""
         now = self.wall_clock() if now is None else now
         finished = [r for r in self.list() if r.status in FINAL]
-        finished.sort(key=lambda r: (r.finished or r.created, r.id), reverse=True)   # newest first
+        finished.sort(key=lambda r: (r.finished or r.created, r.id), reverse=True)  # newest first
         doomed = []
         for index, record in enumerate(finished):
             too_old = self.keep_days > 0 and now - (record.finished or record.created) > self.keep_days * 86400
@@ -374,7 +408,7 @@ class JobStore:
         for listener in list(self._listeners):
             try:
                 listener(kind, status, rev)
-            except Exception:                       # a listener never breaks the store
+            except Exception:  # a listener never breaks the store
                 log.exception("job listener failed")
 
 

@@ -4,6 +4,7 @@ Requests need no models here: a job's spec is `shared.job_spec.GenerationSpec` s
 a multipart field, validated by its own `from_json` so that the CLI, the engine and the server
 refuse the same things with the same messages.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -16,6 +17,7 @@ JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled",
 class Health(BaseModel):
     """Without the token only `status`, `engine` and `authenticated` (a server is here, and whether
     it is ready); with it everything else too."""
+
     status: Literal["ok"] = "ok"
     engine: Literal["loading", "ready", "failed"] = Field(description="model loading state")
     authenticated: bool = Field(description="whether the request carried the server's token")
@@ -23,8 +25,9 @@ class Health(BaseModel):
     device: str | None = Field(None, description="where jobs run, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'")
     torch: str | None = None
     ltx_core: str | None = None
-    tiny_model: bool | None = Field(None, description="true when the bundle is the tiny test model "
-                                                       "(its output is noise)")
+    tiny_model: bool | None = Field(
+        None, description="true when the bundle is the tiny test model (its output is noise)"
+    )
     engine_error: str | None = None
     queued: int | None = Field(None, description="jobs queued or running")
     memory: dict[str, Any] | None = Field(None, description="the engine's memory plan in a few fields")

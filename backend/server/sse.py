@@ -11,6 +11,7 @@ Wire format (docs/contracts.md): `event: status|progress`, `data: <status JSON>`
 `: ping` comment after `PING_INTERVAL_S` without events keeps proxies from closing the stream.
 Progress events are at most 10 a second (the broker holds the rest, events.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,7 +59,7 @@ async def job_event_stream(broker: EventBroker, store: JobStore, job_id: str) ->
                 yield b": ping\n\n"
                 continue
             if rev <= last_rev:
-                continue                            # published before the snapshot above
+                continue  # published before the snapshot above
             last_rev = rev
             arm_ping()
             yield format_event(kind, status)

@@ -8,6 +8,7 @@ stand-in with the same methods): `load()`, `plan(spec, control) -> plan with fra
 `run(spec, control, out_dir, on_progress, cancel) -> result with video_path, sidecar_path,
 control_video_path, frames, fps, width, height`, `describe() -> dict`, `device`, `bundle.tiny`.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,8 +29,8 @@ class ServerState:
     worker: Worker
     broker: EventBroker
     token: str
-    staging_root: Path                 # per-request upload folders (inside jobs/, same file system)
-    device: str                        # where jobs run, in words
+    staging_root: Path  # per-request upload folders (inside jobs/, same file system)
+    device: str  # where jobs run, in words
     tiny_model: bool
     version: str
     too_large_message: str

@@ -16,6 +16,7 @@ stalled client forever. Here every one of those is a JSON answer naming the part
   send an optional file they leave out) count as absent, as the published schema says.
 Everything a refusal left behind is removed by the caller with the staging folder.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,14 +48,16 @@ class DiskFull(FormError):
 
 
 def disk_full_message(what: str) -> str:
-    return (f"the server's disk is full: {what} could not be stored. Free space in the server's data "
-            "folder (or start it with --data-dir on a larger disk), then send it again")
+    return (
+        f"the server's disk is full: {what} could not be stored. Free space in the server's data "
+        "folder (or start it with --data-dir on a larger disk), then send it again"
+    )
 
 
 @dataclass
 class ReceivedForm:
     spec: bytes | None = None
-    files: dict[str, Path] = field(default_factory=dict)     # part name -> staged file
+    files: dict[str, Path] = field(default_factory=dict)  # part name -> staged file
 
 
 @dataclass
@@ -78,13 +81,18 @@ class _FormSink:
         self.part = _Part()
         self.seen: set[str] = set()
         self.spec = bytearray()
-        self.plain_values: dict[str, bytes] = {}             # file parts sent without a filename
+        self.plain_values: dict[str, bytes] = {}  # file parts sent without a filename
 
     def callbacks(self) -> dict:
-        return {"on_part_begin": self.part_begin, "on_header_field": self.header_field,
-                "on_header_value": self.header_value, "on_header_end": self.header_end,
-                "on_headers_finished": self.headers_finished, "on_part_data": self.part_data,
-                "on_part_end": self.part_end}
+        return {
+            "on_part_begin": self.part_begin,
+            "on_header_field": self.header_field,
+            "on_header_value": self.header_value,
+            "on_header_end": self.header_end,
+            "on_headers_finished": self.headers_finished,
+            "on_part_data": self.part_data,
+            "on_part_end": self.part_end,
+        }
 
     def part_begin(self) -> None:
         self.part = _Part()
@@ -105,13 +113,20 @@ class _FormSink:
         kind, options = parse_options_header(self.part.disposition)
         raw_name = options.get(b"name")
         if kind != b"form-data" or raw_name is None:
-            raise FormError(422, None, "body: every part needs 'Content-Disposition: form-data; name=...'; "
-                                       f"send the parts {', '.join(PARTS)} as a multipart form")
+            raise FormError(
+                422,
+                None,
+                "body: every part needs 'Content-Disposition: form-data; name=...'; "
+                f"send the parts {', '.join(PARTS)} as a multipart form",
+            )
         name = raw_name.decode("utf-8", "backslashreplace")
         if name not in PARTS:
             shown = name if len(name) <= 40 else name[:40] + "..."
-            raise FormError(422, shown, f"{shown}: unknown form part; this endpoint takes "
-                                        f"{', '.join(PARTS)} (spec and control required)")
+            raise FormError(
+                422,
+                shown,
+                f"{shown}: unknown form part; this endpoint takes {', '.join(PARTS)} (spec and control required)",
+            )
         if name in self.seen:
             raise FormError(422, name, f"{name}: the part is sent twice; send each part once")
         self.seen.add(name)
@@ -133,9 +148,12 @@ class _FormSink:
         if part.name == "spec":
             if part.size > self.max_spec_bytes:
                 raise FormError(
-                    422, "spec", f"spec: the spec part is more than {self.max_spec_bytes // 1024} KiB; a spec is "
-                                 f"a small JSON object (the prompt may hold at most {MAX_PROMPT_CHARS} "
-                                 "characters): send files as the control, image and mask parts")
+                    422,
+                    "spec",
+                    f"spec: the spec part is more than {self.max_spec_bytes // 1024} KiB; a spec is "
+                    f"a small JSON object (the prompt may hold at most {MAX_PROMPT_CHARS} "
+                    "characters): send files as the control, image and mask parts",
+                )
             self.spec += data[start:end]
         elif part.handle is not None:
             if part.filename is None and part.size <= 8:
@@ -151,9 +169,13 @@ class _FormSink:
             self.form.spec = bytes(self.spec)
         if part.handle is not None:
             self._close(part)
-            if part.filename is None and part.size <= 8 and \
-                    self.plain_values.get(part.name, b"").strip() in (b"", b"null") and part.name != "control":
-                self.form.files.pop(part.name).unlink(missing_ok=True)      # an optional file left out
+            if (
+                part.filename is None
+                and part.size <= 8
+                and self.plain_values.get(part.name, b"").strip() in (b"", b"null")
+                and part.name != "control"
+            ):
+                self.form.files.pop(part.name).unlink(missing_ok=True)  # an optional file left out
         self.part = _Part()
 
     def _close(self, part: _Part) -> None:
@@ -178,15 +200,26 @@ def _storage_error(exc: OSError, what: str) -> FormError:
     return FormError(500, None, f"the server could not store {what} ({exc.strerror or exc})")
 
 
-async def receive_form(receive, content_type: str, staging: Path, *, max_body_bytes: int,
-                       too_large_message: str, stall_timeout_s: float,
-                       max_spec_bytes: int = MAX_SPEC_BYTES) -> ReceivedForm:
+async def receive_form(
+    receive,
+    content_type: str,
+    staging: Path,
+    *,
+    max_body_bytes: int,
+    too_large_message: str,
+    stall_timeout_s: float,
+    max_spec_bytes: int = MAX_SPEC_BYTES,
+) -> ReceivedForm:
     """Read the request body from the ASGI `receive` into `staging`; raise FormError on refusal."""
     kind, options = parse_options_header(content_type or "")
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
-        raise FormError(422, None, "body: send the job as multipart/form-data with the parts spec (JSON "
-                                   "text) and control (file), optionally image and mask")
+        raise FormError(
+            422,
+            None,
+            "body: send the job as multipart/form-data with the parts spec (JSON "
+            "text) and control (file), optionally image and mask",
+        )
     sink = _FormSink(staging, max_spec_bytes)
     parser = MultipartParser(boundary, sink.callbacks())
     total = 0
@@ -195,8 +228,12 @@ async def receive_form(receive, content_type: str, staging: Path, *, max_body_by
             try:
                 message = await asyncio.wait_for(receive(), stall_timeout_s)
             except asyncio.TimeoutError:
-                raise FormError(408, None, f"the upload stalled: nothing arrived for {stall_timeout_s:g} s; "
-                                           "check the connection and send the job again") from None
+                raise FormError(
+                    408,
+                    None,
+                    f"the upload stalled: nothing arrived for {stall_timeout_s:g} s; "
+                    "check the connection and send the job again",
+                ) from None
             if message["type"] == "http.disconnect":
                 raise FormError(400, None, "the client went away before the upload was complete")
             chunk = message.get("body", b"")
@@ -211,18 +248,23 @@ async def receive_form(receive, content_type: str, staging: Path, *, max_body_by
     except FormError:
         sink.abort()
         raise
-    except (ValueError, LookupError) as exc:          # python-multipart's errors on a malformed body
+    except (ValueError, LookupError) as exc:  # python-multipart's errors on a malformed body
         sink.abort()
         text = str(exc).encode("ascii", "backslashreplace").decode("ascii")
-        raise FormError(422, None, f"body: not a well-formed multipart form ({text}); send the parts "
-                                   f"{', '.join(PARTS)} as multipart/form-data") from None
-    if sink.part.handle is not None:                   # the body ended inside a part
+        raise FormError(
+            422,
+            None,
+            f"body: not a well-formed multipart form ({text}); send the parts "
+            f"{', '.join(PARTS)} as multipart/form-data",
+        ) from None
+    if sink.part.handle is not None:  # the body ended inside a part
         sink.abort()
         raise FormError(422, None, "body: the multipart form ends in the middle of a part; send it again")
     form = sink.form
     if form.spec is None:
         raise FormError(422, "spec", "spec: missing; send the GenerationSpec JSON as the form field 'spec'")
     if "control" not in form.files:
-        raise FormError(422, "control", "control: missing; send a .npz ControlPackage or a control video "
-                                        "as the file part 'control'")
+        raise FormError(
+            422, "control", "control: missing; send a .npz ControlPackage or a control video as the file part 'control'"
+        )
     return form

@@ -18,6 +18,7 @@ names the server picks (`control.npz`, `control.mp4`, `image.png` ...).
 At run time `load_control_input` decodes the stored files into the engine's `ControlInput`, at the
 job's planned size.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -30,17 +31,24 @@ import numpy as np
 from shared.errors import UserError
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-VIDEO_EXT = {"mov": ".mp4", "mp4": ".mp4", "matroska": ".mkv", "webm": ".webm", "avi": ".avi",
-             "nut": ".nut", "gif": ".gif"}
+VIDEO_EXT = {
+    "mov": ".mp4",
+    "mp4": ".mp4",
+    "matroska": ".mkv",
+    "webm": ".webm",
+    "avi": ".avi",
+    "nut": ".nut",
+    "gif": ".gif",
+}
 MASK_MAX_BYTES = 2 * 1024**3
-MAX_IMAGE_SIDE = 8192          # px, first-frame image and mask (GenerationSpec's largest size)
+MAX_IMAGE_SIDE = 8192  # px, first-frame image and mask (GenerationSpec's largest size)
 
 
 @dataclass
 class CheckedControl:
-    name: str                 # file name to store it under
-    package: object | None    # the loaded ControlPackage, for a .npz
-    video_info: object | None # backend.video.VideoInfo, for a video
+    name: str  # file name to store it under
+    package: object | None  # the loaded ControlPackage, for a .npz
+    video_info: object | None  # backend.video.VideoInfo, for a video
 
     @property
     def frames(self) -> int:
@@ -57,7 +65,7 @@ class CheckedImage:
 @dataclass
 class CheckedMask:
     name: str
-    frames: int | None        # None: one mask for every frame (a 2-D array)
+    frames: int | None  # None: one mask for every frame (a 2-D array)
     width: int
     height: int
 
@@ -117,8 +125,11 @@ def check_image(path: Path) -> CheckedImage:
 
 def _check_side(field: str, width: int, height: int) -> None:
     if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
-        raise UserError(f"{field}: {width}x{height} is larger than {MAX_IMAGE_SIDE} px on a side; send it at "
-                        "about the job's size (it is scaled to the job's size anyway)", field)
+        raise UserError(
+            f"{field}: {width}x{height} is larger than {MAX_IMAGE_SIDE} px on a side; send it at "
+            "about the job's size (it is scaled to the job's size anyway)",
+            field,
+        )
 
 
 def check_plan(plan, control: CheckedControl, mask: CheckedMask | None) -> None:
@@ -127,13 +138,19 @@ def check_plan(plan, control: CheckedControl, mask: CheckedMask | None) -> None:
     frames = int(plan.frames)
     what = "package" if control.package is not None else "control video"
     if control.frames < frames:
-        raise UserError(f"frames: the job asks for {frames} frames but the {what} has {control.frames}; ask "
-                        f"for at most {control.frames} (8k+1) or send a longer control", "frames")
+        raise UserError(
+            f"frames: the job asks for {frames} frames but the {what} has {control.frames}; ask "
+            f"for at most {control.frames} (8k+1) or send a longer control",
+            "frames",
+        )
     single_image = mask is not None and mask.frames == 1 and not mask.name.endswith(".npz")
     if mask is not None and mask.frames is not None and mask.frames < frames and not single_image:
-        raise UserError(f"mask: has {mask.frames} frames but the job needs {frames}; send at least {frames} "
-                        "frames, or one frame (a single image, or a 2-D .npz array) for a mask that does "
-                        "not change", "mask")
+        raise UserError(
+            f"mask: has {mask.frames} frames but the job needs {frames}; send at least {frames} "
+            "frames, or one frame (a single image, or a 2-D .npz array) for a mask that does "
+            "not change",
+            "mask",
+        )
 
 
 def _probe(path: Path, field: str):
@@ -143,9 +160,8 @@ def _probe(path: Path, field: str):
         return probe_video(path, field=field)
     except UserError:
         raise
-    except Exception as exc:            # FFmpeg's many error types on hostile input
-        raise UserError(f"{field}: neither a .npz ControlPackage nor a readable video ({exc})",
-                        field) from None
+    except Exception as exc:  # FFmpeg's many error types on hostile input
+        raise UserError(f"{field}: neither a .npz ControlPackage nor a readable video ({exc})", field) from None
 
 
 def _video_ext(path: Path) -> str:
@@ -174,8 +190,9 @@ def plan_input(checked: CheckedControl):
     return ControlInput(video=np.broadcast_to(np.zeros((1, 1, 1, 3), np.uint8), shape))
 
 
-def load_control_input(engine, spec, control: Path, image: Path | None, mask: Path | None,
-                       max_bytes: int, package=None):
+def load_control_input(
+    engine, spec, control: Path, image: Path | None, mask: Path | None, max_bytes: int, package=None
+):
     """The engine's ControlInput from the stored files of one job (decoded at the planned size).
     `package`: the stored `.npz` already loaded (at submit); used instead of reading it again."""
     from backend import video as video_io
@@ -196,8 +213,11 @@ def load_control_input(engine, spec, control: Path, image: Path | None, mask: Pa
     if image is not None:
         base.first_frame = video_io.load_image(image, plan.width, plan.height)
     if mask is not None:
-        base.mask = (read_mask_npz(mask, max_bytes) if mask.suffix == ".npz"
-                     else video_io.load_mask_video(mask, plan.frames, plan.width, plan.height))
+        base.mask = (
+            read_mask_npz(mask, max_bytes)
+            if mask.suffix == ".npz"
+            else video_io.load_mask_video(mask, plan.frames, plan.width, plan.height)
+        )
     return base
 
 
@@ -217,12 +237,16 @@ def _read_mask_array(path: Path, max_bytes: int) -> np.ndarray:
             if info.file_size > max_bytes:
                 raise UserError(f"mask: {info.file_size} bytes uncompressed, the limit is {max_bytes}", "mask")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
-                raise UserError("mask: save it with numpy.savez or savez_compressed (stored or deflate, "
-                                "not encrypted)", "mask")
+                raise UserError(
+                    "mask: save it with numpy.savez or savez_compressed (stored or deflate, not encrypted)", "mask"
+                )
             deflated = info.compress_type == zipfile.ZIP_DEFLATED
             if deflated and info.file_size > 1100 * max(info.compress_size, 1) + 1024:
-                raise UserError(f"mask: declared size {info.file_size} bytes from {info.compress_size} compressed "
-                                "bytes is impossible for deflate (a damaged or forged file)", "mask")
+                raise UserError(
+                    f"mask: declared size {info.file_size} bytes from {info.compress_size} compressed "
+                    "bytes is impossible for deflate (a damaged or forged file)",
+                    "mask",
+                )
             mask = _read_npy(zf, info, "mask")
     except PackageError as exc:
         raise UserError(str(exc), "mask") from None

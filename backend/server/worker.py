@@ -16,6 +16,7 @@ inside the job from the engine's progress callback, before the event is recorded
 raises propagates out of `engine.run` through the same handlers as a real failure, so a test can
 raise the real `torch.OutOfMemoryError` mid-job and exercise the real recovery path.
 """
+
 from __future__ import annotations
 
 import errno
@@ -35,20 +36,25 @@ log = logging.getLogger("ltx_scene.server")
 
 _STOP = object()
 CLEANUP_INTERVAL_S = 3600.0
-PRELOAD_BUDGET_BYTES = 256 * 1024**2     # packages checked at submit, kept for the worker
+PRELOAD_BUDGET_BYTES = 256 * 1024**2  # packages checked at submit, kept for the worker
 ENGINE_LOADING, ENGINE_READY, ENGINE_FAILED = "loading", "ready", "failed"
 
 
 def out_of_memory_message(spec: dict, stage: str | None, device: str) -> str:
     """What to tell the user when a job ran out of memory: what to lower, in order of effect."""
-    size = ("the package's size" if spec.get("width") is None or spec.get("height") is None
-            else f"{spec['width']}x{spec['height']}")
+    size = (
+        "the package's size"
+        if spec.get("width") is None or spec.get("height") is None
+        else f"{spec['width']}x{spec['height']}"
+    )
     frames = "the package's frame count" if spec.get("frames") is None else f"{spec['frames']} frames"
     where = f" during {stage}" if stage else ""
-    return (f"out of {device} memory{where} ({size}, {frames}). Lower the frame count (e.g. 121 -> 97 "
-            "or 65) or the size (width/height), load the model with fp8-cast quantization "
-            "(ltx-scene serve --quantization fp8-cast), or generate a preview first (stage 1 only, half size). "
-            "The server freed the memory and is ready for the next job.")
+    return (
+        f"out of {device} memory{where} ({size}, {frames}). Lower the frame count (e.g. 121 -> 97 "
+        "or 65) or the size (width/height), load the model with fp8-cast quantization "
+        "(ltx-scene serve --quantization fp8-cast), or generate a preview first (stage 1 only, half size). "
+        "The server freed the memory and is ready for the next job."
+    )
 
 
 def _free_memory() -> None:
@@ -58,7 +64,7 @@ def _free_memory() -> None:
 
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-    except Exception:                                   # never let cleanup raise
+    except Exception:  # never let cleanup raise
         log.exception("freeing GPU memory failed")
 
 
@@ -69,21 +75,22 @@ def _oom_types() -> tuple[type[BaseException], ...]:
 
 
 class Worker:
-    def __init__(self, store: JobStore, engine, *, max_package_bytes: int,
-                 fault_hook: Callable[[str, Any], None] | None = None):
+    def __init__(
+        self, store: JobStore, engine, *, max_package_bytes: int, fault_hook: Callable[[str, Any], None] | None = None
+    ):
         self.store = store
         self.engine = engine
         self.max_package_bytes = max_package_bytes
         self.fault_hook = fault_hook
         self.engine_state = ENGINE_LOADING
         self.engine_error: str | None = None
-        self.engine_ready = threading.Event()          # set when loaded or failed
+        self.engine_ready = threading.Event()  # set when loaded or failed
         self._queue: queue.Queue = queue.Queue()
-        self._transition = threading.Lock()            # queued -> running vs queued -> cancelled
+        self._transition = threading.Lock()  # queued -> running vs queued -> cancelled
         self._current: tuple[str, threading.Event] | None = None
         self._stopping = False
         self._thread = threading.Thread(target=self._main, name="ltx-scene-worker", daemon=True)
-        self._preloaded: dict[str, Any] = {}            # job id -> ControlPackage checked at submit
+        self._preloaded: dict[str, Any] = {}  # job id -> ControlPackage checked at submit
         self._preload_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------- control
@@ -112,15 +119,16 @@ class Worker:
             if record is None:
                 return False
             if record.status == QUEUED:
-                self.store.finish(job_id, status=CANCELLED, finished=time.time(), eta_s=None,
-                                  message="cancelled before it started")
+                self.store.finish(
+                    job_id, status=CANCELLED, finished=time.time(), eta_s=None, message="cancelled before it started"
+                )
                 return True
             current = self._current
             if record.status == RUNNING and current is not None and current[0] == job_id:
                 current[1].set()
                 try:
                     self.store.update(job_id, message="cancelling: stops at the next step")
-                except OSError:                        # a full disk: the job stops all the same
+                except OSError:  # a full disk: the job stops all the same
                     pass
                 return True
             return False
@@ -150,7 +158,7 @@ class Worker:
             self.engine.load()
             self.engine_state = ENGINE_READY
             log.info("engine ready")
-        except Exception as exc:                       # the server stays up and says why
+        except Exception as exc:  # the server stays up and says why
             self.engine_state = ENGINE_FAILED
             self.engine_error = f"the model could not be loaded: {type(exc).__name__}: {exc}"
             log.exception("engine failed to load")
@@ -159,14 +167,14 @@ class Worker:
         while True:
             try:
                 job_id = self._queue.get(timeout=CLEANUP_INTERVAL_S)
-            except queue.Empty:                        # idle: apply the retention limits now and then
+            except queue.Empty:  # idle: apply the retention limits now and then
                 self._cleanup()
                 continue
             if job_id is _STOP or self._stopping:
                 return
             try:
                 self._run(job_id)
-            except Exception:                          # belt and braces: the thread never dies
+            except Exception:  # belt and braces: the thread never dies
                 log.exception("job %s: unexpected failure in the worker", job_id)
             self._cleanup()
 
@@ -184,21 +192,25 @@ class Worker:
 
     def _run(self, job_id: str) -> None:
         cancel = threading.Event()
-        package = self._take_preloaded(job_id)          # dropped here if the job never runs
+        package = self._take_preloaded(job_id)  # dropped here if the job never runs
         with self._transition:
             record = self.store.get(job_id)
             if record is None or record.status != QUEUED:
-                return                                 # cancelled (or deleted) while queued
+                return  # cancelled (or deleted) while queued
             if self.engine_state != ENGINE_READY:
-                self.store.finish(job_id, status=FAILED, finished=time.time(),
-                                  error=self.engine_error or "the engine is not available")
+                self.store.finish(
+                    job_id,
+                    status=FAILED,
+                    finished=time.time(),
+                    error=self.engine_error or "the engine is not available",
+                )
                 return
             try:
-                record = self.store.update(job_id, status=RUNNING, started=time.time(), progress=0.0,
-                                           stage=None, message="starting")
-            except OSError as exc:                     # job.json cannot be written: the job cannot run
-                self.store.finish(job_id, status=FAILED, finished=time.time(), eta_s=None,
-                                  error=_disk_message(exc))
+                record = self.store.update(
+                    job_id, status=RUNNING, started=time.time(), progress=0.0, stage=None, message="starting"
+                )
+            except OSError as exc:  # job.json cannot be written: the job cannot run
+                self.store.finish(job_id, status=FAILED, finished=time.time(), eta_s=None, error=_disk_message(exc))
                 return
             self._current = (job_id, cancel)
         try:
@@ -220,17 +232,30 @@ class Worker:
                 self.fault_hook(job_id, event)
             last["stage"] = event.stage
             last["progress"] = max(last["progress"], float(event.progress))
-            self.store.update(job_id, progress=last["progress"], stage=event.stage, step=event.step,
-                              total=event.total, eta_s=event.eta_s, message=event.message or None)
+            self.store.update(
+                job_id,
+                progress=last["progress"],
+                stage=event.stage,
+                step=event.step,
+                total=event.total,
+                eta_s=event.eta_s,
+                message=event.message or None,
+            )
 
-        failure: tuple[str, str] | None = None          # (kind, text), handled after the except
+        failure: tuple[str, str] | None = None  # (kind, text), handled after the except
         result = None
         out_dir = self.store.out_dir(job_id)
         try:
             spec = GenerationSpec.from_json(record.spec)
             control = load_control_input(
-                self.engine, spec, self.store.input_path(job_id, "control"), self.store.input_path(job_id, "image"),
-                self.store.input_path(job_id, "mask"), self.max_package_bytes, package=package)
+                self.engine,
+                spec,
+                self.store.input_path(job_id, "control"),
+                self.store.input_path(job_id, "image"),
+                self.store.input_path(job_id, "mask"),
+                self.max_package_bytes,
+                package=package,
+            )
             out_dir.mkdir(parents=True, exist_ok=True)
             result = self.engine.run(spec, control, out_dir, on_progress=on_progress, cancel=cancel)
         except JobCancelled:
@@ -240,28 +265,39 @@ class Worker:
                 failure = ("disk", _disk_message(exc))
             else:
                 log.exception("job %s failed", job_id)
-                failure = ("internal", f"internal error: {type(exc).__name__}: {exc} (the server log has "
-                                       "the traceback; the server is ready for the next job)")
+                failure = (
+                    "internal",
+                    f"internal error: {type(exc).__name__}: {exc} (the server log has "
+                    "the traceback; the server is ready for the next job)",
+                )
         except _oom_types():
             failure = ("oom", out_of_memory_message(record.spec, last["stage"], self._device_name()))
         except UserError as exc:
             failure = ("user", str(exc))
         except Exception as exc:
             log.exception("job %s failed", job_id)
-            failure = ("internal", f"internal error: {type(exc).__name__}: {exc} (the server log has "
-                                   "the traceback; the server is ready for the next job)")
+            failure = (
+                "internal",
+                f"internal error: {type(exc).__name__}: {exc} (the server log has "
+                "the traceback; the server is ready for the next job)",
+            )
         if failure is not None:
             # Outside the except block: the traceback (and the tensors its frames hold) is gone,
             # so the memory can really be freed.
             kind, text = failure
-            if kind == "disk":                           # give the space back: partial results, temporaries
+            if kind == "disk":  # give the space back: partial results, temporaries
                 log.error("job %s: %s", job_id, text)
                 shutil.rmtree(out_dir, ignore_errors=True)
             if kind not in ("user", "disk"):
                 _free_memory()
             if kind == "cancelled" and self._stopping:
-                self.store.finish(job_id, status=INTERRUPTED, finished=time.time(), eta_s=None,
-                                  error="the server was stopped while this job was running; submit it again")
+                self.store.finish(
+                    job_id,
+                    status=INTERRUPTED,
+                    finished=time.time(),
+                    eta_s=None,
+                    error="the server was stopped while this job was running; submit it again",
+                )
             elif kind == "cancelled":
                 self.store.finish(job_id, status=CANCELLED, finished=time.time(), eta_s=None, message=text)
             else:
@@ -271,14 +307,28 @@ class Worker:
             return
         out_root = out_dir.resolve()
         files = {}
-        for key, path in (("video", result.video_path), ("sidecar", result.sidecar_path),
-                          ("control", result.control_video_path)):
+        for key, path in (
+            ("video", result.video_path),
+            ("sidecar", result.sidecar_path),
+            ("control", result.control_video_path),
+        ):
             if path is not None:
                 files[key] = str(_relative_inside(path, out_root))
         self.store.finish(
-            job_id, status=SUCCEEDED, finished=time.time(), progress=1.0, eta_s=0.0, message="done",
-            result={**files, "frames": int(result.frames), "fps": str(result.fps),
-                    "width": int(result.width), "height": int(result.height)})
+            job_id,
+            status=SUCCEEDED,
+            finished=time.time(),
+            progress=1.0,
+            eta_s=0.0,
+            message="done",
+            result={
+                **files,
+                "frames": int(result.frames),
+                "fps": str(result.fps),
+                "width": int(result.width),
+                "height": int(result.height),
+            },
+        )
 
     def _device_name(self) -> str:
         device = getattr(self.engine, "device", None)
@@ -298,9 +348,11 @@ def _disk_full(exc: BaseException) -> bool:
 
 def _disk_message(exc: OSError) -> str:
     what = "the disk is full" if _disk_full(exc) else f"the job's files could not be written ({exc.strerror or exc})"
-    return (f"the server could not store this job's files: {what}. Free space in the server's data folder "
-            "(or start it with --data-dir on a larger disk) and submit the job again; the server is ready "
-            "for the next job")
+    return (
+        f"the server could not store this job's files: {what}. Free space in the server's data folder "
+        "(or start it with --data-dir on a larger disk) and submit the job again; the server is ready "
+        "for the next job"
+    )
 
 
 def _relative_inside(path, root):

@@ -3,6 +3,7 @@
 Tests and the demo run the real loading and sampling code on it, on a CPU, in seconds. Its output
 is noise. See README.md in this folder.
 """
+
 from .builder import BUNDLE_FILE, REFERENCE_DOWNSCALE_FACTOR, file_names, make_tiny_model
 from .configs import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from .gemma import is_tiny_gemma_root

@@ -20,6 +20,7 @@ names and shapes are exactly what the official loaders expect; the values are se
 (weights.py) and the files are written deterministically (safetensors_io.py): the same seed gives
 the same bytes. Its output is noise.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,7 @@ def _prefixed(prefix: str, shared: dict[str, str] | None = None) -> Callable[[st
     def mapping(key: str) -> str | None:
         for ours, theirs in shared.items():
             if key.startswith(ours):
-                return theirs + key[len(ours):]
+                return theirs + key[len(ours) :]
         return prefix + key
 
     return mapping
@@ -121,15 +122,33 @@ def checkpoint_parts() -> list[tuple[object, Callable[[str], str | None]]]:
 
     return [
         (LTXModelConfigurator, _prefixed("model.diffusion_model.")),
-        (EmbeddingsProcessorConfigurator, _prefixed("", {
-            "feature_extractor.": "text_embedding_projection.",
-            "video_connector.": "model.diffusion_model.video_embeddings_connector.",
-            "audio_connector.": "model.diffusion_model.audio_embeddings_connector.",
-        })),
-        (VideoEncoderConfigurator, _prefixed("vae.encoder.", {"per_channel_statistics.": "vae.per_channel_statistics."})),
-        (VideoDecoderConfigurator, _prefixed("vae.decoder.", {"per_channel_statistics.": "vae.per_channel_statistics."})),
-        (AudioEncoderConfigurator, _prefixed("audio_vae.encoder.", {"per_channel_statistics.": "audio_vae.per_channel_statistics."})),
-        (AudioDecoderConfigurator, _prefixed("audio_vae.decoder.", {"per_channel_statistics.": "audio_vae.per_channel_statistics."})),
+        (
+            EmbeddingsProcessorConfigurator,
+            _prefixed(
+                "",
+                {
+                    "feature_extractor.": "text_embedding_projection.",
+                    "video_connector.": "model.diffusion_model.video_embeddings_connector.",
+                    "audio_connector.": "model.diffusion_model.audio_embeddings_connector.",
+                },
+            ),
+        ),
+        (
+            VideoEncoderConfigurator,
+            _prefixed("vae.encoder.", {"per_channel_statistics.": "vae.per_channel_statistics."}),
+        ),
+        (
+            VideoDecoderConfigurator,
+            _prefixed("vae.decoder.", {"per_channel_statistics.": "vae.per_channel_statistics."}),
+        ),
+        (
+            AudioEncoderConfigurator,
+            _prefixed("audio_vae.encoder.", {"per_channel_statistics.": "audio_vae.per_channel_statistics."}),
+        ),
+        (
+            AudioDecoderConfigurator,
+            _prefixed("audio_vae.decoder.", {"per_channel_statistics.": "audio_vae.per_channel_statistics."}),
+        ),
         (VocoderConfigurator, _prefixed("vocoder.")),
     ]
 
@@ -149,7 +168,7 @@ def ic_lora_tensors(transformer_keys: list[tuple[str, tuple[int, ...]]], seed: i
     non-zero, in the ComfyUI key format LTXV_LORA_COMFY_RENAMING_MAP maps onto the transformer."""
     targets = []
     for key, shape in transformer_keys:
-        name = key[len("model.diffusion_model."):]
+        name = key[len("model.diffusion_model.") :]
         if not name.startswith("transformer_blocks.") or not name.endswith(".weight") or len(shape) != 2:
             continue
         module = name.split(".")[2]
@@ -178,12 +197,19 @@ def _refuse_overwriting_real_bundle(out_dir: Path) -> None:
         except (OSError, ValueError, AttributeError):
             tiny = False
         if not tiny:
-            raise UserError(f"{out_dir} already holds a model bundle that is not a tiny test model ({existing}); "
-                            f"the tiny model would overwrite its bundle.json. Choose an empty folder", "dir")
+            raise UserError(
+                f"{out_dir} already holds a model bundle that is not a tiny test model ({existing}); "
+                f"the tiny model would overwrite its bundle.json. Choose an empty folder",
+                "dir",
+            )
 
 
-def make_tiny_model(out_dir: Path, architecture: str = configs.DEFAULT_ARCHITECTURE, seed: int = 0,
-                    progress: Callable[[str], None] | None = None) -> Path:
+def make_tiny_model(
+    out_dir: Path,
+    architecture: str = configs.DEFAULT_ARCHITECTURE,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
     """Write the tiny bundle into `out_dir` and return the path of its `bundle.json`."""
     import ltx_pipelines  # noqa: F401  (ltx_core.loader before ltx_core.quantization: facts/ltx2.md)
 
@@ -220,18 +246,28 @@ def make_tiny_model(out_dir: Path, architecture: str = configs.DEFAULT_ARCHITECT
     up_config = configs.upsampler_config()
     upsampler = _build(LatentUpsamplerConfigurator, up_config, seed)
     up_tensors = module_tensors(upsampler, lambda k: k, seed + 1)
-    write_safetensors(out_dir / names["upsampler"], up_tensors,
-                      {"config": json.dumps(up_config, sort_keys=True), "ltx_scene_tiny": "true"})
+    write_safetensors(
+        out_dir / names["upsampler"],
+        up_tensors,
+        {"config": json.dumps(up_config, sort_keys=True), "ltx_scene_tiny": "true"},
+    )
     say(f"wrote {names['upsampler']}")
 
-    transformer_keys = [(k, tuple(v.shape)) for k, v in sorted(tensors.items())
-                        if k.startswith("model.diffusion_model.transformer_blocks.")]
+    transformer_keys = [
+        (k, tuple(v.shape))
+        for k, v in sorted(tensors.items())
+        if k.startswith("model.diffusion_model.transformer_blocks.")
+    ]
     lora = ic_lora_tensors(transformer_keys, seed + 2)
-    write_safetensors(out_dir / names["ic_lora"], lora, {
-        "reference_downscale_factor": str(REFERENCE_DOWNSCALE_FACTOR),
-        "ltx_scene_tiny": "true",
-        "rank": str(LORA_RANK),
-    })
+    write_safetensors(
+        out_dir / names["ic_lora"],
+        lora,
+        {
+            "reference_downscale_factor": str(REFERENCE_DOWNSCALE_FACTOR),
+            "ltx_scene_tiny": "true",
+            "rank": str(LORA_RANK),
+        },
+    )
     say(f"wrote {names['ic_lora']} ({len(lora) // 2} LoRA pairs)")
 
     write_gemma_folder(out_dir / GEMMA_DIR, seed + 3)

@@ -16,6 +16,7 @@ statistics are sized by `ch`); the vocoder input is 128 = 2 (stereo) x 64 mel bi
 attention head counts are equal; the transformer config must hold 18 exact values
 (`check_config_value` in ltx_core/model/transformer/model_configurator.py).
 """
+
 from __future__ import annotations
 
 import copy
@@ -106,57 +107,63 @@ _FIXED_TRANSFORMER_VALUES = {
 
 def _transformer_config(architecture: str) -> dict:
     cfg = dict(_FIXED_TRANSFORMER_VALUES)
-    cfg.update({
-        "_class_name": "AVTransformer3DModel",
-        "num_layers": 2,
-        "num_attention_heads": HEADS,
-        "attention_head_dim": VIDEO_HEAD_DIM,
-        "in_channels": 128,
-        "out_channels": 128,
-        "audio_num_attention_heads": HEADS,
-        "audio_attention_head_dim": AUDIO_HEAD_DIM,
-        "audio_in_channels": 128,
-        "audio_out_channels": 128,
-        "norm_eps": 1e-06,
-        "attention_type": "default",
-        "positional_embedding_theta": 10000.0,
-        "positional_embedding_max_pos": [20, 2048, 2048],
-        "audio_positional_embedding_max_pos": [20],
-        "timestep_scale_multiplier": 1000,
-        "av_ca_timestep_scale_multiplier": 1000,
-        "rope_type": "split",
-        "frequencies_precision": "float64",
-        "caption_channels": GEMMA_HIDDEN,
-        "connector_num_layers": 1,
-        "connector_positional_embedding_max_pos": [4096],
-    })
+    cfg.update(
+        {
+            "_class_name": "AVTransformer3DModel",
+            "num_layers": 2,
+            "num_attention_heads": HEADS,
+            "attention_head_dim": VIDEO_HEAD_DIM,
+            "in_channels": 128,
+            "out_channels": 128,
+            "audio_num_attention_heads": HEADS,
+            "audio_attention_head_dim": AUDIO_HEAD_DIM,
+            "audio_in_channels": 128,
+            "audio_out_channels": 128,
+            "norm_eps": 1e-06,
+            "attention_type": "default",
+            "positional_embedding_theta": 10000.0,
+            "positional_embedding_max_pos": [20, 2048, 2048],
+            "audio_positional_embedding_max_pos": [20],
+            "timestep_scale_multiplier": 1000,
+            "av_ca_timestep_scale_multiplier": 1000,
+            "rope_type": "split",
+            "frequencies_precision": "float64",
+            "caption_channels": GEMMA_HIDDEN,
+            "connector_num_layers": 1,
+            "connector_positional_embedding_max_pos": [4096],
+        }
+    )
     if architecture == "ltx-2":
         # V1 text path: Gemma features -> aggregate_embed (-> Gemma hidden size) -> connectors at the
         # Gemma hidden size -> caption_projection inside the transformer.
-        cfg.update({
-            "cross_attention_dim": VIDEO_INNER,
-            "audio_cross_attention_dim": AUDIO_INNER,
-            "connector_num_attention_heads": 2,
-            "connector_attention_head_dim": GEMMA_HIDDEN // 2,
-        })
+        cfg.update(
+            {
+                "cross_attention_dim": VIDEO_INNER,
+                "audio_cross_attention_dim": AUDIO_INNER,
+                "connector_num_attention_heads": 2,
+                "connector_attention_head_dim": GEMMA_HIDDEN // 2,
+            }
+        )
     else:
         # V2 text path: dual aggregate embeds straight to the video / audio widths; the connectors
         # run at those widths and the transformer has no caption projection.
-        cfg.update({
-            "cross_attention_dim": VIDEO_INNER,
-            "audio_cross_attention_dim": AUDIO_INNER,
-            "caption_proj_before_connector": True,
-            "caption_projection_first_linear": False,
-            "caption_proj_input_norm": False,
-            "caption_projection_second_linear": False,
-            "connector_num_attention_heads": HEADS,
-            "connector_attention_head_dim": VIDEO_HEAD_DIM,
-            "audio_connector_num_attention_heads": HEADS,
-            "audio_connector_attention_head_dim": AUDIO_HEAD_DIM,
-            "apply_gated_attention": True,
-            "connector_apply_gated_attention": True,
-            "cross_attention_adaln": True,
-        })
+        cfg.update(
+            {
+                "cross_attention_dim": VIDEO_INNER,
+                "audio_cross_attention_dim": AUDIO_INNER,
+                "caption_proj_before_connector": True,
+                "caption_projection_first_linear": False,
+                "caption_proj_input_norm": False,
+                "caption_projection_second_linear": False,
+                "connector_num_attention_heads": HEADS,
+                "connector_attention_head_dim": VIDEO_HEAD_DIM,
+                "audio_connector_num_attention_heads": HEADS,
+                "audio_connector_attention_head_dim": AUDIO_HEAD_DIM,
+                "apply_gated_attention": True,
+                "connector_apply_gated_attention": True,
+                "cross_attention_adaln": True,
+            }
+        )
     return cfg
 
 

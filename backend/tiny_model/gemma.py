@@ -14,11 +14,9 @@ The folder (what `ModelLedger` looks for, by name):
   locates to find the tokenizer folder;
 - `preprocessor_config.json`: a Gemma3ImageProcessor config (the processor is built on every load).
 """
+
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
 import json
 import struct
 from pathlib import Path
@@ -36,6 +34,7 @@ GEMMA_WEIGHTS_FILE = "model.safetensors"
 
 # --- writing the folder --------------------------------------------------------------------------
 
+
 def _gemma_file_key(module_key: str) -> str | None:
     """HF Gemma3ForConditionalGeneration key -> original checkpoint key (inverse of GEMMA_LLM_KEY_OPS)."""
     for ours, theirs in (
@@ -44,7 +43,7 @@ def _gemma_file_key(module_key: str) -> str | None:
         ("model.multi_modal_projector.", "multi_modal_projector."),
     ):
         if module_key.startswith(ours):
-            return theirs + module_key[len(ours):]
+            return theirs + module_key[len(ours) :]
     return None  # lm_head: tied to embed_tokens, ltx-core duplicates it at load
 
 
@@ -73,9 +72,17 @@ def _vocabulary() -> list[tuple[str, int]]:
 def _tokenizer_json(pieces: list[tuple[str, int]]) -> dict:
     vocab = {text: i for i, (text, _) in enumerate(pieces)}
     added = [
-        {"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False,
-         "normalized": False, "special": True}
-        for i, (text, kind) in enumerate(pieces) if kind in (2, 3)
+        {
+            "id": i,
+            "content": text,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
+        for i, (text, kind) in enumerate(pieces)
+        if kind in (2, 3)
     ]
     bos = configs.TINY_GEMMA_TOKENS["bos"]
     return {
@@ -89,8 +96,10 @@ def _tokenizer_json(pieces: list[tuple[str, int]]) -> dict:
             "type": "TemplateProcessing",
             "single": [{"SpecialToken": {"id": bos[0], "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
             "pair": [
-                {"SpecialToken": {"id": bos[0], "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": bos[0], "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}},
+                {"SpecialToken": {"id": bos[0], "type_id": 0}},
+                {"Sequence": {"id": "A", "type_id": 0}},
+                {"SpecialToken": {"id": bos[0], "type_id": 1}},
+                {"Sequence": {"id": "B", "type_id": 1}},
             ],
             "special_tokens": {bos[0]: {"id": bos[0], "ids": [bos[1]], "tokens": [bos[0]]}},
         },
@@ -152,8 +161,10 @@ def _sentencepiece_model(pieces: list[tuple[str, int]]) -> bytes:
         _field_varint(3, 2)  # model_type: BPE
         + _field_varint(4, len(pieces))  # vocab_size
         + _field_varint(35, 1)  # byte_fallback
-        + _field_varint(40, ids["unk"]) + _field_varint(41, ids["bos"])
-        + _field_varint(42, ids["eos"]) + _field_varint(43, ids["pad"])
+        + _field_varint(40, ids["unk"])
+        + _field_varint(41, ids["bos"])
+        + _field_varint(42, ids["eos"])
+        + _field_varint(43, ids["pad"])
     )
     normalizer = _field_bytes(1, b"identity") + _field_varint(3, 0)  # no dummy prefix
     out += _field_bytes(2, trainer) + _field_bytes(3, normalizer)
@@ -194,26 +205,34 @@ def write_gemma_folder(folder: Path, seed: int) -> list[Path]:
     put("tokenizer.json", json.dumps(_tokenizer_json(pieces), indent=1, ensure_ascii=False))
     put("tokenizer.model", _sentencepiece_model(pieces))
     special = {
-        "bos_token": tokens["bos"][0], "eos_token": tokens["eos"][0], "pad_token": tokens["pad"][0],
-        "unk_token": tokens["unk"][0], "boi_token": tokens["boi"][0], "eoi_token": tokens["eoi"][0],
+        "bos_token": tokens["bos"][0],
+        "eos_token": tokens["eos"][0],
+        "pad_token": tokens["pad"][0],
+        "unk_token": tokens["unk"][0],
+        "boi_token": tokens["boi"][0],
+        "eoi_token": tokens["eoi"][0],
         "image_token": tokens["image"][0],
     }
     put("special_tokens_map.json", json.dumps(special, indent=2, sort_keys=True))
     tokenizer_config = dict(special)
-    tokenizer_config.update({
-        "tokenizer_class": "GemmaTokenizer",
-        "add_bos_token": True,
-        "add_eos_token": False,
-        "clean_up_tokenization_spaces": False,
-        "model_max_length": 1000000000000000019884624838656,
-        "padding_side": "left",
-        "spaces_between_special_tokens": False,
-        "extra_special_tokens": {
-            "boi_token": tokens["boi"][0], "eoi_token": tokens["eoi"][0], "image_token": tokens["image"][0],
-        },
-        "chat_template": _CHAT_TEMPLATE,
-        "processor_class": "Gemma3Processor",
-    })
+    tokenizer_config.update(
+        {
+            "tokenizer_class": "GemmaTokenizer",
+            "add_bos_token": True,
+            "add_eos_token": False,
+            "clean_up_tokenization_spaces": False,
+            "model_max_length": 1000000000000000019884624838656,
+            "padding_side": "left",
+            "spaces_between_special_tokens": False,
+            "extra_special_tokens": {
+                "boi_token": tokens["boi"][0],
+                "eoi_token": tokens["eoi"][0],
+                "image_token": tokens["image"][0],
+            },
+            "chat_template": _CHAT_TEMPLATE,
+            "processor_class": "Gemma3Processor",
+        }
+    )
     put("tokenizer_config.json", json.dumps(tokenizer_config, indent=2, sort_keys=True))
     size = configs.TINY_GEMMA_VISION_CONFIG["image_size"]
     preprocessor = {

@@ -6,6 +6,7 @@ produces the same documented format (8-byte little-endian header length, JSON he
 little-endian data) with sorted keys, so a seed gives identical files on every run; the files are
 read by the ordinary `safetensors.safe_open`.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,5 +53,5 @@ def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: di
         f.write(text)
         for chunk in chunks:
             f.write(chunk)
-    finish_atomic(partial, path, fsync=False)   # test weights: no need to wait for the disk
+    finish_atomic(partial, path, fsync=False)  # test weights: no need to wait for the disk
     return path.stat().st_size

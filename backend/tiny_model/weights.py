@@ -6,6 +6,7 @@ are built by the official configurators (so the names and shapes are exactly wha
 expect); their constructors' own initial values are used only where they are constants (norm
 scales, Snake alphas, resampling filters), never where they come from `torch.empty`.
 """
+
 from __future__ import annotations
 
 import hashlib

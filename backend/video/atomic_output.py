@@ -5,6 +5,7 @@ chunk in the middle of encoding leaves the previous file (or none), never a trun
 temporary name, the fsync, the permissions (0666 minus the umask read once at start-up, never
 mkstemp's owner-only 0600) and the rename are `shared.atomic_write`'s.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

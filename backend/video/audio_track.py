@@ -9,6 +9,7 @@ The waveform is written as given: not trimmed or padded to the video's length (t
 frames 8k+1, which keeps LTX-2's audio and video the same length). Audio packets are encoded in
 step with the video frames, so the file is interleaved and the video is never held in memory.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -28,6 +29,7 @@ _LAYOUTS = {1: "mono", 2: "stereo"}
 @dataclass(frozen=True)
 class AudioInput:
     """A checked waveform: float32 (channels, samples) in [-1, 1] and its integer rate."""
+
     waveform: np.ndarray
     sample_rate: int
 
@@ -46,14 +48,12 @@ def normalize_audio(audio) -> AudioInput:
     if hasattr(audio, "waveform") and hasattr(audio, "sampling_rate"):
         waveform, rate = audio.waveform, audio.sampling_rate
     elif hasattr(audio, "shape") or not isinstance(audio, (tuple, list)):
-        raise VideoError(
-            f"audio: expected (waveform, sample_rate), got {type(audio).__name__}", "audio")
+        raise VideoError(f"audio: expected (waveform, sample_rate), got {type(audio).__name__}", "audio")
     else:
         try:
             waveform, rate = audio
         except (TypeError, ValueError):
-            raise VideoError(
-                f"audio: expected (waveform, sample_rate), got {type(audio).__name__}", "audio") from None
+            raise VideoError(f"audio: expected (waveform, sample_rate), got {type(audio).__name__}", "audio") from None
     if hasattr(waveform, "detach") and hasattr(waveform, "float"):
         waveform = waveform.detach().float()  # bf16/fp16 tensors have no numpy dtype
     arr = to_numpy(waveform)
@@ -61,27 +61,25 @@ def normalize_audio(audio) -> AudioInput:
         arr = arr[0]  # a batch of one: [1, channels, samples]
     if not np.issubdtype(arr.dtype, np.floating):
         raise VideoError(
-            f"audio: expected a float waveform in [-1, 1], got dtype {arr.dtype}; divide int16 "
-            f"samples by 32768", "audio")
+            f"audio: expected a float waveform in [-1, 1], got dtype {arr.dtype}; divide int16 samples by 32768",
+            "audio",
+        )
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2:
-        raise VideoError(f"audio: expected a waveform of shape [channels, samples], got {arr.shape}",
-                         "audio")
+        raise VideoError(f"audio: expected a waveform of shape [channels, samples], got {arr.shape}", "audio")
     if arr.shape[0] not in _LAYOUTS:
         hint = " (it looks transposed: pass waveform.T)" if arr.shape[1] in _LAYOUTS else ""
         raise VideoError(
-            f"audio: expected 1 (mono) or 2 (stereo) channels as [channels, samples], got shape "
-            f"{arr.shape}{hint}", "audio")
+            f"audio: expected 1 (mono) or 2 (stereo) channels as [channels, samples], got shape {arr.shape}{hint}",
+            "audio",
+        )
     if arr.shape[1] == 0:
-        raise VideoError("audio: the waveform has no samples; pass audio=None for a silent video",
-                         "audio")
+        raise VideoError("audio: the waveform has no samples; pass audio=None for a silent video", "audio")
     if not np.isfinite(arr).all():
         raise VideoError("audio: the waveform contains NaN or infinite samples", "audio")
-    if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
-            or not float(rate).is_integer() or int(rate) <= 0):
-        raise VideoError(f"audio: the sample rate must be a positive integer in Hz, got {rate!r}",
-                         "audio")
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not float(rate).is_integer() or int(rate) <= 0:
+        raise VideoError(f"audio: the sample rate must be a positive integer in Hz, got {rate!r}", "audio")
     arr = np.clip(arr.astype(np.float32, copy=False), -1.0, 1.0)
     return AudioInput(np.ascontiguousarray(arr), int(rate))
 
@@ -104,8 +102,7 @@ class AudioFeeder:
         self.stream.bit_rate = bit_rate
         self.resampler = None
         if self.out_rate != audio.sample_rate:
-            self.resampler = av.AudioResampler(format="fltp", layout=_LAYOUTS[audio.channels],
-                                               rate=self.out_rate)
+            self.resampler = av.AudioResampler(format="fltp", layout=_LAYOUTS[audio.channels], rate=self.out_rate)
         self.position = 0  # samples of the input consumed
 
     def feed_until(self, seconds: Fraction | None) -> None:
@@ -113,9 +110,8 @@ class AudioFeeder:
         total = self.audio.waveform.shape[1]
         end = total if seconds is None else min(total, int(round(seconds * self.audio.sample_rate)))
         if end > self.position:
-            chunk = np.ascontiguousarray(self.audio.waveform[:, self.position:end])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp",
-                                               layout=_LAYOUTS[self.audio.channels])
+            chunk = np.ascontiguousarray(self.audio.waveform[:, self.position : end])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=_LAYOUTS[self.audio.channels])
             frame.sample_rate = self.audio.sample_rate
             frame.pts = self.position
             frame.time_base = Fraction(1, self.audio.sample_rate)

@@ -6,6 +6,7 @@ Rows are RGB (F, H, W, 3) or grey (F, H, W), uint8 or float in [0, 1] (an attent
 Every row is scaled to the same thumbnail height (area averaging, so 1 px edges and track dots stay
 visible); rows of a different aspect are centred in cells as wide as the widest thumbnail.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,13 +23,13 @@ from .frame_chunks import to_numpy
 
 BACKGROUND = (24, 24, 24)
 TEXT = (235, 235, 235)
-GAP = 4      # px between cells and around the grid
-PAD = 4      # px around label text
+GAP = 4  # px between cells and around the grid
+PAD = 4  # px around label text
 
 
 @dataclass(frozen=True)
 class ContactSheet:
-    image: np.ndarray                                  # (H, W, 3) uint8
+    image: np.ndarray  # (H, W, 3) uint8
     cells: dict[tuple[int, int], tuple[int, int, int, int]]  # (row, col) -> (x, y, w, h) of a thumb
 
 
@@ -57,9 +58,12 @@ def _check_rows(rows) -> list[tuple[str, np.ndarray]]:
         if arr.ndim == 3 and arr.dtype == np.uint8:
             arr = np.repeat(arr[..., None], 3, axis=3)  # grey (F, H, W)
         if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3 or arr.shape[0] == 0:
-            raise VideoError(f"contact sheet: row {name!r} must be frames (F, H, W, 3) or grey "
-                             f"(F, H, W), uint8 or float in [0, 1], got {arr.dtype} "
-                             f"{tuple(arr.shape)}", "rows")
+            raise VideoError(
+                f"contact sheet: row {name!r} must be frames (F, H, W, 3) or grey "
+                f"(F, H, W), uint8 or float in [0, 1], got {arr.dtype} "
+                f"{tuple(arr.shape)}",
+                "rows",
+            )
         checked.append((str(name), arr))
     return checked
 
@@ -67,19 +71,22 @@ def _check_rows(rows) -> list[tuple[str, np.ndarray]]:
 def _thumb(frame: np.ndarray, thumb_w: int, thumb_h: int) -> np.ndarray:
     h, w = frame.shape[:2]
     shrink = thumb_w < w or thumb_h < h
-    return cv2.resize(frame, (thumb_w, thumb_h),
-                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_NEAREST)
+    return cv2.resize(frame, (thumb_w, thumb_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_NEAREST)
 
 
-def render_contact_sheet(rows: Sequence[tuple[str, np.ndarray]],
-                         frame_indices: Sequence[int] | None = None,
-                         thumb_height: int = 128) -> ContactSheet:
+def render_contact_sheet(
+    rows: Sequence[tuple[str, np.ndarray]], frame_indices: Sequence[int] | None = None, thumb_height: int = 128
+) -> ContactSheet:
     """The grid as an array plus where each thumbnail went (for tests and for cropping)."""
     checked = _check_rows(rows)
-    if isinstance(thumb_height, bool) or not isinstance(thumb_height, (int, np.integer)) \
-            or not 8 <= thumb_height <= 2048:
-        raise VideoError(f"contact sheet: thumb_height must be an integer in 8..2048, "
-                         f"got {thumb_height!r}", "thumb_height")
+    if (
+        isinstance(thumb_height, bool)
+        or not isinstance(thumb_height, (int, np.integer))
+        or not 8 <= thumb_height <= 2048
+    ):
+        raise VideoError(
+            f"contact sheet: thumb_height must be an integer in 8..2048, got {thumb_height!r}", "thumb_height"
+        )
     shortest = min(arr.shape[0] for _, arr in checked)
     if frame_indices is None:
         frame_indices = evenly_spaced(shortest)
@@ -87,10 +94,12 @@ def render_contact_sheet(rows: Sequence[tuple[str, np.ndarray]],
     if not indices:
         raise VideoError("contact sheet: no frame indices given", "frame_indices")
     for index in indices:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
-                or not 0 <= index < shortest:
-            raise VideoError(f"contact sheet: frame index {index!r} is outside 0..{shortest - 1} "
-                             f"(the shortest row has {shortest} frames)", "frame_indices")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < shortest:
+            raise VideoError(
+                f"contact sheet: frame index {index!r} is outside 0..{shortest - 1} "
+                f"(the shortest row has {shortest} frames)",
+                "frame_indices",
+            )
 
     sizes = [max(1, round(arr.shape[2] * thumb_height / arr.shape[1])) for _, arr in checked]
     cell_w = max(sizes)
@@ -113,8 +122,7 @@ def render_contact_sheet(rows: Sequence[tuple[str, np.ndarray]],
     for c, index in enumerate(indices):
         text = f"frame {index}"
         tw, _ = text_size(text)
-        draw.text((x0 + c * (cell_w + GAP) + (cell_w - tw) // 2, GAP + PAD), text, fill=TEXT,
-                  font=font, anchor="la")
+        draw.text((x0 + c * (cell_w + GAP) + (cell_w - tw) // 2, GAP + PAD), text, fill=TEXT, font=font, anchor="la")
     for r, (name, arr) in enumerate(checked):
         y = y0 + r * (thumb_height + GAP)
         _, th = text_size(name)
@@ -126,8 +134,9 @@ def render_contact_sheet(rows: Sequence[tuple[str, np.ndarray]],
     return ContactSheet(np.asarray(sheet), cells)
 
 
-def contact_sheet(rows: Sequence[tuple[str, np.ndarray]], frame_indices: Sequence[int] | None,
-                  out_path, thumb_height: int = 128) -> Path:
+def contact_sheet(
+    rows: Sequence[tuple[str, np.ndarray]], frame_indices: Sequence[int] | None, out_path, thumb_height: int = 128
+) -> Path:
     """Write the grid as a PNG; `frame_indices=None` picks up to 6 evenly spaced frames."""
     sheet = render_contact_sheet(rows, frame_indices, thumb_height)
     out_path = Path(out_path)

@@ -1,4 +1,5 @@
 """The refusal raised by every function in `backend.video`."""
+
 from __future__ import annotations
 
 from shared.errors import UserError

@@ -6,6 +6,7 @@ shape (f, H, W, 3)); a writer must consume such chunks one by one instead of mat
 either, as numpy arrays or CPU/GPU tensors (anything with `.detach().cpu().numpy()` or
 `__array__`), and yields frames checked for dtype and a constant size.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -26,13 +27,17 @@ def _check_chunk(chunk: np.ndarray, what: str) -> np.ndarray:
     if chunk.dtype != np.uint8:
         raise VideoError(
             f"{what}: expected uint8 RGB frames (0-255), got dtype {chunk.dtype}; convert float "
-            f"frames in [0, 1] with (x * 255).round().clip(0, 255).astype(np.uint8)", "frames")
+            f"frames in [0, 1] with (x * 255).round().clip(0, 255).astype(np.uint8)",
+            "frames",
+        )
     if chunk.ndim == 3:
         chunk = chunk[None]
     if chunk.ndim != 4 or chunk.shape[-1] != 3:
         raise VideoError(
             f"{what}: expected frames of shape (F, H, W, 3) or (H, W, 3), got {tuple(chunk.shape)}; "
-            f"drop alpha with x[..., :3] and stack grey frames to 3 channels", "frames")
+            f"drop alpha with x[..., :3] and stack grey frames to 3 channels",
+            "frames",
+        )
     if chunk.shape[1] < 1 or chunk.shape[2] < 1:
         raise VideoError(f"{what}: frames have an empty size {tuple(chunk.shape[1:3])}", "frames")
     return chunk
@@ -48,8 +53,9 @@ def iter_frames(frames, what: str = "frames") -> Iterator[np.ndarray]:
         chunks: Iterable = (frames,)
     elif isinstance(frames, (str, bytes)) or not isinstance(frames, Iterable):
         raise VideoError(
-            f"{what}: expected a uint8 array (F, H, W, 3) or an iterable of such chunks, "
-            f"got {type(frames).__name__}", "frames")
+            f"{what}: expected a uint8 array (F, H, W, 3) or an iterable of such chunks, got {type(frames).__name__}",
+            "frames",
+        )
     else:
         chunks = frames
     size: tuple[int, int] | None = None
@@ -60,7 +66,9 @@ def iter_frames(frames, what: str = "frames") -> Iterator[np.ndarray]:
         elif (arr.shape[1], arr.shape[2]) != size:
             raise VideoError(
                 f"{what}: every frame must have the same size; the first was {size[1]}x{size[0]} "
-                f"(WxH), a later chunk is {arr.shape[2]}x{arr.shape[1]}", "frames")
+                f"(WxH), a later chunk is {arr.shape[2]}x{arr.shape[1]}",
+                "frames",
+            )
         for frame in arr:
             yield np.ascontiguousarray(frame)
 
@@ -70,8 +78,7 @@ def peek_first(frames: Iterator[np.ndarray], what: str = "frames") -> tuple[np.n
     try:
         first = next(frames)
     except StopIteration:
-        raise VideoError(f"{what}: no frames were given; a video needs at least one frame",
-                         "frames") from None
+        raise VideoError(f"{what}: no frames were given; a video needs at least one frame", "frames") from None
 
     def chained() -> Iterator[np.ndarray]:
         yield first

@@ -1,4 +1,5 @@
 """A first-frame image (PNG/JPEG path or upload) at exactly the generation size."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,7 @@ from .resize import resize_cover_crop
 def check_target_size(width, height, field: str) -> tuple[int, int]:
     for name, value in (("width", width), ("height", height)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise VideoError(f"{field}: the target {name} must be a positive integer, "
-                             f"got {value!r}", field)
+            raise VideoError(f"{field}: the target {name} must be a positive integer, got {value!r}", field)
     return int(width), int(height)
 
 

@@ -11,6 +11,7 @@ stored at half resolution), so controls are kept lossless. Two containers, chose
 
 Any width and height are allowed (no chroma subsampling).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,8 +32,7 @@ LOSSLESS_FORMATS = {
 }
 
 
-def write_lossless_video(path, frames, fps, *,
-                         on_frame: Callable[[int], None] | None = None) -> Path:
+def write_lossless_video(path, frames, fps, *, on_frame: Callable[[int], None] | None = None) -> Path:
     """Write RGB frames losslessly; reading the file back gives the identical uint8 pixels.
 
     frames: (F, H, W, 3) uint8 or an iterable of chunks (see frame_chunks.py). fps: Fraction, int or
@@ -44,7 +44,9 @@ def write_lossless_video(path, frames, fps, *,
     if suffix not in LOSSLESS_FORMATS:
         raise VideoError(
             f"{path.name}: a lossless video must end in {' or '.join(LOSSLESS_FORMATS)} (PNG in "
-            f"QuickTime, or FFV1 in Matroska), got {path.suffix or 'no suffix'!r}", "path")
+            f"QuickTime, or FFV1 in Matroska), got {path.suffix or 'no suffix'!r}",
+            "path",
+        )
     container_format, codec, pix_fmt, options = LOSSLESS_FORMATS[suffix]
     first, stream_frames = peek_first(iter_frames(frames))
     height, width = first.shape[:2]

@@ -6,6 +6,7 @@ unchanged). A single image or a one-frame video is a spatial mask repeated over 
 keep their first `frames` frames (frame k of the mask is frame k of the output); shorter ones are
 refused. Frames are cover-resized and center-cropped to (width, height) like the control.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,7 @@ def load_mask_video(src, frames: int, width: int, height: int) -> np.ndarray:
     """(frames, height, width) float32 in [0, 1] from a mask video, frame folder or image."""
     width, height = check_target_size(width, height, "mask")
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
-        raise VideoError(f"mask: the frame count must be a positive integer, got {frames!r}",
-                         "mask")
+        raise VideoError(f"mask: the frame count must be a positive integer, got {frames!r}", "mask")
     is_dir = not is_bytes(src) and Path(os.fspath(src)).is_dir()
     if not is_dir and _is_image(src):
         with open_image(src, "mask") as image:
@@ -48,7 +48,9 @@ def load_mask_video(src, frames: int, width: int, height: int) -> np.ndarray:
         raise VideoError(
             f"{describe(src)}: the mask has {rgb.shape[0]} frames but the video has {frames}; "
             f"give at least {frames} frames, or a single image for a mask that does not change "
-            f"over time", "mask")
+            f"over time",
+            "mask",
+        )
     grey = (rgb.astype(np.float32) @ _LUMA) / 255.0
     out = np.empty((rgb.shape[0], height, width), np.float32)
     for i, frame in enumerate(grey):

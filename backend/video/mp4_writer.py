@@ -10,6 +10,7 @@
 - Colour: RGB -> BT.709 limited-range YUV, tagged as such, so players and Blender's FFmpeg reader
   convert back with the same matrix.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,20 +26,27 @@ from .audio_track import AudioFeeder, normalize_audio
 from .errors import VideoError
 from .frame_chunks import iter_frames, peek_first
 
-DEFAULT_CRF = 17          # visually lossless for generated footage
+DEFAULT_CRF = 17  # visually lossless for generated footage
 DEFAULT_PRESET = "veryfast"  # see benchmarks/bench_video_io.py for the speed/size trade-off
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
-                "slower", "veryslow")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 def _bt709_tags():
     from av.video.reformatter import ColorRange, Colorspace
+
     return Colorspace.ITU709, ColorRange.MPEG
 
 
-def write_mp4(path, frames, fps, audio=None, *, crf: int = DEFAULT_CRF,
-              preset: str = DEFAULT_PRESET,
-              on_frame: Callable[[int], None] | None = None) -> Path:
+def write_mp4(
+    path,
+    frames,
+    fps,
+    audio=None,
+    *,
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
+    on_frame: Callable[[int], None] | None = None,
+) -> Path:
     """Encode `frames` (+ optional `audio=(waveform [C, N] float32, rate)`) to an H.264/AAC mp4.
 
     frames: (F, H, W, 3) uint8, or an iterable of (f, H, W, 3) / (H, W, 3) uint8 chunks (numpy or
@@ -48,11 +56,11 @@ def write_mp4(path, frames, fps, audio=None, *, crf: int = DEFAULT_CRF,
     """
     fps = parse_fps(fps)
     if preset not in X264_PRESETS:
-        raise VideoError(f"preset: {preset!r} is not an x264 preset; use one of "
-                         f"{', '.join(X264_PRESETS)}", "preset")
+        raise VideoError(f"preset: {preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}", "preset")
     if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
-        raise VideoError(f"crf: must be an integer in 0..51 (lower is better; 17 is visually "
-                         f"lossless), got {crf!r}", "crf")
+        raise VideoError(
+            f"crf: must be an integer in 0..51 (lower is better; 17 is visually lossless), got {crf!r}", "crf"
+        )
     path = Path(path)
     audio_in = normalize_audio(audio) if audio is not None else None
     first, stream_frames = peek_first(iter_frames(frames))
@@ -61,14 +69,13 @@ def write_mp4(path, frames, fps, audio=None, *, crf: int = DEFAULT_CRF,
         raise VideoError(
             f"frames: H.264 (yuv420p) needs an even width and height, got {width}x{height}; "
             f"generate at a multiple of 64 or crop to {width - width % 2}x{height - height % 2}",
-            "frames")
+            "frames",
+        )
     colorspace, color_range = _bt709_tags()
     with atomic_output(path, ".mp4") as tmp:
-        container = av.open(str(tmp), mode="w", format="mp4",
-                            options={"movflags": "+faststart"})
+        container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
         try:
-            video = container.add_stream(
-                "libx264", rate=fps, options={"crf": str(crf), "preset": preset})
+            video = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": preset})
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
             video.codec_context.time_base = 1 / fps
             cc = video.codec_context
@@ -78,7 +85,8 @@ def write_mp4(path, frames, fps, audio=None, *, crf: int = DEFAULT_CRF,
             count = 0
             for frame in stream_frames:
                 vf = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
-                    format="yuv420p", dst_colorspace=colorspace, dst_color_range=color_range)
+                    format="yuv420p", dst_colorspace=colorspace, dst_color_range=color_range
+                )
                 vf.pts = count
                 vf.time_base = video.codec_context.time_base
                 for packet in video.encode(vf):

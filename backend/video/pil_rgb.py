@@ -7,6 +7,7 @@ Rules shared by load_image, PNG-folder videos and masks:
 - Images over MAX_PIXELS are refused before decoding (decompression bombs); only the formats in
   IMAGE_FORMATS are decoded.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,7 @@ def open_image(src, field: str = "image") -> Image.Image:
     """A Pillow image from a path or bytes, size-checked, not yet decoded."""
     if is_bytes(src):
         if len(src) == 0:
-            raise VideoError(f"{field}: the uploaded image is empty (0 bytes); send a PNG or JPEG",
-                             field)
+            raise VideoError(f"{field}: the uploaded image is empty (0 bytes); send a PNG or JPEG", field)
         fp = io.BytesIO(bytes(src))
     else:
         fp = str(check_file(src, field))
@@ -38,12 +38,13 @@ def open_image(src, field: str = "image") -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(fp, formats=IMAGE_FORMATS)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise VideoError(f"{describe(src)}: not a readable image; send a PNG or JPEG file",
-                         field) from None
+        raise VideoError(f"{describe(src)}: not a readable image; send a PNG or JPEG file", field) from None
     if image.width * image.height > MAX_PIXELS:
         raise VideoError(
             f"{describe(src)}: the image is {image.width}x{image.height}, more than "
-            f"{MAX_PIXELS // (1024 * 1024)} megapixels; scale it down first", field)
+            f"{MAX_PIXELS // (1024 * 1024)} megapixels; scale it down first",
+            field,
+        )
     return image
 
 
@@ -68,8 +69,7 @@ def image_to_rgb(image: Image.Image, name: str = "image", field: str = "image") 
             return rgb.astype(np.uint8)
         return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
     except (OSError, ValueError, SyntaxError) as exc:
-        raise VideoError(f"{name}: the image data is corrupt or truncated ({exc}); re-export it",
-                         field) from None
+        raise VideoError(f"{name}: the image data is corrupt or truncated ({exc}); re-export it", field) from None
 
 
 def read_image_rgb(src, field: str = "image") -> np.ndarray:

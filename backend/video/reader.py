@@ -5,6 +5,7 @@ is bounded (`max_decoded_bytes`) so an upload cannot exhaust memory. `max_frames
 first frames, like the official pipeline's frame cap: frame k of a control is frame k of the output.
 A file whose header promises more frames than can be decoded is refused as truncated.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,14 @@ def _too_big(src, frames: int, width: int, height: int, limit: int, field: str) 
     return VideoError(
         f"{describe(src)}: {frames} frames of {width}x{height} need {need / 2**30:.2f} GiB "
         f"decoded, more than the {limit / 2**30:.2f} GiB limit; trim the clip or lower its "
-        f"resolution (a control only needs the generation size and frame count)", field)
+        f"resolution (a control only needs the generation size and frame count)",
+        field,
+    )
 
 
-def read_video(src, max_frames: int | None = None, *,
-               max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
-               field: str = "video") -> tuple[np.ndarray, Fraction | None]:
+def read_video(
+    src, max_frames: int | None = None, *, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES, field: str = "video"
+) -> tuple[np.ndarray, Fraction | None]:
     """(frames (F, H, W, 3) uint8, fps) of a video file, bytes, or folder of frames.
 
     fps is the stream's exact average rate; for a folder of frames it is None (a folder has no
@@ -49,8 +52,9 @@ def read_video(src, max_frames: int | None = None, *,
         fps = stream_fps(stream, src, field)
         width, height = stream.codec_context.width, stream.codec_context.height
         if width > MAX_SIDE or height > MAX_SIDE:
-            raise VideoError(f"{describe(src)}: {width}x{height} is larger than {MAX_SIDE} px on "
-                             f"a side; scale it down", field)
+            raise VideoError(
+                f"{describe(src)}: {width}x{height} is larger than {MAX_SIDE} px on a side; scale it down", field
+            )
         header_frames = int(stream.frames or 0)
         wanted = header_frames if max_frames is None else min(header_frames or max_frames, max_frames)
         if wanted and wanted * width * height * 3 > max_decoded_bytes:
@@ -61,28 +65,34 @@ def read_video(src, max_frames: int | None = None, *,
             for frame in container.decode(stream):
                 rgb = frame.to_ndarray(format="rgb24")
                 if (len(frames) + 1) * rgb.nbytes > max_decoded_bytes:
-                    raise _too_big(src, len(frames) + 1, rgb.shape[1], rgb.shape[0],
-                                   max_decoded_bytes, field)
+                    raise _too_big(src, len(frames) + 1, rgb.shape[1], rgb.shape[0], max_decoded_bytes, field)
                 if frames and rgb.shape != frames[0].shape:
-                    raise VideoError(f"{describe(src)}: the picture size changes mid-stream "
-                                     f"({frames[0].shape[1]}x{frames[0].shape[0]} -> "
-                                     f"{rgb.shape[1]}x{rgb.shape[0]}); re-export it", field)
+                    raise VideoError(
+                        f"{describe(src)}: the picture size changes mid-stream "
+                        f"({frames[0].shape[1]}x{frames[0].shape[0]} -> "
+                        f"{rgb.shape[1]}x{rgb.shape[0]}); re-export it",
+                        field,
+                    )
                 frames.append(rgb)
                 if max_frames is not None and len(frames) >= max_frames:
                     break
         except av.FFmpegError as exc:
-            raise VideoError(f"{describe(src)}: the video data is corrupt or truncated after "
-                             f"{len(frames)} frames ({exc}); re-export or re-upload it",
-                             field) from None
+            raise VideoError(
+                f"{describe(src)}: the video data is corrupt or truncated after "
+                f"{len(frames)} frames ({exc}); re-export or re-upload it",
+                field,
+            ) from None
         if not frames:
-            raise VideoError(f"{describe(src)}: no frame could be decoded; the file is damaged "
-                             f"or empty, re-export it", field)
+            raise VideoError(
+                f"{describe(src)}: no frame could be decoded; the file is damaged or empty, re-export it", field
+            )
         expected = header_frames if max_frames is None else min(header_frames, max_frames)
         if header_frames and len(frames) < expected:
             raise VideoError(
                 f"{describe(src)}: the header promises {header_frames} frames but only "
                 f"{len(frames)} could be decoded; the file is truncated, re-export or re-upload it",
-                field)
+                field,
+            )
         return np.stack(frames), fps
     finally:
         container.close()

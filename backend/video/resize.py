@@ -5,6 +5,7 @@ covered, rounds the scaled size up (ceil), resizes bilinearly (half-pixel centre
 and crops the centre ((new - target) // 2 from the top/left). Applying the same rule here means an
 image or mask prepared by us lands on exactly the pixels the official code would have used.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,11 +31,10 @@ def resize_cover_crop(image: np.ndarray, width: int, height: int) -> np.ndarray:
     if (src_w, src_h) == (width, height):
         return image.copy()
     new_w, new_h, left, top = cover_crop_geometry(src_w, src_h, width, height)
-    resized = cv2.resize(image.astype(np.float32, copy=False), (new_w, new_h),
-                         interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(image.astype(np.float32, copy=False), (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     if resized.ndim < image.ndim:  # cv2 drops a trailing channel axis of size 1
         resized = resized[..., None]
-    cropped = resized[top:top + height, left:left + width]
+    cropped = resized[top : top + height, left : left + width]
     if image.dtype == np.uint8:
         return np.clip(np.rint(cropped), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(cropped.astype(image.dtype, copy=False))

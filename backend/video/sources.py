@@ -3,6 +3,7 @@
 Every reader goes through `open_container`, which turns FFmpeg's errors (unknown format, corrupt
 header, empty file) into a VideoError that names the input and says what to send instead.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,11 +16,11 @@ from .errors import VideoError
 
 # Demuxers FFmpeg may use on our inputs. Playlist and concat formats (hls, concat, image2 patterns,
 # dash ...) would make FFmpeg open other files or URLs named inside an upload, so they are not here.
-SAFE_DEMUXERS = ("mov,matroska,avi,mpegts,mpeg,flv,ivf,gif,apng,png_pipe,jpeg_pipe,webp_pipe,"
-                 "bmp_pipe,wav,mp3,ogg,aac,flac")
+SAFE_DEMUXERS = (
+    "mov,matroska,avi,mpegts,mpeg,flv,ivf,gif,apng,png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,wav,mp3,ogg,aac,flac"
+)
 
-VIDEO_HINT = ("send a video file (mp4, mov, mkv, webm, avi), a folder of PNG frames, or a "
-              "ControlPackage .npz")
+VIDEO_HINT = "send a video file (mp4, mov, mkv, webm, avi), a folder of PNG frames, or a ControlPackage .npz"
 
 
 def describe(src) -> str:
@@ -54,12 +55,16 @@ def open_container(src, field: str = "video"):
     else:
         target = str(check_file(src, field))
     try:
-        return av.open(target, mode="r", metadata_errors="ignore",
-                       options={"format_whitelist": SAFE_DEMUXERS, "protocol_whitelist": "file"})
+        return av.open(
+            target,
+            mode="r",
+            metadata_errors="ignore",
+            options={"format_whitelist": SAFE_DEMUXERS, "protocol_whitelist": "file"},
+        )
     except av.FFmpegError as exc:
         raise VideoError(
-            f"{describe(src)}: not a readable video in an accepted format "
-            f"({_ffmpeg_reason(exc)}); {VIDEO_HINT}", field) from None
+            f"{describe(src)}: not a readable video in an accepted format ({_ffmpeg_reason(exc)}); {VIDEO_HINT}", field
+        ) from None
 
 
 def _ffmpeg_reason(exc: Exception) -> str:

@@ -5,6 +5,7 @@ size (`Object.calc_matrix_camera`, which honours lens, sensor fit and shift), so
 has to change the scene's render resolution. Pixels: origin top-left, x right, y down; a point is
 "behind" when its view-space z is not in front of the camera (Blender cameras look down -Z).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,9 +15,12 @@ from ..shared.errors import UserError
 
 def scene_camera(scene):
     cam = scene.camera
-    if cam is None or cam.type != 'CAMERA':
-        raise UserError(f"camera: scene '{scene.name}' has no active camera; add a camera and make "
-                        "it the scene camera (Scene properties > Camera)", "camera")
+    if cam is None or cam.type != "CAMERA":
+        raise UserError(
+            f"camera: scene '{scene.name}' has no active camera; add a camera and make "
+            "it the scene camera (Scene properties > Camera)",
+            "camera",
+        )
     return cam
 
 
@@ -40,7 +44,7 @@ class Projector:
         self.camera_position = np.array(cam_eval.matrix_world.translation, dtype=np.float64)
         back = np.array(cam_eval.matrix_world.col[2][:3], dtype=np.float64)
         self.camera_back = back / max(np.linalg.norm(back), 1e-12)  # unit vector towards the viewer
-        self.ortho = cam_eval.data.type == 'ORTHO'
+        self.ortho = cam_eval.data.type == "ORTHO"
         return self
 
     def project(self, points) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +67,7 @@ class Projector:
 
 def _depsgraph(scene):
     import bpy
+
     for vl in scene.view_layers:
         if bpy.context.scene == scene and bpy.context.view_layer == vl:
             return bpy.context.evaluated_depsgraph_get()
@@ -73,7 +78,7 @@ def describe_camera(scene) -> dict:
     """The package's `camera` entry for the scene camera at the current frame."""
     cam = scene_camera(scene).data
     return {
-        "type": "ORTHO" if cam.type == 'ORTHO' else "PERSP",
+        "type": "ORTHO" if cam.type == "ORTHO" else "PERSP",
         "lens_mm": float(cam.lens),
         "sensor_width_mm": float(cam.sensor_width),
         "sensor_height_mm": float(cam.sensor_height),

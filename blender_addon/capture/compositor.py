@@ -11,6 +11,7 @@ and a multilayer EXR loads without pixels through `bpy.data.images.load`).
   must be set before `file_format`.
 Only ever applied to capture's temporary scene (`render_scene.py`).
 """
+
 from __future__ import annotations
 
 import bpy
@@ -27,7 +28,7 @@ def install_pass_output(scene, directory: str, pass_name: str = "Depth") -> None
     """Route the render's `pass_name` to 32-bit EXR files in `directory` (one per frame)."""
     if pass_name == "Depth":
         for view_layer in scene.view_layers:
-            view_layer.use_pass_z = True   # the Render Layers node has no Depth socket without it
+            view_layer.use_pass_z = True  # the Render Layers node has no Depth socket without it
     if uses_node_groups():
         _install_5x(scene, directory, pass_name)
     else:
@@ -37,27 +38,27 @@ def install_pass_output(scene, directory: str, pass_name: str = "Depth") -> None
 
 def _exr_32(fmt) -> None:
     if hasattr(fmt, "media_type"):
-        fmt.media_type = 'IMAGE'
-    fmt.file_format = 'OPEN_EXR'
-    fmt.color_depth = '32'
-    fmt.exr_codec = 'ZIP'
+        fmt.media_type = "IMAGE"
+    fmt.file_format = "OPEN_EXR"
+    fmt.color_depth = "32"
+    fmt.exr_codec = "ZIP"
     try:
-        fmt.color_mode = 'BW'     # one channel; the readback takes channel 0 either way
+        fmt.color_mode = "BW"  # one channel; the readback takes channel 0 either way
     except TypeError:
         # 4.2 lists BW among the enum's static items but refuses it for OpenEXR (its items
         # depend on the format: only RGB/RGBA), so asking the RNA enum is not enough.
-        fmt.color_mode = 'RGB'
+        fmt.color_mode = "RGB"
 
 
 def _install_4x(scene, directory, pass_name) -> None:
     scene.use_nodes = True
     tree = scene.node_tree
     tree.nodes.clear()
-    rl = tree.nodes.new('CompositorNodeRLayers')
+    rl = tree.nodes.new("CompositorNodeRLayers")
     rl.scene = scene
-    comp = tree.nodes.new('CompositorNodeComposite')
-    tree.links.new(rl.outputs['Image'], comp.inputs['Image'])
-    out = tree.nodes.new('CompositorNodeOutputFile')
+    comp = tree.nodes.new("CompositorNodeComposite")
+    tree.links.new(rl.outputs["Image"], comp.inputs["Image"])
+    out = tree.nodes.new("CompositorNodeOutputFile")
     out.base_path = directory
     _exr_32(out.format)
     out.file_slots[0].path = FILE_PREFIX
@@ -65,18 +66,18 @@ def _install_4x(scene, directory, pass_name) -> None:
 
 
 def _install_5x(scene, directory, pass_name) -> None:
-    tree = bpy.data.node_groups.new("ltx_capture_compositor", 'CompositorNodeTree')
-    tree.interface.new_socket("Image", in_out='OUTPUT', socket_type='NodeSocketColor')
+    tree = bpy.data.node_groups.new("ltx_capture_compositor", "CompositorNodeTree")
+    tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
     scene.compositing_node_group = tree
-    rl = tree.nodes.new('CompositorNodeRLayers')
+    rl = tree.nodes.new("CompositorNodeRLayers")
     rl.scene = scene
-    group_out = tree.nodes.new('NodeGroupOutput')
-    tree.links.new(rl.outputs['Image'], group_out.inputs[0])
-    out = tree.nodes.new('CompositorNodeOutputFile')
+    group_out = tree.nodes.new("NodeGroupOutput")
+    tree.links.new(rl.outputs["Image"], group_out.inputs[0])
+    out = tree.nodes.new("CompositorNodeOutputFile")
     out.directory = directory
     out.file_name = FILE_PREFIX
     _exr_32(out.format)
-    out.file_output_items.new('FLOAT', pass_name)
+    out.file_output_items.new("FLOAT", pass_name)
     tree.links.new(rl.outputs[pass_name], out.inputs[pass_name])
 
 

@@ -7,6 +7,7 @@ context exists and no probe is needed. Cycles on the CPU always works and is the
 
 `LTX_SCENE_RENDER_PROBE=off` skips the probe and reports "not available" (forces Cycles).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,6 +33,7 @@ print("LTX_PROBE_OK" if os.path.exists(path) else "LTX_PROBE_NO_FILE")
 def probe_command(engine: str) -> list[str]:
     """The child process: Blender's binary in background mode, or this Python importing bpy."""
     import bpy
+
     binary = bpy.app.binary_path
     if binary and os.path.basename(binary).lower().startswith("blender") and os.path.exists(binary):
         return [binary, "-b", "--factory-startup", "--python-expr", _PROBE_SCRIPT, "--", engine]
@@ -51,7 +53,8 @@ def run_probe(command: list[str], timeout: float = PROBE_TIMEOUT_S) -> bool:
 def engine_available(engine: str) -> bool:
     """Whether `engine` ('BLENDER_WORKBENCH', 'BLENDER_EEVEE_NEXT'/'BLENDER_EEVEE') can render here."""
     import bpy
-    if engine == 'CYCLES':
+
+    if engine == "CYCLES":
         return True
     if os.environ.get("LTX_SCENE_RENDER_PROBE", "").lower() == "off":
         return False
@@ -65,5 +68,5 @@ def engine_available(engine: str) -> bool:
 def pick_engine(requested: str = "AUTO") -> str:
     """AUTO: Workbench where it can render, else Cycles on the CPU. An engine that cannot render
     here (no EGL driver) also falls back to Cycles rather than abort the process."""
-    wanted = 'BLENDER_WORKBENCH' if requested == "AUTO" else requested
-    return wanted if engine_available(wanted) else 'CYCLES'
+    wanted = "BLENDER_WORKBENCH" if requested == "AUTO" else requested
+    return wanted if engine_available(wanted) else "CYCLES"

@@ -30,6 +30,7 @@ skinned to the armature, other than the head's own (the points lie just inside t
 hand or an arm is in front of the face. This costs a BVH of the posed meshes per frame. Off-frame
 and behind-camera points are dropped by the caller like every keypoint.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,32 +40,38 @@ import numpy as np
 
 FACING_AWAY_DEG = 105.0
 PROFILE_DEG = 60.0
-INSIDE = 0.9            # landmarks at this fraction of the centre-to-surface distance
+INSIDE = 0.9  # landmarks at this fraction of the centre-to-surface distance
 
 
 def _template():
     pts = []
-    for i in range(17):                                   # jaw: right ear -> chin -> left ear
+    for i in range(17):  # jaw: right ear -> chin -> left ear
         a = math.radians(-85 + 170 * i / 16)
         pts.append((0.92 * math.sin(a), 0.05 - 1.0 * math.cos(a) ** 1.2, 0.3 + 0.6 * math.cos(a)))
     for sign, order in ((-1, (0.62, 0.5, 0.38, 0.26, 0.14)), (1, (0.14, 0.26, 0.38, 0.5, 0.62))):
-        for x in order:                                   # brows, outer -> inner on the right
+        for x in order:  # brows, outer -> inner on the right
             pts.append((sign * x, 0.24 + 0.06 * math.sin(math.pi * (x - 0.1) / 0.55), 0.95 - 0.3 * x))
-    for k in range(4):                                    # nose bridge down to the tip
+    for k in range(4):  # nose bridge down to the tip
         pts.append((0.0, 0.08 - 0.13 * k, 1.0 + 0.08 * k))
-    for x in (-0.17, -0.09, 0.0, 0.09, 0.17):            # nostrils
+    for x in (-0.17, -0.09, 0.0, 0.09, 0.17):  # nostrils
         pts.append((x, -0.42 + 0.04 * (abs(x) < 0.01), 1.08 - 0.5 * abs(x)))
     for cx, corners in ((-0.33, (-0.46, -0.2)), (0.33, (0.2, 0.46))):
-        outer_first = corners                             # right eye: 36 outer corner; left: 42 inner
+        outer_first = corners  # right eye: 36 outer corner; left: 42 inner
         x0, x3 = outer_first
-        lid = [(x0, 0.0), (x0 + (x3 - x0) / 3, 0.05), (x0 + 2 * (x3 - x0) / 3, 0.05), (x3, 0.0),
-               (x0 + 2 * (x3 - x0) / 3, -0.045), (x0 + (x3 - x0) / 3, -0.045)]
+        lid = [
+            (x0, 0.0),
+            (x0 + (x3 - x0) / 3, 0.05),
+            (x0 + 2 * (x3 - x0) / 3, 0.05),
+            (x3, 0.0),
+            (x0 + 2 * (x3 - x0) / 3, -0.045),
+            (x0 + (x3 - x0) / 3, -0.045),
+        ]
         for x, y in lid:
             pts.append((x, y, 0.9 - 0.35 * abs(x - cx) - 0.15 * abs(cx)))
-    for k in range(12):                                   # outer lips from the right corner, upper first
+    for k in range(12):  # outer lips from the right corner, upper first
         a = math.pi - 2 * math.pi * k / 12
         pts.append((0.3 * math.cos(a), -0.62 + 0.1 * math.sin(a), 0.98 - 0.35 * abs(math.cos(a))))
-    for k in range(8):                                    # inner lips
+    for k in range(8):  # inner lips
         a = math.pi - 2 * math.pi * k / 8
         pts.append((0.2 * math.cos(a), -0.62 + 0.03 * math.sin(a), 0.96 - 0.3 * abs(math.cos(a))))
     return np.array(pts, np.float64)
@@ -75,8 +82,16 @@ assert TEMPLATE.shape == (68, 3)
 R_EYE_POINTS, L_EYE_POINTS = list(range(36, 42)), list(range(42, 48))
 R_BROW_POINTS, L_BROW_POINTS = list(range(17, 22)), list(range(22, 27))
 # body points a fit provides, in rigs.FIT_* order: nose tip, right eye, left eye, right ear, left ear
-BODY_POINTS = np.array([TEMPLATE[30], TEMPLATE[R_EYE_POINTS].mean(0), TEMPLATE[L_EYE_POINTS].mean(0),
-                        (-1.0, 0.0, -0.05), (1.0, 0.0, -0.05)], np.float64)
+BODY_POINTS = np.array(
+    [
+        TEMPLATE[30],
+        TEMPLATE[R_EYE_POINTS].mean(0),
+        TEMPLATE[L_EYE_POINTS].mean(0),
+        (-1.0, 0.0, -0.05),
+        (1.0, 0.0, -0.05),
+    ],
+    np.float64,
+)
 
 
 def _normals(points):
@@ -113,11 +128,12 @@ def _face_frame(arm_ob, rig, bone) -> np.ndarray:
     up = np.array([0.0, 1.0, 0.0])
     shoulders = [rig.body[BODY_KEYPOINTS.index(k)] for k in ("l_shoulder", "r_shoulder")]
     if all(j is not None and j.bone in arm_ob.data.bones for j in shoulders):
-        left = np.array(arm_ob.data.bones[shoulders[0].bone].head_local, np.float64) - \
-            np.array(arm_ob.data.bones[shoulders[1].bone].head_local, np.float64)
+        left = np.array(arm_ob.data.bones[shoulders[0].bone].head_local, np.float64) - np.array(
+            arm_ob.data.bones[shoulders[1].bone].head_local, np.float64
+        )
         left = to_local @ left
     else:
-        left = np.array([1.0, 0.0, 0.0])                  # the meta-rig convention
+        left = np.array([1.0, 0.0, 0.0])  # the meta-rig convention
     left -= up * np.dot(left, up)
     if np.linalg.norm(left) < 1e-9:
         left = np.array([1.0, 0.0, 0.0])
@@ -132,9 +148,9 @@ def _head_mesh(arm_ob, bone_name):
     arm_inv = np.linalg.inv(np.array(arm_ob.matrix_world, np.float64))
     verts, polys, head = [], [], []
     for ob in bpy.data.objects:
-        if ob.type != 'MESH' or bone_name not in ob.vertex_groups:
+        if ob.type != "MESH" or bone_name not in ob.vertex_groups:
             continue
-        if not any(m.type == 'ARMATURE' and m.object == arm_ob for m in ob.modifiers):
+        if not any(m.type == "ARMATURE" and m.object == arm_ob for m in ob.modifiers):
             continue
         gi = ob.vertex_groups[bone_name].index
         mesh = ob.data
@@ -163,8 +179,8 @@ def fit_face(arm_ob, rig) -> FaceFit | None:
     found = _head_mesh(arm_ob, rig.head)
     if found is not None:
         verts, polys, head = found
-        local = verts @ rest_inv[:3, :3].T + rest_inv[:3, 3]       # head bone rest space
-        f = local[head] @ frame                                     # face-frame coordinates
+        local = verts @ rest_inv[:3, :3].T + rest_inv[:3, 3]  # head bone rest space
+        f = local[head] @ frame  # face-frame coordinates
         lo, hi = f.min(0), f.max(0)
         centre_f, half = (lo + hi) / 2, (hi - lo) / 2
     else:
@@ -202,7 +218,7 @@ def _pull_inside(pts, centre, verts, polys):
 def visible(frame_world: np.ndarray, to_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(landmarks (68,) bool, body points (5,) bool [nose, r_eye, l_eye, r_ear, l_ear]) by the rules
     of the module docstring; to_camera: unit vector from the head towards the camera."""
-    v = frame_world.T @ to_camera                      # (left, up, forward) components
+    v = frame_world.T @ to_camera  # (left, up, forward) components
     v = v / max(np.linalg.norm(v), 1e-12)
     marks = np.ones(68, bool)
     body = np.ones(5, bool)
@@ -211,8 +227,8 @@ def visible(frame_world: np.ndarray, to_camera: np.ndarray) -> tuple[np.ndarray,
         body[:3] = False
         return marks, body
     marks &= TEMPLATE_NORMALS @ v >= math.cos(math.radians(FACING_AWAY_DEG))
-    yaw = math.degrees(math.atan2(v[0], v[2]))         # > 0: the camera is on the character's left
-    if yaw > PROFILE_DEG:                              # the right side faces away
+    yaw = math.degrees(math.atan2(v[0], v[2]))  # > 0: the camera is on the character's left
+    if yaw > PROFILE_DEG:  # the right side faces away
         marks[R_EYE_POINTS + R_BROW_POINTS] = False
         body[[1, 3]] = False
     elif yaw < -PROFILE_DEG:
@@ -227,7 +243,7 @@ class Occluders:
     def __init__(self, arm_ob, head_bone: str):
         self.meshes = []
         for ob in bpy.data.objects:
-            if ob.type != 'MESH' or not any(m.type == 'ARMATURE' and m.object == arm_ob for m in ob.modifiers):
+            if ob.type != "MESH" or not any(m.type == "ARMATURE" and m.object == arm_ob for m in ob.modifiers):
                 continue
             head_polys = None
             if head_bone in ob.vertex_groups:
@@ -236,8 +252,9 @@ class Occluders:
                 head_polys = np.array([head[list(p.vertices)].all() for p in ob.data.polygons], bool)
             self.meshes.append((ob, head_polys))
 
-    def hidden(self, points: np.ndarray, camera_position: np.ndarray | None, camera_back: np.ndarray,
-               depsgraph) -> np.ndarray:
+    def hidden(
+        self, points: np.ndarray, camera_position: np.ndarray | None, camera_back: np.ndarray, depsgraph
+    ) -> np.ndarray:
         """(N,) bool: the ray from each world point towards the camera hits a non-head polygon."""
         from mathutils import Matrix, Vector
         from mathutils.bvhtree import BVHTree
@@ -245,12 +262,13 @@ class Occluders:
         out = np.zeros(len(points), bool)
         for ob, head_polys in self.meshes:
             ev = ob.evaluated_get(depsgraph)
-            mesh = ev.to_mesh()                             # object space, the modifiers applied
+            mesh = ev.to_mesh()  # object space, the modifiers applied
             co = np.empty(len(mesh.vertices) * 3)
             mesh.vertices.foreach_get("co", co)
             # polygon indices of this tree are the mesh's polygon indices (head_polys' order)
-            tree = BVHTree.FromPolygons([tuple(v) for v in co.reshape(-1, 3)],
-                                        [tuple(poly.vertices) for poly in mesh.polygons])
+            tree = BVHTree.FromPolygons(
+                [tuple(v) for v in co.reshape(-1, 3)], [tuple(poly.vertices) for poly in mesh.polygons]
+            )
             ev.to_mesh_clear()
             to_obj = Matrix(ev.matrix_world).inverted()
             for i, p in enumerate(points):
@@ -268,6 +286,6 @@ class Occluders:
                     if head_polys is None or index >= len(head_polys) or not head_polys[index]:
                         out[i] = True
                         break
-                    origin = loc + direction * 1e-5           # through the head's own surface
+                    origin = loc + direction * 1e-5  # through the head's own surface
                     remaining -= dist + 1e-5
         return out

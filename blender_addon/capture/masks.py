@@ -5,6 +5,7 @@ where their depth is finite is 1. The silhouette is the whole object, also where
 scene would hide it: "control only the character" should not flicker when something passes in front.
 Rendered at the depth size (the size the model sees); the rasterizer scales it to the video.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,6 +16,14 @@ from .engine_probe import pick_engine
 
 def capture_mask(scene, plan, settings, progress=None) -> np.ndarray:
     engine = pick_engine(settings.depth_engine)
-    z = render_z(scene, list(plan.frames), plan.depth_width, plan.depth_height, engine, progress,
-                 only_objects=tuple(settings.mask_objects), only_collection=settings.mask_collection)
+    z = render_z(
+        scene,
+        list(plan.frames),
+        plan.depth_width,
+        plan.depth_height,
+        engine,
+        progress,
+        only_objects=tuple(settings.mask_objects),
+        only_collection=settings.mask_collection,
+    )
     return np.isfinite(z).astype(np.float32)

@@ -8,6 +8,7 @@ attention strength); depth, masks and the RGB render are rendered in a temporary
 user's objects (`render_scene.py`), so the user's scene, its render settings and its compositor are
 never touched. The current frame is restored at the end.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,14 @@ def plan_capture(scene, settings: CaptureSettings) -> CapturePlan:
     """The exact frames and sizes a capture of `scene` with `settings` will produce."""
     r = scene.render
     pct = r.resolution_percentage / 100.0
-    return resolve_plan(settings, round(r.resolution_x * pct), round(r.resolution_y * pct),
-                        scene.frame_start, scene.frame_end, fps_of(r.fps, r.fps_base))
+    return resolve_plan(
+        settings,
+        round(r.resolution_x * pct),
+        round(r.resolution_y * pct),
+        scene.frame_start,
+        scene.frame_end,
+        fps_of(r.fps, r.fps_base),
+    )
 
 
 def _depsgraph(scene):
@@ -47,13 +54,23 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
     kind = settings.kind
     people = resolve_people(scene, settings) if kind == "pose" else []
     if kind == "pose" and not people:
-        raise UserError(f"pose: scene '{scene.name}' has no visible armature with a known rig "
-                        "(Rigify, Mixamo, meta-rig); add one, or name it and use a custom mapping",
-                        "armatures")
+        raise UserError(
+            f"pose: scene '{scene.name}' has no visible armature with a known rig "
+            "(Rigify, Mixamo, meta-rig); add one, or name it and use a custom mapping",
+            "armatures",
+        )
     targets = resolve_targets(scene, settings.track_targets) if kind == "tracks" else []
     masked = bool(settings.mask_objects or settings.mask_collection)
-    renders = [k for k, on in (("depth", kind == "depth"), ("rgb", kind == "canny"),
-                               ("mask", masked), ("first_frame", settings.first_frame)) if on]
+    renders = [
+        k
+        for k, on in (
+            ("depth", kind == "depth"),
+            ("rgb", kind == "canny"),
+            ("mask", masked),
+            ("first_frame", settings.first_frame),
+        )
+        if on
+    ]
     # Progress budget: the frame_set pass is cheap; renders share the rest.
     pass_share = 0.1 if renders else 1.0
     render_share = (1.0 - pass_share) / max(1, len(renders))
@@ -64,9 +81,17 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
     try:
         report(0.0, f"capturing {kind}: {plan.frame_count} frames at {plan.width}x{plan.height}")
         projector = Projector(scene, plan.width, plan.height)
-        pose = (PoseRecorder(people, plan.frame_count, settings.hands, getattr(settings, "face", True),
-                             getattr(settings, "face_occlusion", False))
-                if people else None)
+        pose = (
+            PoseRecorder(
+                people,
+                plan.frame_count,
+                settings.hands,
+                getattr(settings, "face", True),
+                getattr(settings, "face_occlusion", False),
+            )
+            if people
+            else None
+        )
         tracks = TrackRecorder(targets, plan.frame_count) if targets else None
         strength = StrengthRecorder(plan.frame_count)
         camera_info = None
@@ -96,32 +121,49 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
 
         done = pass_share
         for name in renders:
+
             def sub(fraction, message, _base=done):
                 report(_base + render_share * fraction, message)
+
             if name == "depth":
                 from .depth import capture_depth
+
                 arrays["depth"] = capture_depth(scene, plan, settings, sub)
             elif name == "rgb":
                 from .rgb import capture_rgb
+
                 arrays["rgb"] = capture_rgb(scene, plan, settings, sub)
             elif name == "mask":
                 from .masks import capture_mask
+
                 arrays["mask"] = capture_mask(scene, plan, settings, sub)
             elif name == "first_frame":
                 from .rgb import capture_rgb
+
                 arrays["first_frame"] = capture_rgb(scene, plan, settings, sub, frames=[plan.frame_start])[0]
             done += render_share
     finally:
         scene.frame_set(saved_frame[0], subframe=saved_frame[1])
 
     pkg = ControlPackage(
-        kind=kind, width=plan.width, height=plan.height, fps=plan.fps,
-        frame_count=plan.frame_count, frame_start=plan.frame_start, camera=camera_info,
-        source={"app": f"Blender {bpy.app.version_string}", "file": bpy.data.filepath or None,
-                "scene": scene.name, "capture_s": round(time.perf_counter() - t0, 3),
-                "notes": list(plan.notes)},
-        depth_units="m", canny=(canny_settings(getattr(settings, "canny", None)) if kind == "canny" else None),
-        **arrays)
+        kind=kind,
+        width=plan.width,
+        height=plan.height,
+        fps=plan.fps,
+        frame_count=plan.frame_count,
+        frame_start=plan.frame_start,
+        camera=camera_info,
+        source={
+            "app": f"Blender {bpy.app.version_string}",
+            "file": bpy.data.filepath or None,
+            "scene": scene.name,
+            "capture_s": round(time.perf_counter() - t0, 3),
+            "notes": list(plan.notes),
+        },
+        depth_units="m",
+        canny=(canny_settings(getattr(settings, "canny", None)) if kind == "canny" else None),
+        **arrays,
+    )
     pkg.validate()
     report(1.0, f"captured {kind}: {plan.frame_count} frames")
     return pkg

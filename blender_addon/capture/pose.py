@@ -11,6 +11,7 @@ shows one eye and one ear; landmarks on a part of the face turned from the camer
 Custom mappings without a head bone keep the older rule: facing away measured with the nose against
 the middle of the ears (or eyes), profile with the ear-to-ear (or eye-to-eye) axis, same angles.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,9 +22,9 @@ from . import face as face_mod
 from .rigs import BODY_KEYPOINTS, NECK, RigMap, resolve_rig
 
 K = {name: i for i, name in enumerate(BODY_KEYPOINTS)}
-PROFILE_COS = 0.5         # custom rigs: the ear-to-ear axis within 60 degrees of the view ray
-FACING_AWAY_COS = -0.25   # the face points more than ~105 degrees away from the camera
-_FIT_KEYS = [K[k] for k in ("nose", "r_eye", "l_eye", "r_ear", "l_ear")]   # rigs.FIT_* order
+PROFILE_COS = 0.5  # custom rigs: the ear-to-ear axis within 60 degrees of the view ray
+FACING_AWAY_COS = -0.25  # the face points more than ~105 degrees away from the camera
+_FIT_KEYS = [K[k] for k in ("nose", "r_eye", "l_eye", "r_ear", "l_ear")]  # rigs.FIT_* order
 
 
 def visible_armatures(scene, names=None):
@@ -32,12 +33,11 @@ def visible_armatures(scene, names=None):
         out = []
         for n in names:
             ob = scene.objects.get(n)
-            if ob is None or ob.type != 'ARMATURE':
+            if ob is None or ob.type != "ARMATURE":
                 raise UserError(f"armatures: '{n}' is not an armature in scene '{scene.name}'", "armatures")
             out.append(ob)
         return out
-    obs = [ob for ob in scene.objects if ob.type == 'ARMATURE' and not ob.hide_render
-           and _visible(ob, scene)]
+    obs = [ob for ob in scene.objects if ob.type == "ARMATURE" and not ob.hide_render and _visible(ob, scene)]
     return sorted(obs, key=lambda ob: ob.name)
 
 
@@ -75,18 +75,19 @@ def _joint_world(ob_eval, joint, fit_points=None) -> Vector:
 
 
 class PoseRecorder:
-    def __init__(self, people, frame_count: int, hands: bool = True, face: bool = True,
-                 face_occlusion: bool = False):
+    def __init__(self, people, frame_count: int, hands: bool = True, face: bool = True, face_occlusion: bool = False):
         self.people = people
         p = len(people)
         self.body = np.zeros((frame_count, p, 18, 3), dtype=np.float32)
         self.with_hands = hands and any(rm.hands is not None for _, rm in people)
         self.hands = np.zeros((frame_count, p, 2, 21, 3), dtype=np.float32) if self.with_hands else None
-        self.fits = [face_mod.fit_face(ob, rig) for ob, rig in people]   # once, from the rest pose
+        self.fits = [face_mod.fit_face(ob, rig) for ob, rig in people]  # once, from the rest pose
         self.with_face = face and any(f is not None for f in self.fits)
         self.face = np.zeros((frame_count, p, 68, 3), dtype=np.float32) if self.with_face else None
-        self.occluders = [face_mod.Occluders(ob, rig.head) if face_occlusion and fit is not None else None
-                          for (ob, rig), fit in zip(people, self.fits)]
+        self.occluders = [
+            face_mod.Occluders(ob, rig.head) if face_occlusion and fit is not None else None
+            for (ob, rig), fit in zip(people, self.fits)
+        ]
 
     def record(self, index: int, projector, depsgraph) -> None:
         for pi, (ob, rig) in enumerate(self.people):
@@ -132,16 +133,18 @@ class PoseRecorder:
         occluders = self.occluders[pi]
         if occluders is not None:
             # the body's face points where they come from the fit, else their own (bone) positions
-            hidden = occluders.hidden(points[:68], None if projector.ortho else projector.camera_position,
-                                      projector.camera_back, depsgraph)
+            hidden = occluders.hidden(
+                points[:68], None if projector.ortho else projector.camera_position, projector.camera_back, depsgraph
+            )
             marks &= ~hidden
             ob, rig = self.people[pi]
             ob_eval = ob.evaluated_get(depsgraph)
             mapped = [j for j, k in enumerate(_FIT_KEYS) if rig.body[k] is not None]
             body_pts = np.array([np.array(_joint_world(ob_eval, rig.body[_FIT_KEYS[j]], points)) for j in mapped])
             if len(body_pts):
-                body_hidden = occluders.hidden(body_pts, None if projector.ortho else projector.camera_position,
-                                               projector.camera_back, depsgraph)
+                body_hidden = occluders.hidden(
+                    body_pts, None if projector.ortho else projector.camera_position, projector.camera_back, depsgraph
+                )
                 for j, h in zip(mapped, body_hidden):
                     body[j] &= not h
         for k, keep in zip(_FIT_KEYS, body):
@@ -181,7 +184,7 @@ class PoseRecorder:
         if norm < 1e-12:
             return
         c = float(np.dot(lateral / norm, to_camera(center)))
-        if c < -PROFILE_COS:      # the left side faces away
+        if c < -PROFILE_COS:  # the left side faces away
             ok[K["l_eye"]] = ok[K["l_ear"]] = False
         elif c > PROFILE_COS:
             ok[K["r_eye"]] = ok[K["r_ear"]] = False

@@ -7,6 +7,7 @@ never changed (nothing to restore, nothing to forget on an error). It is removed
 With `only` (objects and/or one collection) it links just those, plus the camera: the silhouettes
 the masks are made of.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,7 +40,7 @@ def _copy_layer_flags(src_lc, dst_lc) -> None:
 
 @contextlib.contextmanager
 def temporary_scene(src, width: int, height: int, engine: str, only_objects=(), only_collection=None):
-    had_result = {img.name for img in bpy.data.images if img.type == 'RENDER_RESULT'}
+    had_result = {img.name for img in bpy.data.images if img.type == "RENDER_RESULT"}
     tmp = bpy.data.scenes.new(TEMP_SCENE_NAME)
     folder = tempfile.mkdtemp(prefix="ltx-capture-")
     try:
@@ -47,14 +48,12 @@ def temporary_scene(src, width: int, height: int, engine: str, only_objects=(), 
             for name in only_objects:
                 ob = src.objects.get(name)
                 if ob is None:
-                    raise UserError(f"mask_objects: no object named '{name}' in scene '{src.name}'",
-                                    "mask_objects")
+                    raise UserError(f"mask_objects: no object named '{name}' in scene '{src.name}'", "mask_objects")
                 tmp.collection.objects.link(ob)
             if only_collection:
                 coll = bpy.data.collections.get(only_collection)
                 if coll is None:
-                    raise UserError(f"mask_collection: no collection named '{only_collection}'",
-                                    "mask_collection")
+                    raise UserError(f"mask_collection: no collection named '{only_collection}'", "mask_collection")
                 tmp.collection.children.link(coll)
             if src.camera.name not in tmp.objects:
                 tmp.collection.objects.link(src.camera)
@@ -74,26 +73,27 @@ def temporary_scene(src, width: int, height: int, engine: str, only_objects=(), 
         r.use_sequencer = False
         r.use_compositing = False
         r.filepath = os.path.join(folder, "frame_")
-        r.image_settings.file_format = 'BMP'   # the cheapest image an animation render must write
-        r.image_settings.color_mode = 'RGB'
-        tmp.view_settings.view_transform = 'Standard'
+        r.image_settings.file_format = "BMP"  # the cheapest image an animation render must write
+        r.image_settings.color_mode = "RGB"
+        tmp.view_settings.view_transform = "Standard"
         tmp.frame_start, tmp.frame_end = src.frame_start, src.frame_end
-        if engine == 'CYCLES':
+        if engine == "CYCLES":
             c = tmp.cycles
-            c.device = 'CPU'
+            c.device = "CPU"
             c.samples = 1
             c.use_denoising = False
             c.use_adaptive_sampling = False
-        elif engine == 'BLENDER_WORKBENCH':
-            tmp.display.render_aa = 'OFF'
+        elif engine == "BLENDER_WORKBENCH":
+            tmp.display.render_aa = "OFF"
         yield tmp, folder
     finally:
         from .compositor import remove_pass_output
+
         remove_pass_output(tmp)
         bpy.data.scenes.remove(tmp)
         shutil.rmtree(folder, ignore_errors=True)
         # Rendering creates the "Render Result" image; drop it unless the user already had one.
-        for img in [i for i in bpy.data.images if i.type == 'RENDER_RESULT' and i.name not in had_result]:
+        for img in [i for i in bpy.data.images if i.type == "RENDER_RESULT" and i.name not in had_result]:
             bpy.data.images.remove(img)
 
 
@@ -105,7 +105,7 @@ def render_frame(tmp, frame: int) -> None:
     on 4.5 and 5.0), so each frame is rendered as a one-frame animation, which takes its frame from
     the arguments and leaves the user's current frame alone.
     """
-    tmp.frame_start = tmp.frame_end = frame   # 4.5's operator has no frame_start/frame_end
+    tmp.frame_start = tmp.frame_end = frame  # 4.5's operator has no frame_start/frame_end
     bpy.ops.render.render(animation=True, scene=tmp.name)
 
 

@@ -5,6 +5,7 @@ The panel fills a `CaptureSettings` from its properties, the headless command fr
 range and sizes, and says in `notes` what was snapped (8k+1 frames, size multiples) so the panel can
 show it before anything runs.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,15 @@ from fractions import Fraction
 
 from ..shared.control_kinds import CONTROL_KINDS
 from ..shared.errors import UserError
-from ..shared.video_rules import (check_frames, check_size, parse_fps, reference_size, size_multiple, snap_frames,
-                                  snap_size)
+from ..shared.video_rules import (
+    check_frames,
+    check_size,
+    parse_fps,
+    reference_size,
+    size_multiple,
+    snap_frames,
+    snap_size,
+)
 
 KINDS = CONTROL_KINDS
 DEPTH_ENGINES = ("AUTO", "BLENDER_WORKBENCH", "CYCLES")
@@ -30,6 +38,7 @@ class CaptureSettings:
     Object, collection and bone names refer to the scene being captured. A track target is an
     object name ("Ball") or an armature bone ("Armature:hand.L").
     """
+
     kind: str = "depth"
     # Generation size; None: the scene's render resolution (times its percentage).
     width: int | None = None
@@ -38,13 +47,13 @@ class CaptureSettings:
     frame_start: int | None = None
     frame_count: int | None = None
     fps: Fraction | str | float | None = None  # None: the scene's fps / fps_base
-    snap: bool = True             # snap frames to 8k+1 and the size to the multiple (else refuse)
+    snap: bool = True  # snap frames to 8k+1 and the size to the multiple (else refuse)
     reference_downscale_factor: int = 1
     # depth
-    depth_engine: str = "AUTO"    # AUTO: Workbench where an EGL driver works, else Cycles (CPU)
+    depth_engine: str = "AUTO"  # AUTO: Workbench where an EGL driver works, else Cycles (CPU)
     depth_size: str = "reference"  # "reference": the size the model sees; "full": generation size
     # pose
-    armatures: tuple[str, ...] | None = None   # None: every visible armature with a known rig
+    armatures: tuple[str, ...] | None = None  # None: every visible armature with a known rig
     rig_preset: str = "auto"
     custom_mapping: dict[str, str] = field(default_factory=dict)  # keypoint name -> bone name
     hands: bool = True
@@ -52,8 +61,8 @@ class CaptureSettings:
     track_targets: tuple[str, ...] = ()
     # canny source
     rgb_engine: str = "BLENDER_WORKBENCH"
-    rgb_samples: int = 4          # Cycles samples for the RGB render
-    rgb_antialias: bool = False   # Workbench FXAA for the RGB render (about 4x slower on software GL)
+    rgb_samples: int = 4  # Cycles samples for the RGB render
+    rgb_antialias: bool = False  # Workbench FXAA for the RGB render (about 4x slower on software GL)
     # masks (attention): silhouettes of these objects / this collection; empty: no mask
     mask_objects: tuple[str, ...] = ()
     mask_collection: str | None = None
@@ -65,6 +74,7 @@ class CaptureSettings:
             value = getattr(self, name)
             if value not in allowed:
                 raise UserError(f"{name}: {value!r} is not one of {', '.join(map(repr, allowed))}", name)
+
         bad("kind", KINDS)
         bad("depth_engine", DEPTH_ENGINES)
         bad("rgb_engine", RGB_ENGINES)
@@ -75,19 +85,24 @@ class CaptureSettings:
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                 raise UserError(f"{name}: expected a positive integer or None, got {v!r}", name)
         if self.rig_preset == "custom" and not self.custom_mapping:
-            raise UserError("custom_mapping: the 'custom' rig preset needs a keypoint -> bone mapping "
-                            "(e.g. {'r_shoulder': 'UpperArm.R', ...}); or pick a preset", "custom_mapping")
+            raise UserError(
+                "custom_mapping: the 'custom' rig preset needs a keypoint -> bone mapping "
+                "(e.g. {'r_shoulder': 'UpperArm.R', ...}); or pick a preset",
+                "custom_mapping",
+            )
         if self.kind == "tracks" and not self.track_targets:
-            raise UserError("track_targets: the tracks control needs at least one object or "
-                            "'Armature:Bone' to follow; add one", "track_targets")
+            raise UserError(
+                "track_targets: the tracks control needs at least one object or 'Armature:Bone' to follow; add one",
+                "track_targets",
+            )
         if not isinstance(self.rgb_samples, int) or self.rgb_samples < 1:
-            raise UserError(f"rgb_samples: expected a positive integer, got {self.rgb_samples!r}",
-                            "rgb_samples")
+            raise UserError(f"rgb_samples: expected a positive integer, got {self.rgb_samples!r}", "rgb_samples")
 
 
 @dataclass(frozen=True)
 class CapturePlan:
     """The exact capture: scene frames frame_start .. frame_start + frame_count - 1."""
+
     width: int
     height: int
     frame_start: int
@@ -102,8 +117,14 @@ class CapturePlan:
         return range(self.frame_start, self.frame_start + self.frame_count)
 
 
-def resolve_plan(settings: CaptureSettings, scene_width: int, scene_height: int,
-                 scene_frame_start: int, scene_frame_end: int, scene_fps) -> CapturePlan:
+def resolve_plan(
+    settings: CaptureSettings,
+    scene_width: int,
+    scene_height: int,
+    scene_frame_start: int,
+    scene_frame_end: int,
+    scene_fps,
+) -> CapturePlan:
     """Combine settings with the scene's values; snap (or refuse) frames and size, explain it."""
     settings.validate()
     notes: list[str] = []
@@ -123,8 +144,11 @@ def resolve_plan(settings: CaptureSettings, scene_width: int, scene_height: int,
     else:
         count = int(scene_frame_end) - start + 1
         if count < 1:
-            raise UserError(f"frames: the scene's range {scene_frame_start}-{scene_frame_end} holds no "
-                            f"frame from {start}; set the scene's frame range", "frames")
+            raise UserError(
+                f"frames: the scene's range {scene_frame_start}-{scene_frame_end} holds no "
+                f"frame from {start}; set the scene's frame range",
+                "frames",
+            )
     if settings.snap:
         snapped = snap_frames(count)
         if snapped != count:
@@ -136,7 +160,9 @@ def resolve_plan(settings: CaptureSettings, scene_width: int, scene_height: int,
     if settings.depth_size == "reference":
         # The engine's rule, preview or not: stage 1 at half size, the reference at stage-1 size / factor.
         dw, dh = reference_size(width, height, settings.reference_downscale_factor)
-        if (dw, dh) != (width, height) and (settings.kind == "depth" or settings.mask_objects or settings.mask_collection):
+        if (dw, dh) != (width, height) and (
+            settings.kind == "depth" or settings.mask_objects or settings.mask_collection
+        ):
             notes.append(f"depth rendered at {dw}x{dh}, the size the model sees")
     else:
         dw, dh = width, height

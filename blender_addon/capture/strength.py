@@ -1,5 +1,6 @@
 """The attention strength over time: the add-on's keyframable `scene.ltx_scene.attention_strength`,
 read after every frame_set (1.0 where the property does not exist), clipped to [0, 1]."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ the frame keeps its real (off-canvas) coordinates, whose circles the rasterizer 
 the camera has no meaningful projection and is parked far off the canvas (OFF_CANVAS) and marked not
 visible.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,12 +24,16 @@ class TrackTarget:
         name, bone = split_target(scene, spec)
         obj = scene.objects.get(name)
         if obj is None:
-            raise UserError(f"track_targets: no object named '{name}' in scene '{scene.name}'; "
-                            f"pick an object or 'Armature:Bone'", "track_targets")
+            raise UserError(
+                f"track_targets: no object named '{name}' in scene '{scene.name}'; pick an object or 'Armature:Bone'",
+                "track_targets",
+            )
         if bone:
-            if obj.type != 'ARMATURE' or obj.pose is None or bone not in obj.pose.bones:
-                raise UserError(f"track_targets: '{name}' has no pose bone '{bone}'; name a bone of "
-                                "an armature as 'Armature:Bone'", "track_targets")
+            if obj.type != "ARMATURE" or obj.pose is None or bone not in obj.pose.bones:
+                raise UserError(
+                    f"track_targets: '{name}' has no pose bone '{bone}'; name a bone of an armature as 'Armature:Bone'",
+                    "track_targets",
+                )
         self.obj = obj
         self.bone = bone or None
 

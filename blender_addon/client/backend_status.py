@@ -8,6 +8,7 @@ answers directly).
 what stays on the card (e.g. "24 GB: 31 of 48 blocks resident, about 20.6 GB peak"); it is null or
 absent while unknown (the models are still loading, or an older server): then no memory line shows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ from .http import BackendSettings, size_rules
 @dataclass(frozen=True)
 class BackendStatus:
     ok: bool
-    line: str                   # one line for the panel: device, version, controls; or the error
-    rules: dict | None = None   # per-kind size rules (`http.size_rules`); None: the backend did not answer
-    memory: str = ""            # the server's memory summary; "" while unknown
+    line: str  # one line for the panel: device, version, controls; or the error
+    rules: dict | None = None  # per-kind size rules (`http.size_rules`); None: the backend did not answer
+    memory: str = ""  # the server's memory summary; "" while unknown
 
 
 def memory_summary(health: dict) -> str:
@@ -31,8 +32,10 @@ def memory_summary(health: dict) -> str:
         return ""
     summary = memory.get("summary") if isinstance(memory, dict) else None
     if not isinstance(summary, str):
-        return ("memory: the backend's answer is not understood (expected {\"summary\": text}); "
-                "update the add-on or the server so both speak the same version")
+        return (
+            'memory: the backend\'s answer is not understood (expected {"summary": text}); '
+            "update the add-on or the server so both speak the same version"
+        )
     return summary.strip()
 
 
@@ -61,5 +64,8 @@ def ask(backend: BackendSettings) -> BackendStatus:
     except UserError as exc:
         return BackendStatus(False, str(exc))
     except Exception as exc:  # an answer of an unexpected shape: say it rather than stay "checking"
-        return BackendStatus(False, f"the backend at {backend.url} gave an answer this add-on does not "
-                                    f"understand ({exc!r}); is it an LTX Scene backend of the same version?")
+        return BackendStatus(
+            False,
+            f"the backend at {backend.url} gave an answer this add-on does not "
+            f"understand ({exc!r}); is it an LTX Scene backend of the same version?",
+        )

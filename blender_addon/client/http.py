@@ -9,6 +9,7 @@ running, the token is wrong, the URL is not an LTX Scene backend, a job failed.
   "Allow Online Access") is on.
 - Every request has a connect and a read timeout; the event stream reads with a longer one.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -59,6 +60,7 @@ def resolve_token(url: str, token: str) -> str:
 @dataclass
 class Event:
     """One Server-Sent Event: `event` ("progress" | "status") and its JSON `data`."""
+
     event: str
     data: dict
 
@@ -94,6 +96,7 @@ def parse_sse(lines: Iterator[str]) -> Iterator[Event]:
 class BackendSettings:
     """How to reach the backend, as plain values (read from the add-on preferences on the main
     thread by `settings.backend_settings`). `connect()` is how the add-on builds every client."""
+
     url: str
     token: str = ""
     allow_remote: bool = True
@@ -103,28 +106,43 @@ class BackendSettings:
 
     def connect(self) -> "BackendClient":
         """A new client session (close it when done); raises `BackendError` for an unusable URL."""
-        return BackendClient(self.url, self.token, allow_remote=self.allow_remote,
-                             connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
+        return BackendClient(
+            self.url,
+            self.token,
+            allow_remote=self.allow_remote,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
 
 
 class BackendClient:
     """A session against one backend: `BackendClient("http://127.0.0.1:8765", token)`, or
     `BackendSettings(...).connect()`."""
 
-    def __init__(self, url: str, token: str = "", *, allow_remote: bool = True,
-                 connect_timeout: float = CONNECT_TIMEOUT_S, read_timeout: float = READ_TIMEOUT_S):
+    def __init__(
+        self,
+        url: str,
+        token: str = "",
+        *,
+        allow_remote: bool = True,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        read_timeout: float = READ_TIMEOUT_S,
+    ):
         url = (url or "").strip().rstrip("/")
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BackendError(
                 f"backend URL {url!r} is not an http(s) URL; set it in the add-on preferences, "
-                "e.g. http://127.0.0.1:8765", "backend_url")
+                "e.g. http://127.0.0.1:8765",
+                "backend_url",
+            )
         self.loopback = is_loopback_url(url)
         if not self.loopback and not allow_remote:
             raise BackendError(
                 f"backend URL {url} is not on this machine and Blender's online access is off; "
                 "enable Preferences > System > Network > Allow Online Access, or use a local backend",
-                "backend_url")
+                "backend_url",
+            )
         self.url = url
         self.token = resolve_token(url, token)
         self.timeout = (connect_timeout, read_timeout)
@@ -140,33 +158,35 @@ class BackendClient:
     def _request(self, method: str, path: str, *, timeout=None, stream=False, **kwargs):
         target = f"{self.url}{path}"
         try:
-            response = self.session.request(method, target, timeout=timeout or self.timeout,
-                                            stream=stream, **kwargs)
+            response = self.session.request(method, target, timeout=timeout or self.timeout, stream=stream, **kwargs)
         except requests.exceptions.ConnectTimeout:
             raise BackendError(
                 f"the backend at {self.url} did not answer within {self.timeout[0]:.0f} s; check the "
-                "URL in the add-on preferences and that `ltx-scene serve` is running there") from None
+                "URL in the add-on preferences and that `ltx-scene serve` is running there"
+            ) from None
         except requests.exceptions.ConnectionError:
             raise BackendError(
                 f"no LTX Scene backend is running at {self.url} (connection refused); start one with "
                 "`ltx-scene serve --model BUNDLE` (or the preferences' start command) or fix the URL "
-                "in the add-on preferences") from None
+                "in the add-on preferences"
+            ) from None
         except requests.exceptions.Timeout:
             raise BackendError(
-                f"the backend at {self.url} did not answer {method} {path} within "
-                f"{(timeout or self.timeout)[1]:.0f} s") from None
+                f"the backend at {self.url} did not answer {method} {path} within {(timeout or self.timeout)[1]:.0f} s"
+            ) from None
         if response.status_code == 401 or response.status_code == 403:
             response.close()
-            hint = ("no token is set: copy the token from the server's data folder "
-                    "(<data-dir>/token) into the add-on preferences" if not self.token else
-                    "the token in the add-on preferences is wrong: copy it from the server's "
-                    "<data-dir>/token")
+            hint = (
+                "no token is set: copy the token from the server's data folder "
+                "(<data-dir>/token) into the add-on preferences"
+                if not self.token
+                else "the token in the add-on preferences is wrong: copy it from the server's <data-dir>/token"
+            )
             raise BackendError(f"the backend at {self.url} refused the request: {hint}", "token")
         if response.status_code >= 400:
             detail = _error_detail(response)
             response.close()
-            raise BackendError(
-                f"the backend refused {method} {path} ({response.status_code}): {detail}")
+            raise BackendError(f"the backend refused {method} {path} ({response.status_code}): {detail}")
         return response
 
     def _json(self, method: str, path: str, **kwargs) -> dict:
@@ -174,8 +194,7 @@ class BackendClient:
         try:
             return response.json()
         except ValueError:
-            raise BackendError(
-                f"{self.url}{path} did not answer JSON; is {self.url} an LTX Scene backend?") from None
+            raise BackendError(f"{self.url}{path} did not answer JSON; is {self.url} an LTX Scene backend?") from None
 
     # ----------------------------------------------------------------------------- the API
     def health(self) -> dict:
@@ -187,9 +206,16 @@ class BackendClient:
     def models(self) -> dict:
         return self._json("GET", "/v1/models")
 
-    def submit(self, spec: dict, control: bytes, control_name: str = "control.npz",
-               image: bytes | None = None, image_name: str = "first_frame.png",
-               mask: bytes | None = None, mask_name: str = "mask.npz") -> dict:
+    def submit(
+        self,
+        spec: dict,
+        control: bytes,
+        control_name: str = "control.npz",
+        image: bytes | None = None,
+        image_name: str = "first_frame.png",
+        mask: bytes | None = None,
+        mask_name: str = "mask.npz",
+    ) -> dict:
         """POST /v1/jobs; returns `{"id", "status"}`."""
         files = {"control": (control_name, control, "application/octet-stream")}
         if image is not None:
@@ -199,8 +225,9 @@ class BackendClient:
             files["mask"] = (mask_name, mask, "application/octet-stream")
         data = {"spec": json.dumps(spec)}
         # uploads can be large: allow a long read (the server answers once it stored them)
-        return self._json("POST", "/v1/jobs", data=data, files=files,
-                          timeout=(self.timeout[0], max(self.timeout[1], 120.0)))
+        return self._json(
+            "POST", "/v1/jobs", data=data, files=files, timeout=(self.timeout[0], max(self.timeout[1], 120.0))
+        )
 
     def status(self, job_id: str) -> dict:
         return self._json("GET", f"/v1/jobs/{job_id}")
@@ -210,12 +237,18 @@ class BackendClient:
 
     def events(self, job_id: str, read_timeout: float = EVENTS_READ_TIMEOUT_S) -> Iterator[Event]:
         """The job's Server-Sent Events until its final status."""
-        response = self._request("GET", f"/v1/jobs/{job_id}/events", stream=True,
-                                 timeout=(self.timeout[0], read_timeout),
-                                 headers={"Accept": "text/event-stream"})
+        response = self._request(
+            "GET",
+            f"/v1/jobs/{job_id}/events",
+            stream=True,
+            timeout=(self.timeout[0], read_timeout),
+            headers={"Accept": "text/event-stream"},
+        )
         try:
-            lines = (line.decode("utf-8") if isinstance(line, bytes) else line
-                     for line in response.iter_lines(decode_unicode=False))
+            lines = (
+                line.decode("utf-8") if isinstance(line, bytes) else line
+                for line in response.iter_lines(decode_unicode=False)
+            )
             yield from parse_sse(lines)
         except requests.exceptions.RequestException as exc:
             raise BackendError(f"the progress stream of job {job_id} broke off: {exc}") from None
@@ -227,8 +260,9 @@ class BackendClient:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = temp_path_beside(dest, dest.suffix)
-        response = self._request("GET", f"/v1/jobs/{job_id}/{what}", stream=True,
-                                 timeout=(self.timeout[0], max(self.timeout[1], 120.0)))
+        response = self._request(
+            "GET", f"/v1/jobs/{job_id}/{what}", stream=True, timeout=(self.timeout[0], max(self.timeout[1], 120.0))
+        )
         try:
             with open(part, "wb") as fh:
                 for chunk in response.iter_content(chunk_size=1 << 20):
@@ -253,8 +287,10 @@ def _error_detail(response) -> str:
     if isinstance(detail, dict):
         detail = detail.get("message") or detail.get("error") or detail
     if isinstance(detail, list):  # FastAPI validation errors
-        detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}"
-                           for d in detail if isinstance(d, dict)) or detail
+        detail = (
+            "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail if isinstance(d, dict))
+            or detail
+        )
     return str(detail)
 
 

@@ -14,6 +14,7 @@ main thread's timer to drain. In background mode (`blender -b`, the bpy module, 
 fire) the operator calls `run_job` inline instead, with the same messages. `Worker` is the one way
 the add-on hands work to a thread (Check Backend uses it too): a daemon thread and a queue.
 """
+
 from __future__ import annotations
 
 import queue
@@ -34,11 +35,12 @@ Emit = Callable[[str, dict], None]
 @dataclass
 class JobRequest:
     """Everything one job needs, as plain values (built on the main thread)."""
+
     backend: BackendSettings
-    spec: dict                       # GenerationSpec.to_json()
-    control: bytes                   # the ControlPackage as .npz bytes
-    out_dir: str                     # where the result lands
-    image: bytes | None = None       # first-frame image file (PNG/JPEG)
+    spec: dict  # GenerationSpec.to_json()
+    control: bytes  # the ControlPackage as .npz bytes
+    out_dir: str  # where the result lands
+    image: bytes | None = None  # first-frame image file (PNG/JPEG)
     image_name: str = "first_frame.png"
     result_name: str = "result.mp4"
     extra: dict = field(default_factory=dict)  # passed back untouched with "done"
@@ -55,8 +57,7 @@ def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = No
         if cancel.is_set():
             emit("cancelled", {"id": None, "message": "cancelled before upload"})
             return "cancelled"
-        answer = client.submit(request.spec, request.control, image=request.image,
-                               image_name=request.image_name)
+        answer = client.submit(request.spec, request.control, image=request.image, image_name=request.image_name)
         job_id = answer["id"]
         emit("submitted", {"id": job_id})
         final = _follow(client, job_id, emit, cancel)
@@ -68,8 +69,7 @@ def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = No
             return "cancelled"
         if state != "succeeded":
             reason = final.get("error") or f"the job ended as {state!r}"
-            emit("error", {"message": f"generation failed on the backend: {reason}", "field": None,
-                           "id": job_id})
+            emit("error", {"message": f"generation failed on the backend: {reason}", "field": None, "id": job_id})
             return "failed"
         out_dir = Path(request.out_dir)
         video = client.download(job_id, "result", out_dir / request.result_name)
@@ -78,8 +78,7 @@ def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = No
             sidecar = str(client.download(job_id, "sidecar", out_dir / "sidecar.json"))
         except BackendError:
             pass  # the sidecar is informative; the video is what matters
-        emit("done", {"id": job_id, "video": str(video), "sidecar": sidecar, "status": final,
-                      "extra": request.extra})
+        emit("done", {"id": job_id, "video": str(video), "sidecar": sidecar, "status": final, "extra": request.extra})
         return "succeeded"
     except UserError as exc:
         if cancel.is_set():
@@ -88,8 +87,7 @@ def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = No
         emit("error", {"message": str(exc), "field": exc.field, "id": job_id})
         return "failed"
     except Exception as exc:  # a bug or an unexpected answer: still tell the user, never hang
-        emit("error", {"message": f"unexpected error talking to the backend: {exc!r}",
-                       "field": None, "id": job_id})
+        emit("error", {"message": f"unexpected error talking to the backend: {exc!r}", "field": None, "id": job_id})
         return "failed"
     finally:
         if client is not None:

@@ -1,12 +1,12 @@
 """The add-on's operators (`bpy.ops.ltx_scene.*`), one concept per module."""
+
 from __future__ import annotations
 
 import bpy
 
 from . import backend, edit, export, generate, job, preview, regenerate
 
-CLASSES = (generate.CLASSES + regenerate.CLASSES + preview.CLASSES + export.CLASSES
-           + backend.CLASSES + edit.CLASSES)
+CLASSES = generate.CLASSES + regenerate.CLASSES + preview.CLASSES + export.CLASSES + backend.CLASSES + edit.CLASSES
 
 
 def register() -> None:

@@ -9,6 +9,7 @@ answer; a check for changed settings replaces it, and the older answer is droppe
 Backend runs the preferences' start command as a child process (a `subprocess.Popen` argument list,
 no shell) and stops it when the add-on is disabled.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,8 @@ from ..client.worker import Worker
 from . import job, main_thread
 
 _started: subprocess.Popen | None = None
-_check: main_thread.Task | None = None        # the check in flight (None: none)
-_check_for: BackendSettings | None = None      # the settings it asks with
+_check: main_thread.Task | None = None  # the check in flight (None: none)
+_check_for: BackendSettings | None = None  # the settings it asks with
 _waiting: list[Callable[[bool, str], None]] = []  # called with (ok, line) once it answers
 
 
@@ -62,8 +63,7 @@ def _answered(task: main_thread.Task, status: backend_status.BackendStatus) -> N
         callback(status.ok, status.line)
 
 
-def refresh_rules_async(backend: BackendSettings,
-                        then: Callable[[bool, str], None] | None = None) -> main_thread.Task:
+def refresh_rules_async(backend: BackendSettings, then: Callable[[bool, str], None] | None = None) -> main_thread.Task:
     """Ask the backend on a worker thread; the timer records the answer, then calls every waiting
     `then(ok, line)` on the main thread. Returns the check in flight."""
     global _check, _check_for
@@ -75,54 +75,63 @@ def refresh_rules_async(backend: BackendSettings,
     def work(emit, _cancel):
         emit("answer", {"status": backend_status.ask(backend)})
 
-    task = main_thread.start(Worker(work, "ltx-scene-health"),
-                             lambda _kind, payload: _answered(task, payload["status"]))
+    task = main_thread.start(
+        Worker(work, "ltx-scene-health"), lambda _kind, payload: _answered(task, payload["status"])
+    )
     _check, _check_for = task, backend
     return task
 
 
 class LTX_SCENE_OT_check_backend(Operator):
     """Ask the backend whether it is up and which controls it offers"""
+
     bl_idname = "ltx_scene.check_backend"
     bl_label = "Check Backend"
-    bl_options = {'REGISTER'}
+    bl_options = {"REGISTER"}
 
     def execute(self, context):
         backend = settings_mod.backend_settings(context)
         if bpy.app.background:
             status = refresh_rules(backend)
-            self.report({'INFO'} if status.ok else {'ERROR'}, f"LTX Scene backend: {status.line}")
-            return {'FINISHED'} if status.ok else {'CANCELLED'}
+            self.report({"INFO"} if status.ok else {"ERROR"}, f"LTX Scene backend: {status.line}")
+            return {"FINISHED"} if status.ok else {"CANCELLED"}
         job.job_state(context).backend_status = f"checking {backend.url} ..."
         refresh_rules_async(backend)
-        return {'FINISHED'}
+        return {"FINISHED"}
 
 
 class LTX_SCENE_OT_start_backend(Operator):
     """Start a local backend with the command from the add-on preferences"""
+
     bl_idname = "ltx_scene.start_backend"
     bl_label = "Start Local Backend"
-    bl_options = {'REGISTER'}
+    bl_options = {"REGISTER"}
 
     def execute(self, context):
         global _started
         command = settings_mod.backend_settings(context).start_command
         if not command:
-            self.report({'ERROR'}, "LTX Scene: no start command is set; add one in the add-on "
-                                   "preferences, e.g. 'ltx-scene serve --model BUNDLE --port 8765'")
-            return {'CANCELLED'}
+            self.report(
+                {"ERROR"},
+                "LTX Scene: no start command is set; add one in the add-on "
+                "preferences, e.g. 'ltx-scene serve --model BUNDLE --port 8765'",
+            )
+            return {"CANCELLED"}
         if _started is not None and _started.poll() is None:
-            self.report({'WARNING'}, f"LTX Scene: the local backend already runs (pid {_started.pid})")
-            return {'CANCELLED'}
+            self.report({"WARNING"}, f"LTX Scene: the local backend already runs (pid {_started.pid})")
+            return {"CANCELLED"}
         try:
             _started = subprocess.Popen(shlex.split(command), stdin=subprocess.DEVNULL)
         except (OSError, ValueError) as exc:
-            self.report({'ERROR'}, f"LTX Scene: could not run the start command {command!r}: {exc}")
-            return {'CANCELLED'}
+            self.report({"ERROR"}, f"LTX Scene: could not run the start command {command!r}: {exc}")
+            return {"CANCELLED"}
         job.job_state(context).backend_status = f"started local backend (pid {_started.pid})"
-        self.report({'INFO'}, f"LTX Scene: started the local backend (pid {_started.pid}); "
-                              "press Check Backend once it has loaded the model")
-        return {'FINISHED'}
+        self.report(
+            {"INFO"},
+            f"LTX Scene: started the local backend (pid {_started.pid}); "
+            "press Check Backend once it has loaded the model",
+        )
+        return {"FINISHED"}
 
 
 def shutdown() -> None:

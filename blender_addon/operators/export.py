@@ -5,6 +5,7 @@ tracks (the ComfyUI-LTXVideo Draw Tracks format), `mask_00000.png ...` when a ma
 `first_frame.png` when one was rendered, and `control.npz` (the ControlPackage itself, replayable
 with `ltx-scene generate`).
 """
+
 from __future__ import annotations
 
 import os
@@ -46,22 +47,27 @@ def export_package(package, folder: str) -> list[str]:
 
 class LTX_SCENE_OT_export_controls(Operator):
     """Export the control as PNG frames (plus ComfyUI tracks JSON for motion tracks)"""
+
     bl_idname = "ltx_scene.export_controls"
     bl_label = "Export Controls"
-    bl_options = {'REGISTER'}
+    bl_options = {"REGISTER"}
 
-    directory: StringProperty(name="Folder", subtype='DIR_PATH', default="",
-                              description="Folder to write the control files into")
+    directory: StringProperty(
+        name="Folder", subtype="DIR_PATH", default="", description="Folder to write the control files into"
+    )
 
     def invoke(self, context, event):
         if not self.directory:
             self.directory = os.path.join(settings_mod.output_root(context), "export", "")
         context.window_manager.fileselect_add(self)
-        return {'RUNNING_MODAL'}
+        return {"RUNNING_MODAL"}
 
     def execute(self, context):
-        folder = bpy.path.abspath(self.directory) if self.directory else os.path.join(
-            settings_mod.output_root(context), "export")
+        folder = (
+            bpy.path.abspath(self.directory)
+            if self.directory
+            else os.path.join(settings_mod.output_root(context), "export")
+        )
         try:
             package, _ = capture_now(context)
             written = export_package(package, folder)
@@ -70,8 +76,8 @@ class LTX_SCENE_OT_export_controls(Operator):
         except Exception as exc:
             traceback.print_exc()
             return fail(self, f"internal error: {exc!r} (details in the system console)")
-        self.report({'INFO'}, f"LTX Scene: wrote {len(written)} files to {folder}")
-        return {'FINISHED'}
+        self.report({"INFO"}, f"LTX Scene: wrote {len(written)} files to {folder}")
+        return {"FINISHED"}
 
 
 CLASSES = (LTX_SCENE_OT_export_controls,)

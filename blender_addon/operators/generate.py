@@ -5,6 +5,7 @@ Generate snapshots the settings (`settings.snapshot`), captures the control and 
 `blender -b scene.blend --python-expr "import bpy; bpy.ops.ltx_scene.generate()"` returns once the
 strips are in the sequencer (and raises with the message when anything failed).
 """
+
 from __future__ import annotations
 
 import traceback
@@ -21,38 +22,48 @@ from . import job
 def fail(operator, message: str) -> set[str]:
     """Show an error in the panel and as a report; the operator's return value."""
     job.set_state("failed", error=message)
-    operator.report({'ERROR'}, f"LTX Scene: {message}")
-    return {'CANCELLED'}
+    operator.report({"ERROR"}, f"LTX Scene: {message}")
+    return {"CANCELLED"}
 
 
 def finish_report(operator, started) -> set[str]:
     """Reports for a finished inline job or a started threaded one; the operator's return value."""
     state = job.job_state()
     if started.worker is not None:
-        operator.report({'INFO'}, "LTX Scene: generation started; progress is in the LTX panel")
-        return {'FINISHED'}
+        operator.report({"INFO"}, "LTX Scene: generation started; progress is in the LTX panel")
+        return {"FINISHED"}
     if started.error:
-        operator.report({'ERROR'}, f"LTX Scene: {started.error}")
-        return {'CANCELLED'}
+        operator.report({"ERROR"}, f"LTX Scene: {started.error}")
+        return {"CANCELLED"}
     if state.status == "cancelled":
-        operator.report({'WARNING'}, "LTX Scene: generation cancelled")
-        return {'CANCELLED'}
+        operator.report({"WARNING"}, "LTX Scene: generation cancelled")
+        return {"CANCELLED"}
     movie = started.strips[0]
-    operator.report({'INFO'}, f"LTX Scene: imported '{movie.name}' (channel {movie.channel}, "
-                              f"{movie.frame_final_duration} frames) from {state.last_video}")
-    return {'FINISHED'}
+    operator.report(
+        {"INFO"},
+        f"LTX Scene: imported '{movie.name}' (channel {movie.channel}, "
+        f"{movie.frame_final_duration} frames) from {state.last_video}",
+    )
+    return {"FINISHED"}
 
 
 class LTX_SCENE_OT_generate(Operator):
     """Capture the control from the scene, generate a video with the IC-LoRA and import it"""
+
     bl_idname = "ltx_scene.generate"
     bl_label = "Generate with IC-LoRA"
-    bl_options = {'REGISTER'}
+    bl_options = {"REGISTER"}
 
-    seed: IntProperty(name="Seed", default=-1, min=-1, options={'SKIP_SAVE'},
-                      description="Override the panel's seed for this run (-1: the panel's)")
-    checked: BoolProperty(default=False, options={'HIDDEN', 'SKIP_SAVE'},
-                          description="The backend's size rules were just read (internal)")
+    seed: IntProperty(
+        name="Seed",
+        default=-1,
+        min=-1,
+        options={"SKIP_SAVE"},
+        description="Override the panel's seed for this run (-1: the panel's)",
+    )
+    checked: BoolProperty(
+        default=False, options={"HIDDEN", "SKIP_SAVE"}, description="The backend's size rules were just read (internal)"
+    )
 
     @classmethod
     def poll(cls, context):
@@ -68,24 +79,26 @@ class LTX_SCENE_OT_generate(Operator):
         if bpy.app.background:
             # learn the size rule (reference factor per control kind) before capture
             from .backend import refresh_rules
+
             refresh_rules(backend)
             return self._run(context)
         if self.checked:
             return self._run(context)
         from .backend import refresh_rules_async
+
         seed = self.seed
 
         def then(_ok, _line):
             # on the main thread (the answer's timer): snapshot with the backend's rules and start;
             # an unreachable backend keeps the manual factor and fails later with its own message
             try:
-                bpy.ops.ltx_scene.generate('EXEC_DEFAULT', seed=seed, checked=True)
+                bpy.ops.ltx_scene.generate("EXEC_DEFAULT", seed=seed, checked=True)
             except RuntimeError as exc:  # e.g. the timer's context cannot run it: say so in the panel
                 job.set_state("failed", error=f"could not start the generation: {exc}")
 
         refresh_rules_async(backend, then)
-        self.report({'INFO'}, "LTX Scene: reading the backend's size rules, then generating")
-        return {'FINISHED'}
+        self.report({"INFO"}, "LTX Scene: reading the backend's size rules, then generating")
+        return {"FINISHED"}
 
     def _run(self, context):
         try:
@@ -101,9 +114,10 @@ class LTX_SCENE_OT_generate(Operator):
 
 class LTX_SCENE_OT_cancel(Operator):
     """Stop the running generation, here and on the backend"""
+
     bl_idname = "ltx_scene.cancel"
     bl_label = "Cancel"
-    bl_options = {'REGISTER'}
+    bl_options = {"REGISTER"}
 
     @classmethod
     def poll(cls, context):
@@ -111,10 +125,10 @@ class LTX_SCENE_OT_cancel(Operator):
 
     def execute(self, context):
         if job.cancel():
-            self.report({'INFO'}, "LTX Scene: cancelling the generation")
-            return {'FINISHED'}
-        self.report({'WARNING'}, "LTX Scene: no generation is running")
-        return {'CANCELLED'}
+            self.report({"INFO"}, "LTX Scene: cancelling the generation")
+            return {"FINISHED"}
+        self.report({"WARNING"}, "LTX Scene: no generation is running")
+        return {"CANCELLED"}
 
 
 CLASSES = (LTX_SCENE_OT_generate, LTX_SCENE_OT_cancel)

@@ -9,6 +9,7 @@ part that must touch bpy), saves it beside the result, builds a plain `JobReques
 
 At most one job runs at a time (`active()`); `cancel()` stops it on the server too.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,9 @@ def redraw() -> None:
                 area.tag_redraw()
 
 
-def set_state(status: str, message: str = "", progress: float | None = None, error: str = "",
-              stage: str | None = None) -> None:
+def set_state(
+    status: str, message: str = "", progress: float | None = None, error: str = "", stage: str | None = None
+) -> None:
     state = job_state()
     state.status = status
     state.message = message
@@ -114,8 +116,14 @@ def build_request(settings, control: bytes, control_path: str) -> JobRequest:
     if settings.first_frame_image:
         params["first_frame_image"] = settings.first_frame_image
     return JobRequest(
-        backend=settings.backend, spec=settings.spec, control=control, out_dir=settings.output_dir,
-        image=image, image_name=image_name, extra={"params": params})
+        backend=settings.backend,
+        spec=settings.spec,
+        control=control,
+        out_dir=settings.output_dir,
+        image=image,
+        image_name=image_name,
+        extra={"params": params},
+    )
 
 
 def check_backend(backend) -> None:
@@ -151,8 +159,7 @@ def _apply(job: ActiveJob, kind: str, payload: dict) -> None:
         set_state(status, text, progress=payload.get("progress") or 0.0, stage=stage)
     elif kind == "done":
         params = dict(job.params)
-        params.update({"job_id": payload["id"], "video": payload["video"],
-                       "sidecar": payload.get("sidecar")})
+        params.update({"job_id": payload["id"], "video": payload["video"], "sidecar": payload.get("sidecar")})
         scene = bpy.data.scenes.get(job.scene_name)
         if scene is None:
             job.error = f"the scene '{job.scene_name}' is gone; the video is at {payload['video']}"
@@ -165,8 +172,12 @@ def _apply(job: ActiveJob, kind: str, payload: dict) -> None:
                 set_state("failed", error=job.error)
             else:
                 state.last_video = payload["video"]
-                set_state("succeeded", f"done: {job.strips[0].name} in channel "
-                          f"{job.strips[0].channel}", progress=1.0, stage="done")
+                set_state(
+                    "succeeded",
+                    f"done: {job.strips[0].name} in channel {job.strips[0].channel}",
+                    progress=1.0,
+                    stage="done",
+                )
         job.finished = True
     elif kind == "cancelled":
         set_state("cancelled", payload.get("message", "cancelled"))
@@ -197,8 +208,9 @@ def _on_end(job: ActiveJob) -> None:
 
 
 # -------------------------------------------------------------------------------------- start
-def start(context, settings, control: bytes | None = None, control_path: str | None = None,
-          synchronous: bool | None = None) -> ActiveJob:
+def start(
+    context, settings, control: bytes | None = None, control_path: str | None = None, synchronous: bool | None = None
+) -> ActiveJob:
     """Capture (unless `control` is given) and run or start the job. Raises `UserError`."""
     global _active
     if active() is not None:
@@ -219,8 +231,7 @@ def start(context, settings, control: bytes | None = None, control_path: str | N
     params = request.extra["params"]
     with open(os.path.join(settings.output_dir, "parameters.json"), "w", encoding="utf-8") as fh:
         json.dump(params, fh, indent=2, sort_keys=True)
-    set_state("uploading", f"sending the control to {settings.backend.url}", progress=0.0,
-              stage="upload")
+    set_state("uploading", f"sending the control to {settings.backend.url}", progress=0.0, stage="upload")
     if synchronous:
         job = ActiveJob(None, settings.scene_name, params)
         _active = job
@@ -231,8 +242,7 @@ def start(context, settings, control: bytes | None = None, control_path: str | N
         return job
     job = ActiveJob(GenerationWorker(request), settings.scene_name, params)
     _active = job
-    main_thread.start(job.worker, lambda kind, payload: _on_message(job, kind, payload),
-                      lambda: _on_end(job))
+    main_thread.start(job.worker, lambda kind, payload: _on_message(job, kind, payload), lambda: _on_end(job))
     return job
 
 

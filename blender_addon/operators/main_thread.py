@@ -10,6 +10,7 @@ one message at a time. The timer unregisters itself when no worker is left.
 In background mode (`blender -b`, the bpy module) timers never fire: operators run their work inline
 there instead, and tests drive `tick()` by hand.
 """
+
 from __future__ import annotations
 
 import traceback
@@ -26,6 +27,7 @@ TICK_S = 0.2
 @dataclass(eq=False)
 class Task:
     """A running worker and what the main thread does with its messages."""
+
     worker: Worker
     on_message: Callable[[str, dict], None]
     on_end: Callable[[], None] | None = None
@@ -34,8 +36,7 @@ class Task:
 _tasks: list[Task] = []
 
 
-def start(worker: Worker, on_message: Callable[[str, dict], None],
-          on_end: Callable[[], None] | None = None) -> Task:
+def start(worker: Worker, on_message: Callable[[str, dict], None], on_end: Callable[[], None] | None = None) -> Task:
     """Start `worker`'s thread and follow it with the timer (main thread only)."""
     task = Task(worker, on_message, on_end)
     _tasks.append(task)

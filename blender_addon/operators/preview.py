@@ -11,6 +11,7 @@ weights the job applies (`attention_weights`, at the stage-1 size) are written b
 mask_*.png. `control_frames` (the generation-size video, canny's
 render) stays what Export Controls writes for ComfyUI, whose workflows make their own edges.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ def fail(operator, message: str) -> set[str]:
     state = job.job_state()
     state.error = message
     job.redraw()
-    operator.report({'ERROR'}, f"LTX Scene: {message}")
-    return {'CANCELLED'}
+    operator.report({"ERROR"}, f"LTX Scene: {message}")
+    return {"CANCELLED"}
+
 
 IMAGE_NAME = "LTX Controls"
 
@@ -53,8 +55,8 @@ def capture_with_settings(context):
     wm.progress_begin(0, 1000)
     try:
         package = capture_package(
-            scene, capture,
-            progress=lambda fraction, message="": wm.progress_update(int(float(fraction) * 1000)))
+            scene, capture, progress=lambda fraction, message="": wm.progress_update(int(float(fraction) * 1000))
+        )
     finally:
         wm.progress_end()
     return package, plan, capture
@@ -101,11 +103,11 @@ def show_sequence(context, first_png: str, frame_count: int, frame_start: int):
         bpy.data.images.remove(old)
     image = bpy.data.images.load(first_png, check_existing=False)
     image.name = IMAGE_NAME
-    image.source = 'SEQUENCE'
+    image.source = "SEQUENCE"
     shown = False
     for window in getattr(context.window_manager, "windows", []):
         for area in window.screen.areas:
-            if area.type == 'IMAGE_EDITOR':
+            if area.type == "IMAGE_EDITOR":
                 space = area.spaces.active
                 space.image = image
                 space.image_user.frame_duration = frame_count
@@ -121,9 +123,10 @@ def show_sequence(context, first_png: str, frame_count: int, frame_start: int):
 
 class LTX_SCENE_OT_preview_controls(Operator):
     """Capture and rasterize the control locally and show it (no backend needed)"""
+
     bl_idname = "ltx_scene.preview_controls"
     bl_label = "Preview Controls"
-    bl_options = {'REGISTER'}
+    bl_options = {"REGISTER"}
 
     def execute(self, context):
         from ..shared.png import write_png_frames
@@ -137,8 +140,7 @@ class LTX_SCENE_OT_preview_controls(Operator):
         except Exception as exc:
             traceback.print_exc()
             return fail(self, f"internal error: {exc!r} (details in the system console)")
-        folder = os.path.join(settings_mod.output_root(context), "preview",
-                              bpy.path.clean_name(context.scene.name))
+        folder = os.path.join(settings_mod.output_root(context), "preview", bpy.path.clean_name(context.scene.name))
         os.makedirs(folder, exist_ok=True)
         for name in os.listdir(folder):  # old frames of a longer range would linger
             if name.startswith(("control_", "mask_")) and name.endswith(".png"):
@@ -152,8 +154,8 @@ class LTX_SCENE_OT_preview_controls(Operator):
         msg = f"LTX Scene: {len(paths)} control frames in {folder}, shown {where}"
         if note:
             msg += f" ({note})"
-        self.report({'INFO'}, msg)
-        return {'FINISHED'}
+        self.report({"INFO"}, msg)
+        return {"FINISHED"}
 
 
 CLASSES = (LTX_SCENE_OT_preview_controls,)

@@ -4,6 +4,7 @@ Works on the active sequencer strip (or `strip_name`) made by Generate: its stor
 the control package that was sent, so the scene is not captured again and only the seed changes.
 The new result lands in the next free channels at the scene's start frame.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,36 +40,51 @@ def settings_from(context, params: dict, seed: int) -> settings_mod.GenerateSett
     spec = GenerationSpec.from_json({**params["spec"], "seed": seed}).to_json()
     control = params.get("control")
     if not control or not os.path.isfile(control):
-        raise UserError(f"regenerate: the control package {control!r} of this strip is gone; "
-                        "generate again from the scene", "control")
+        raise UserError(
+            f"regenerate: the control package {control!r} of this strip is gone; generate again from the scene",
+            "control",
+        )
     first_image = params.get("first_frame_image")
     source = params.get("first_frame", "NONE")
     if source == "IMAGE" and (not first_image or not os.path.isfile(first_image)):
         raise UserError(f"regenerate: the first-frame image {first_image!r} is gone", "first_frame")
-    plan = CapturePlan(width=int(params["width"]), height=int(params["height"]),
-                       frame_start=int(params["frame_start"]),
-                       frame_count=int(params["frame_count"]), fps=parse_fps(params["fps"]),
-                       depth_width=0, depth_height=0)
+    plan = CapturePlan(
+        width=int(params["width"]),
+        height=int(params["height"]),
+        frame_start=int(params["frame_start"]),
+        frame_count=int(params["frame_count"]),
+        fps=parse_fps(params["fps"]),
+        depth_width=0,
+        depth_height=0,
+    )
     scene_name = params.get("scene") or context.scene.name
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder = os.path.join(settings_mod.output_root(context),
-                          f"{bpy.path.clean_name(scene_name)}_{stamp}_seed{seed}")
+    folder = os.path.join(settings_mod.output_root(context), f"{bpy.path.clean_name(scene_name)}_{stamp}_seed{seed}")
     return settings_mod.GenerateSettings(
-        scene_name=scene_name, capture=CaptureSettings(kind=params["control_kind"]), plan=plan,
-        spec=spec, backend=settings_mod.backend_settings(context), first_frame_source=source,
-        first_frame_image=first_image if source == "IMAGE" else None, output_dir=folder)
+        scene_name=scene_name,
+        capture=CaptureSettings(kind=params["control_kind"]),
+        plan=plan,
+        spec=spec,
+        backend=settings_mod.backend_settings(context),
+        first_frame_source=source,
+        first_frame_image=first_image if source == "IMAGE" else None,
+        output_dir=folder,
+    )
 
 
 class LTX_SCENE_OT_regenerate(Operator):
     """Generate the selected LTX strip again with a new seed (same control, prompt and strengths)"""
+
     bl_idname = "ltx_scene.regenerate"
     bl_label = "Regenerate with New Seed"
-    bl_options = {'REGISTER'}
+    bl_options = {"REGISTER"}
 
-    strip_name: StringProperty(name="Strip", default="", options={'SKIP_SAVE'},
-                               description="The strip to regenerate (empty: the active strip)")
-    seed: IntProperty(name="Seed", default=-1, min=-1, options={'SKIP_SAVE'},
-                      description="The new seed (-1: a random one)")
+    strip_name: StringProperty(
+        name="Strip", default="", options={"SKIP_SAVE"}, description="The strip to regenerate (empty: the active strip)"
+    )
+    seed: IntProperty(
+        name="Seed", default=-1, min=-1, options={"SKIP_SAVE"}, description="The new seed (-1: a random one)"
+    )
 
     @classmethod
     def poll(cls, context):
@@ -82,9 +98,10 @@ class LTX_SCENE_OT_regenerate(Operator):
         params = vse.parameters_of(strip)
         if params is None:
             what = f"strip '{self.strip_name}'" if self.strip_name else "the active strip"
-            self.report({'ERROR'}, f"LTX Scene: {what} was not made by LTX Scene Control; select a "
-                                   "strip that Generate imported")
-            return {'CANCELLED'}
+            self.report(
+                {"ERROR"}, f"LTX Scene: {what} was not made by LTX Scene Control; select a strip that Generate imported"
+            )
+            return {"CANCELLED"}
         old_seed = int(params["spec"].get("seed", 0))
         seed = self.seed
         if seed < 0:

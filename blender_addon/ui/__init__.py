@@ -1,4 +1,5 @@
 """The add-on's user interface: the sidebar panels."""
+
 from __future__ import annotations
 
 import bpy

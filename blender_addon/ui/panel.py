@@ -3,6 +3,7 @@
 Drawing only reads properties (and resolves the capture plan to show the exact frames and size);
 every action is an operator. Errors of the last action show in red at the top.
 """
+
 from __future__ import annotations
 
 from bpy.types import Panel
@@ -15,31 +16,33 @@ TAB = "LTX"
 RUNNING = {"capturing", "uploading", "queued", "running", "cancelling"}
 
 
-def _wrapped(layout, text: str, icon: str = 'NONE', width: int = 48) -> None:
+def _wrapped(layout, text: str, icon: str = "NONE", width: int = 48) -> None:
     """A long message as several labels (the sidebar does not wrap)."""
     words, line, first = text.split(), "", True
     col = layout.column(align=True)
     for word in words:
         if line and len(line) + 1 + len(word) > width:
-            col.label(text=line, icon=icon if first else 'BLANK1')
+            col.label(text=line, icon=icon if first else "BLANK1")
             line, first = word, False
         else:
             line = f"{line} {word}" if line else word
     if line:
-        col.label(text=line, icon=icon if first else 'BLANK1')
+        col.label(text=line, icon=icon if first else "BLANK1")
 
 
 class _SidebarPanel:
     """The 3D Viewport sidebar, tab "LTX" (a mixin: Blender registers only the Panel subclasses)."""
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
+
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
     bl_category = TAB
 
 
 class _SubPanel(_SidebarPanel):
     """A section under the main LTX panel, closed until opened."""
+
     bl_parent_id = "VIEW3D_PT_ltx_scene"
-    bl_options = {'DEFAULT_CLOSED'}
+    bl_options = {"DEFAULT_CLOSED"}
 
 
 class VIEW3D_PT_ltx_scene(_SidebarPanel, Panel):
@@ -53,7 +56,7 @@ class VIEW3D_PT_ltx_scene(_SidebarPanel, Panel):
         if state.error:
             box = layout.box()
             box.alert = True
-            _wrapped(box, state.error, icon='ERROR')
+            _wrapped(box, state.error, icon="ERROR")
 
         layout.prop(props, "control_kind")
         layout.prop(props, "prompt", text="")
@@ -69,40 +72,41 @@ class VIEW3D_PT_ltx_scene(_SidebarPanel, Panel):
         scene = context.scene
         fps = settings_mod.fps_of(scene.render.fps, scene.render.fps_base)
         col = layout.column(align=True)
-        col.label(text=f"Frames {scene.frame_start}-{scene.frame_end} at "
-                       f"{float(fps):.3g} fps (from the scene)", icon='TIME')
+        col.label(
+            text=f"Frames {scene.frame_start}-{scene.frame_end} at {float(fps):.3g} fps (from the scene)", icon="TIME"
+        )
         try:
             _, plan = settings_mod.plan_for(props, scene)
         except UserError as exc:
             box = col.box()
-            _wrapped(box, str(exc), icon='INFO')
+            _wrapped(box, str(exc), icon="INFO")
         else:
             col.label(text=f"Generates {plan.frame_count} frames at {plan.width}x{plan.height}")
             for note in plan.notes:
-                _wrapped(col, note, icon='INFO')
+                _wrapped(col, note, icon="INFO")
             if (scene.frame_end - scene.frame_start) % 8 != 0:
-                col.operator("ltx_scene.fix_frame_range", icon='PREVIEW_RANGE')
+                col.operator("ltx_scene.fix_frame_range", icon="PREVIEW_RANGE")
 
         col = layout.column(align=True)
         if state.status in RUNNING:
-            compat.draw_progress(col, state.progress,
-                                 f"{state.status}: {state.message}" if state.message else state.status)
-            col.operator("ltx_scene.cancel", icon='CANCEL')
+            compat.draw_progress(
+                col, state.progress, f"{state.status}: {state.message}" if state.message else state.status
+            )
+            col.operator("ltx_scene.cancel", icon="CANCEL")
         else:
             col.scale_y = 1.4
-            col.operator("ltx_scene.generate", icon='RENDER_ANIMATION')
+            col.operator("ltx_scene.generate", icon="RENDER_ANIMATION")
             col.scale_y = 1.0
             if state.status in {"succeeded", "cancelled"} and state.message:
-                _wrapped(layout, state.message, icon='CHECKMARK' if state.status == "succeeded"
-                         else 'CANCEL')
+                _wrapped(layout, state.message, icon="CHECKMARK" if state.status == "succeeded" else "CANCEL")
         row = layout.row(align=True)
-        row.operator("ltx_scene.preview_controls", icon='HIDE_OFF')
-        row.operator("ltx_scene.export_controls", icon='EXPORT')
+        row.operator("ltx_scene.preview_controls", icon="HIDE_OFF")
+        row.operator("ltx_scene.export_controls", icon="EXPORT")
 
 
 class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
     bl_label = "Control"
-    bl_options = set()      # open by default
+    bl_options = set()  # open by default
 
     def draw(self, context):
         layout = self.layout
@@ -127,19 +131,21 @@ class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
             for i, target in enumerate(props.track_targets):
                 row = col.row(align=True)
                 row.prop(target, "object", text="")
-                if target.object is not None and target.object.type == 'ARMATURE':
+                if target.object is not None and target.object.type == "ARMATURE":
                     row.prop_search(target, "bone", target.object.data, "bones", text="")
-                row.operator("ltx_scene.track_remove", text="", icon='X').index = i
-            col.operator("ltx_scene.track_add_selected", icon='ADD')
+                row.operator("ltx_scene.track_remove", text="", icon="X").index = i
+            col.operator("ltx_scene.track_add_selected", icon="ADD")
         layout.prop(props, "snap")
         rules = settings_mod.backend_rules(context.window_manager)
         if rules is None:
             layout.prop(props, "reference_factor")
-            _wrapped(layout, "Reference factor: manual (no backend answered yet; press Check "
-                     "Backend)", icon='INFO')
+            _wrapped(layout, "Reference factor: manual (no backend answered yet; press Check Backend)", icon="INFO")
         elif kind in rules:
-            layout.label(text=f"Reference factor {rules[kind]['factor']}, sizes in multiples of "
-                              f"{rules[kind]['multiple']} (from the backend)", icon='CHECKMARK')
+            layout.label(
+                text=f"Reference factor {rules[kind]['factor']}, sizes in multiples of "
+                f"{rules[kind]['multiple']} (from the backend)",
+                icon="CHECKMARK",
+            )
 
 
 class VIEW3D_PT_ltx_scene_first_frame(_SubPanel, Panel):
@@ -166,8 +172,8 @@ class VIEW3D_PT_ltx_scene_loras(_SubPanel, Panel):
             row = layout.row(align=True)
             row.prop(lora, "name", text="")
             row.prop(lora, "strength", text="")
-            row.operator("ltx_scene.lora_remove", text="", icon='X').index = i
-        layout.operator("ltx_scene.lora_add", icon='ADD')
+            row.operator("ltx_scene.lora_remove", text="", icon="X").index = i
+        layout.operator("ltx_scene.lora_add", icon="ADD")
 
 
 class VIEW3D_PT_ltx_scene_backend(_SubPanel, Panel):
@@ -177,25 +183,25 @@ class VIEW3D_PT_ltx_scene_backend(_SubPanel, Panel):
         layout = self.layout
         state = context.window_manager.ltx_scene_job
         backend = settings_mod.backend_settings(context)
-        layout.label(text=backend.url, icon='URL')
+        layout.label(text=backend.url, icon="URL")
         box = layout.box()
         box.alert = not state.backend_ok and state.backend_status != "not checked"
-        _wrapped(box, state.backend_status,
-                 icon='CHECKMARK' if state.backend_ok else 'QUESTION')
+        _wrapped(box, state.backend_status, icon="CHECKMARK" if state.backend_ok else "QUESTION")
         if state.backend_memory:
-            _wrapped(box, state.backend_memory, icon='MEMORY')
+            _wrapped(box, state.backend_memory, icon="MEMORY")
         row = layout.row(align=True)
-        row.operator("ltx_scene.check_backend", icon='FILE_REFRESH')
+        row.operator("ltx_scene.check_backend", icon="FILE_REFRESH")
         if backend.start_command:
-            row.operator("ltx_scene.start_backend", icon='PLAY')
+            row.operator("ltx_scene.start_backend", icon="PLAY")
         if state.last_video:
-            layout.label(text=f"Last: {state.last_video}", icon='FILE_MOVIE')
+            layout.label(text=f"Last: {state.last_video}", icon="FILE_MOVIE")
 
 
 class SEQUENCER_PT_ltx_scene_strip(Panel):
     """The generation parameters of the active strip, and Regenerate."""
-    bl_space_type = 'SEQUENCE_EDITOR'
-    bl_region_type = 'UI'
+
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_region_type = "UI"
     bl_category = TAB
     bl_label = "LTX Generation"
 
@@ -208,16 +214,23 @@ class SEQUENCER_PT_ltx_scene_strip(Panel):
         params = vse.parameters_of(compat.active_strip(context))
         spec = params.get("spec", {})
         col = layout.column(align=True)
-        _wrapped(col, spec.get("prompt", ""), icon='TEXT')
+        _wrapped(col, spec.get("prompt", ""), icon="TEXT")
         col.label(text=f"{params.get('control_kind')} control, seed {spec.get('seed')}")
-        col.label(text=f"{params.get('width')}x{params.get('height')}, "
-                       f"{params.get('frame_count')} frames at {params.get('fps')} fps")
-        col.label(text=f"IC-LoRA {spec.get('ic_lora_strength')}, "
-                       f"conditioning {spec.get('conditioning_strength')}")
+        col.label(
+            text=f"{params.get('width')}x{params.get('height')}, "
+            f"{params.get('frame_count')} frames at {params.get('fps')} fps"
+        )
+        col.label(text=f"IC-LoRA {spec.get('ic_lora_strength')}, conditioning {spec.get('conditioning_strength')}")
         if params.get("job_id"):
             col.label(text=f"job {params['job_id']}")
-        layout.operator("ltx_scene.regenerate", icon='FILE_REFRESH')
+        layout.operator("ltx_scene.regenerate", icon="FILE_REFRESH")
 
 
-CLASSES = (VIEW3D_PT_ltx_scene, VIEW3D_PT_ltx_scene_control, VIEW3D_PT_ltx_scene_first_frame,
-           VIEW3D_PT_ltx_scene_loras, VIEW3D_PT_ltx_scene_backend, SEQUENCER_PT_ltx_scene_strip)
+CLASSES = (
+    VIEW3D_PT_ltx_scene,
+    VIEW3D_PT_ltx_scene_control,
+    VIEW3D_PT_ltx_scene_first_frame,
+    VIEW3D_PT_ltx_scene_loras,
+    VIEW3D_PT_ltx_scene_backend,
+    SEQUENCER_PT_ltx_scene_strip,
+)

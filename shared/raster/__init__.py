@@ -3,6 +3,7 @@
 All are pure numpy and deterministic; they return (F, H, W, 3) uint8 RGB unless noted.
 `rasterize(pkg)` picks the one for the package's kind.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,6 +29,7 @@ def rasterize(pkg, width: int | None = None, height: int | None = None) -> np.nd
     if pkg.kind == "depth":
         return depth_to_video(pkg.depth, width, height)
     if pkg.kind == "pose":
+
         def scaled(arr):
             if arr is None or (sx, sy) == (1.0, 1.0):
                 return arr
@@ -35,6 +37,7 @@ def rasterize(pkg, width: int | None = None, height: int | None = None) -> np.nd
             out[..., 0] *= sx
             out[..., 1] *= sy
             return out
+
         return draw_pose(scaled(pkg.pose_body), scaled(pkg.pose_hands), scaled(pkg.pose_face), width, height)
     if pkg.kind == "tracks":
         points = pkg.tracks
@@ -44,5 +47,7 @@ def rasterize(pkg, width: int | None = None, height: int | None = None) -> np.nd
     if pkg.kind == "canny":
         raise UserError(
             "kind: canny packages hold a render, not a control video; their edges are made by "
-            "model_frames.reference_frames (canny.canny_edges with the package's canny settings)", "kind")
+            "model_frames.reference_frames (canny.canny_edges with the package's canny settings)",
+            "kind",
+        )
     raise UserError(f"kind: no rasterizer for {pkg.kind!r}", "kind")

@@ -18,6 +18,7 @@ and rounded to float32 (a double rounding that can differ from a true FMA in abo
 Because a zero term adds exactly nothing, a sparse image can be resized only where it has content
 and still be bit-identical to resizing the whole image (raster/tracks.py relies on this).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -93,9 +94,17 @@ def resize_bilinear(images: np.ndarray, height: int, width: int, exact: bool = T
         out = np.empty((f, height, width, c), np.float32)
         for i in range(f):
             top, bottom = x[i][yi0], x[i][yi1]
-            out[i] = bilinear_2x2(top[:, xi0], top[:, xi1], bottom[:, xi0], bottom[:, xi1],
-                                  w0[None, :, None], w1[None, :, None],
-                                  h0[:, None, None], h1[:, None, None], small=True)
+            out[i] = bilinear_2x2(
+                top[:, xi0],
+                top[:, xi1],
+                bottom[:, xi0],
+                bottom[:, xi1],
+                w0[None, :, None],
+                w1[None, :, None],
+                h0[:, None, None],
+                h1[:, None, None],
+                small=True,
+            )
     else:
         yi0, yi1, h0, h1 = bilinear_taps(h, height)
         xi0, xi1, w0, w1 = bilinear_taps(w, width)
@@ -103,6 +112,6 @@ def resize_bilinear(images: np.ndarray, height: int, width: int, exact: bool = T
         wa, wb = w0[:, None], w1[:, None]
         ha, hb = h0[:, None, None], h1[:, None, None]
         for i in range(f):  # frame by frame keeps the temporaries small
-            rows = lerp_pair(x[i][:, xi0], wa, x[i][:, xi1], wb)        # (h, width, c)
+            rows = lerp_pair(x[i][:, xi0], wa, x[i][:, xi1], wb)  # (h, width, c)
             out[i] = lerp_pair(rows[yi0], ha, rows[yi1], hb)
     return out if has_channels else out[..., 0]

@@ -9,6 +9,7 @@ Two conventions exist, and the IC-LoRA saw each somewhere:
 Edges are made from the package's `rgb` render (greyscale first); the detector lives in the
 backend (OpenCV). A package without settings (written before they were recorded) gets the default.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,19 +50,18 @@ def canny_settings(value=None) -> dict:
         raise UserError(f"canny: unknown setting(s) {unknown}; allowed: {list(_KEYS)}", "canny")
     preset = value.get("preset", "custom")
     if preset != "custom" and preset not in CANNY_PRESETS:
-        raise UserError(f"canny: unknown preset {preset!r}; use one of {', '.join(CANNY_PRESETS)} or "
-                        f"'custom'", "canny")
+        raise UserError(f"canny: unknown preset {preset!r}; use one of {', '.join(CANNY_PRESETS)} or 'custom'", "canny")
     base = dict(CANNY_PRESETS.get(preset, CANNY_PRESETS[DEFAULT_CANNY_PRESET]))
     explicit = {k: value[k] for k in ("low", "high", "short_side") if k in value}
     if preset == "custom" and set(explicit) != {"low", "high", "short_side"}:
-        raise UserError("canny: custom settings need low, high and short_side (null: the frame's own size)",
-                        "canny")
+        raise UserError("canny: custom settings need low, high and short_side (null: the frame's own size)", "canny")
     out = {**base, **explicit}
     out["low"] = _number("low", out["low"], 0, 1020)
     out["high"] = _number("high", out["high"], 0, 1020)
     if out["low"] > out["high"]:
-        raise UserError(f"canny: the low threshold ({out['low']}) must not exceed the high one ({out['high']})",
-                        "canny")
+        raise UserError(
+            f"canny: the low threshold ({out['low']}) must not exceed the high one ({out['high']})", "canny"
+        )
     if out["short_side"] is not None:
         out["short_side"] = int(_number("short_side", out["short_side"], 8, 16384))
     if preset != "custom" and out != {**CANNY_PRESETS[preset]}:
@@ -72,6 +72,7 @@ def canny_settings(value=None) -> dict:
 # ------------------------------------------------------------------------------------ edge images
 # OpenCV's algorithms, reproduced in numpy so the add-on's preview (no OpenCV in Blender) and the
 # engine make the same edges; tests/shared/test_raster_canny.py compares them with cv2.
+
 
 def rgb_to_grey(rgb: np.ndarray) -> np.ndarray:
     """uint8 RGB -> uint8 grey, OpenCV's fixed point: (9798 R + 19235 G + 3735 B + 2^14) >> 15."""
@@ -127,12 +128,12 @@ def resize_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
     sx, sy = w / width, h / height
     if sx.is_integer() and sy.is_integer():
         kx, ky = int(sx), int(sy)
-        block = image[:height * ky, :width * kx].astype(np.int32)
+        block = image[: height * ky, : width * kx].astype(np.int32)
         block = block.reshape(height, ky, width, kx, *image.shape[2:]).sum(axis=(1, 3))
         if (kx, ky) == (2, 2):
             return ((block + 2) >> 2).astype(np.uint8)
         return np.clip(np.rint(block.astype(np.float32) * np.float32(1.0 / (kx * ky))), 0, 255).astype(np.uint8)
-    rows = _weighted_sum(image.astype(np.float32), *_area_taps(w, width), axis=1)   # (H, width[, C])
+    rows = _weighted_sum(image.astype(np.float32), *_area_taps(w, width), axis=1)  # (H, width[, C])
     out = _weighted_sum(rows, *_area_taps(h, height), axis=0)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
@@ -168,7 +169,7 @@ def resize_cubic(image: np.ndarray, width: int, height: int) -> np.ndarray:
     yt, yw = _cubic_taps(h, height)
     x = image.astype(np.int64)
     extra = (None,) * (image.ndim - 2)
-    rows = sum(x[:, xt[:, k]] * xw[(None, slice(None), k) + extra] for k in range(4))     # (H, width[, C])
+    rows = sum(x[:, xt[:, k]] * xw[(None, slice(None), k) + extra] for k in range(4))  # (H, width[, C])
     rows = rows.astype(np.float32)
     beta = yw.astype(np.float32) * np.float32(1.0 / (1 << 22))
     out = rows[yt[:, 0]] * beta[(slice(None), 0, None) + extra]
@@ -180,7 +181,7 @@ def resize_cubic(image: np.ndarray, width: int, height: int) -> np.ndarray:
 def _sobel(img: np.ndarray):
     """3x3 Sobel dx, dy (int32) with replicated borders, per channel."""
     p = np.pad(img.astype(np.int32), [(1, 1), (1, 1)] + [(0, 0)] * (img.ndim - 2), mode="edge")
-    smooth_y = p[:-2] + 2 * p[1:-1] + p[2:]          # vertical [1 2 1]
+    smooth_y = p[:-2] + 2 * p[1:-1] + p[2:]  # vertical [1 2 1]
     dx = smooth_y[:, 2:] - smooth_y[:, :-2]
     smooth_x = p[:, :-2] + 2 * p[:, 1:-1] + p[:, 2:]
     dy = smooth_x[2:] - smooth_x[:-2]
@@ -213,7 +214,7 @@ def _components_with_seeds(candidates: np.ndarray, seeds: np.ndarray) -> np.ndar
         if not differ.any():
             break
         np.minimum.at(parent, np.maximum(pa, pb)[differ], np.minimum(pa, pb)[differ])
-        while True:                                # path compression
+        while True:  # path compression
             grand = parent[parent]
             if (grand == parent).all():
                 break
@@ -239,14 +240,14 @@ def canny(image: np.ndarray, low: float, high: float) -> np.ndarray:
     dx, dy = _sobel(image)
     mag = np.abs(dx) + np.abs(dy)
     if image.ndim == 3:
-        best = np.argmax(mag, axis=2)[..., None]      # the first channel on ties
+        best = np.argmax(mag, axis=2)[..., None]  # the first channel on ties
         dx = np.take_along_axis(dx, best, 2)[..., 0]
         dy = np.take_along_axis(dy, best, 2)[..., 0]
         mag = np.take_along_axis(mag, best, 2)[..., 0]
     h, w = mag.shape
-    m = np.pad(mag, 1)                                # magnitude outside the image: 0
-    y, x = np.nonzero(mag > low)                      # only these can be edges
-    y1, x1 = y + 1, x + 1                             # in the padded image
+    m = np.pad(mag, 1)  # magnitude outside the image: 0
+    y, x = np.nonzero(mag > low)  # only these can be edges
+    y1, x1 = y + 1, x + 1  # in the padded image
     centre = m[y1, x1]
     gx, gy = dx[y, x].astype(np.int64), dy[y, x].astype(np.int64)
     ax, ay = np.abs(gx), np.abs(gy) << 15
@@ -298,6 +299,6 @@ def canny_edges(rgb: np.ndarray, settings=None) -> np.ndarray:
             img = resize(frames[i], *size)
             pad_h, pad_w = -size[1] % 64, -size[0] % 64
             img = np.pad(img, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
-            edges = canny(img, cfg["low"], cfg["high"])[:size[1], :size[0]]
+            edges = canny(img, cfg["low"], cfg["high"])[: size[1], : size[0]]
         out[i][edges] = 255
     return out

@@ -13,6 +13,7 @@ value is bilinear (torch's taps), elsewhere it is the nearest tap's (the tap wit
 on each axis). A plain bilinear 2x upsample put 1-2 k pixels of grey (up to 98) per frame into the
 background beside silhouettes: a halo the model never saw in training, where background is black.
 """
+
 from __future__ import annotations
 
 import numbers

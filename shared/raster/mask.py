@@ -9,6 +9,7 @@ a square max filter), feather (soften edges over about `feather_px`: three box b
 combined width is 2 * feather_px + 1, a close approximation of a Gaussian), multiply by strength,
 clip to [0, 1].
 """
+
 from __future__ import annotations
 
 import numbers
@@ -91,8 +92,9 @@ def _int(name, value, lo, hi):
     return int(value)
 
 
-def attention_mask(mask, strength, frames: int, width: int, height: int, dilate_px: int = 0,
-                   feather_px: int = 0) -> np.ndarray:
+def attention_mask(
+    mask, strength, frames: int, width: int, height: int, dilate_px: int = 0, feather_px: int = 0
+) -> np.ndarray:
     """Combine a spatial (H, W) or spatio-temporal (F, H, W) mask in [0, 1] (or None = everywhere)
     with a per-frame strength (F,) (a number, or None = 1) -> (F, height, width) float32 in [0, 1]."""
     frames = _int("frames", frames, 1, 100_000)
@@ -107,8 +109,10 @@ def attention_mask(mask, strength, frames: int, width: int, height: int, dilate_
     else:
         s = np.asarray(strength, np.float32)
         if s.shape != (frames,):
-            raise UserError(f"attention_strength: expected shape ({frames},) (one value per frame), got {s.shape}",
-                            "attention_strength")
+            raise UserError(
+                f"attention_strength: expected shape ({frames},) (one value per frame), got {s.shape}",
+                "attention_strength",
+            )
     if np.isnan(s).any() or (s < 0).any() or (s > 1).any():
         raise UserError("attention_strength: values must be numbers in [0, 1]", "attention_strength")
     if mask is None:
@@ -118,8 +122,7 @@ def attention_mask(mask, strength, frames: int, width: int, height: int, dilate_
         if m.ndim == 2:
             m = m[None]
         if m.ndim != 3 or m.shape[0] not in (1, frames) or m.shape[1] < 1 or m.shape[2] < 1:
-            raise UserError(
-                f"mask: expected (H, W) or (F, H, W) with F = {frames}, got {np.shape(mask)}", "mask")
+            raise UserError(f"mask: expected (H, W) or (F, H, W) with F = {frames}, got {np.shape(mask)}", "mask")
         if np.isnan(m).any() or (m < 0).any() or (m > 1).any():
             raise UserError("mask: values must be in [0, 1] (white = full control)", "mask")
     out = np.empty((frames, height, width), np.float32)
@@ -127,7 +130,7 @@ def attention_mask(mask, strength, frames: int, width: int, height: int, dilate_
     for f in range(frames):
         src = 0 if m.shape[0] == 1 else f
         if src not in shaped:
-            frame = m[src:src + 1]
+            frame = m[src : src + 1]
             if mask is not None:
                 if frame.shape[1:] != (height, width):
                     frame = resize_bilinear(frame, height, width, exact=False)

@@ -17,6 +17,7 @@ The pipeline resizes in float and never rounds; these frames are rounded to 8 bi
 (at most 0.5 / 255 away). The engine encodes them as they are; Preview Controls shows the same
 arrays, so what the user previews is what the model is given.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,14 +51,16 @@ def cover_resize(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     new_w, new_h, left, top = cover_crop_geometry(w, h, width, height)
     out = np.empty((f, height, width, frames.shape[-1]), np.uint8)
     for i in range(f):  # frame by frame: the float temporaries stay small
-        v = resize_bilinear(frames[i:i + 1].astype(np.float32), new_h, new_w, exact=False)[0, top:top + height,
-                                                                                         left:left + width]
+        v = resize_bilinear(frames[i : i + 1].astype(np.float32), new_h, new_w, exact=False)[
+            0, top : top + height, left : left + width
+        ]
         out[i] = np.clip(np.rint(v), 0, 255).astype(np.uint8)
     return out
 
 
-def reference_frames(pkg, ref_width: int, ref_height: int, frames: int | None = None,
-                     kind: str | None = None) -> np.ndarray:
+def reference_frames(
+    pkg, ref_width: int, ref_height: int, frames: int | None = None, kind: str | None = None
+) -> np.ndarray:
     """(frames, ref_height, ref_width, 3) uint8: the package's control as the model sees it.
 
     frames: the job's frame count (default: the package's); kind: the control kind to make
@@ -84,8 +87,9 @@ def reference_frames(pkg, ref_width: int, ref_height: int, frames: int | None = 
         drawn = draw_tracks(pkg.tracks[:, :n], pkg.tracks_visible[:, :n], pkg.width, pkg.height)
     elif kind == "canny":
         if pkg.rgb is None:
-            raise UserError("control package: kind 'canny' needs the 'rgb' array (a render to find edges in)",
-                            "control_kind")
+            raise UserError(
+                "control package: kind 'canny' needs the 'rgb' array (a render to find edges in)", "control_kind"
+            )
         drawn = canny_edges(pkg.rgb[:n], pkg.canny)
     else:
         raise UserError(f"kind: no control frames for {kind!r}", "kind")
@@ -110,7 +114,8 @@ def attention_weights(pkg, frames: int, width: int, height: int, mask=None) -> n
         mask = mask[:frames]
     if per_frame is not None:
         if per_frame.shape[0] < frames:
-            raise UserError(f"attention_strength: has {per_frame.shape[0]} values but the job needs {frames}",
-                            "attention_strength")
+            raise UserError(
+                f"attention_strength: has {per_frame.shape[0]} values but the job needs {frames}", "attention_strength"
+            )
         per_frame = per_frame[:frames]
     return np.ascontiguousarray(attention_mask(mask, per_frame, frames, width, height), dtype=np.float32)

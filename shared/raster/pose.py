@@ -23,6 +23,7 @@ workflow that image is the video at the generation size, so a pose package is dr
 (generation) size and the model's reference frames are a resize of that (`model_frames.py`);
 drawing straight at the small reference size would give thicker limbs than training.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -33,8 +34,8 @@ import numpy as np
 from ..errors import UserError
 from .shapes import disc_pixels, limb_pixels, paint, thick_line_pixels
 
-CONFIDENCE_THRESHOLD = 0.3   # a point is present when its confidence is above this
-LIMB_WIDTH = 4               # ellipse semi-minor axis, px
+CONFIDENCE_THRESHOLD = 0.3  # a point is present when its confidence is above this
+LIMB_WIDTH = 4  # ellipse semi-minor axis, px
 JOINT_RADIUS = 4
 HAND_JOINT_RADIUS = 4
 FACE_RADIUS = 3
@@ -42,26 +43,84 @@ LIMB_DIM = 0.6
 R_EYE, L_EYE = 14, 15
 
 # 0-based keypoint pairs (the facts list them 1-based), in draw order
-LIMBS = [(a - 1, b - 1) for a, b in (
-    (2, 3), (2, 6), (3, 4), (4, 5), (6, 7), (7, 8), (2, 9), (9, 10), (10, 11), (2, 12), (12, 13),
-    (13, 14), (2, 1), (1, 15), (15, 17), (1, 16), (16, 18))]
-COLOURS = np.array([
-    [255, 0, 0], [255, 85, 0], [255, 170, 0], [255, 255, 0], [170, 255, 0], [85, 255, 0],
-    [0, 255, 0], [0, 255, 85], [0, 255, 170], [0, 255, 255], [0, 170, 255], [0, 85, 255],
-    [0, 0, 255], [85, 0, 255], [170, 0, 255], [255, 0, 255], [255, 0, 170], [255, 0, 85]], np.uint8)
-LIMB_COLOURS = np.array([[int(float(c) * LIMB_DIM) for c in colour] for colour in COLOURS[:len(LIMBS)]], np.uint8)
-HAND_EDGES = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10),
-              (10, 11), (11, 12), (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18),
-              (18, 19), (19, 20)]
+LIMBS = [
+    (a - 1, b - 1)
+    for a, b in (
+        (2, 3),
+        (2, 6),
+        (3, 4),
+        (4, 5),
+        (6, 7),
+        (7, 8),
+        (2, 9),
+        (9, 10),
+        (10, 11),
+        (2, 12),
+        (12, 13),
+        (13, 14),
+        (2, 1),
+        (1, 15),
+        (15, 17),
+        (1, 16),
+        (16, 18),
+    )
+]
+COLOURS = np.array(
+    [
+        [255, 0, 0],
+        [255, 85, 0],
+        [255, 170, 0],
+        [255, 255, 0],
+        [170, 255, 0],
+        [85, 255, 0],
+        [0, 255, 0],
+        [0, 255, 85],
+        [0, 255, 170],
+        [0, 255, 255],
+        [0, 170, 255],
+        [0, 85, 255],
+        [0, 0, 255],
+        [85, 0, 255],
+        [170, 0, 255],
+        [255, 0, 255],
+        [255, 0, 170],
+        [255, 0, 85],
+    ],
+    np.uint8,
+)
+LIMB_COLOURS = np.array([[int(float(c) * LIMB_DIM) for c in colour] for colour in COLOURS[: len(LIMBS)]], np.uint8)
+HAND_EDGES = [
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (0, 5),
+    (5, 6),
+    (6, 7),
+    (7, 8),
+    (0, 9),
+    (9, 10),
+    (10, 11),
+    (11, 12),
+    (0, 13),
+    (13, 14),
+    (14, 15),
+    (15, 16),
+    (0, 17),
+    (17, 18),
+    (18, 19),
+    (19, 20),
+]
 # HSV -> RGB in [0, 1] times 255, rounded half to even as OpenCV turns a float colour into bytes
 HAND_EDGE_COLOURS = np.array(
     [[round(c * 255) for c in colorsys.hsv_to_rgb(i / len(HAND_EDGES), 1.0, 1.0)] for i in range(len(HAND_EDGES))],
-    np.uint8)
+    np.uint8,
+)
 HAND_JOINT_COLOUR = np.array([0, 0, 255], np.uint8)
 FACE_COLOUR = np.array([255, 255, 255], np.uint8)
 
 
-MAX_COORDINATE = 1e5         # px; beyond it a shape's outline would not fit in memory
+MAX_COORDINATE = 1e5  # px; beyond it a shape's outline would not fit in memory
 
 _LIMB_A = np.array([a for a, _ in LIMBS])
 _LIMB_B = np.array([b for _, b in LIMBS])
@@ -78,13 +137,17 @@ def _check(name, arr, tail, frames, people):
         raise UserError(f"{name}: expected shape (F, P, {', '.join(map(str, tail))}), got {arr.shape}", name)
     if frames is not None and (arr.shape[0], arr.shape[1]) != (frames, people):
         raise UserError(
-            f"{name}: expected F = {frames} frames and P = {people} people like pose_body, got {arr.shape[:2]}", name)
+            f"{name}: expected F = {frames} frames and P = {people} people like pose_body, got {arr.shape[:2]}", name
+        )
     present = arr[..., 2] > CONFIDENCE_THRESHOLD
     if not np.isfinite(arr[..., :2][present]).all():
         raise UserError(f"{name}: keypoints with confidence > {CONFIDENCE_THRESHOLD} must have finite x, y", name)
     if (np.abs(arr[..., :2][present]) > MAX_COORDINATE).any():
-        raise UserError(f"{name}: keypoints with confidence > {CONFIDENCE_THRESHOLD} must lie within "
-                        f"+-{MAX_COORDINATE:.0f} px; give far-away points confidence 0", name)
+        raise UserError(
+            f"{name}: keypoints with confidence > {CONFIDENCE_THRESHOLD} must lie within "
+            f"+-{MAX_COORDINATE:.0f} px; give far-away points confidence 0",
+            name,
+        )
     return arr
 
 
@@ -118,8 +181,9 @@ def _body_pixels(out: _Pixels, body: np.ndarray) -> None:
         length = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)
         angle = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
         mid = (ka + kb) / 2
-        xs, ys, i = limb_pixels(np.trunc(mid[:, 0]), np.trunc(mid[:, 1]), np.trunc(length / 2), LIMB_WIDTH,
-                                np.trunc(angle))
+        xs, ys, i = limb_pixels(
+            np.trunc(mid[:, 0]), np.trunc(mid[:, 1]), np.trunc(length / 2), LIMB_WIDTH, np.trunc(angle)
+        )
         out.add(xs, ys, base[person[i]] + limb[i], LIMB_COLOURS[limb[i]])
     person, joint = np.nonzero(present)
     xs, ys, i = disc_pixels(np.trunc(body[person, joint, 0]), np.trunc(body[person, joint, 1]), JOINT_RADIUS)
@@ -130,7 +194,7 @@ def _hand_pixels(out: _Pixels, hands: np.ndarray) -> None:
     base = np.arange(hands.shape[0])[:, None] * _SLOTS_PER_PERSON + _SLOT_HAND + np.arange(2) * _HAND_SLOTS
     present = hands[..., 2] > CONFIDENCE_THRESHOLD
     ixy = np.trunc(np.where(present[..., None], hands[..., :2], 0))
-    drawn = present & (ixy[..., 0] > 0) & (ixy[..., 1] > 0)          # (P, 2, 21)
+    drawn = present & (ixy[..., 0] > 0) & (ixy[..., 1] > 0)  # (P, 2, 21)
     person, side, edge = np.nonzero(drawn[..., _EDGE_A] & drawn[..., _EDGE_B])
     if len(edge):
         a, b = ixy[person, side, _EDGE_A[edge]], ixy[person, side, _EDGE_B[edge]]
@@ -151,8 +215,13 @@ def _face_pixels(out: _Pixels, face: np.ndarray, body: np.ndarray) -> None:
     out.add(xs, ys, person[drawn][i] * _SLOTS_PER_PERSON + _SLOT_FACE, FACE_COLOUR)
 
 
-def draw_pose_frame(canvas: np.ndarray, body: np.ndarray, hands: np.ndarray | None,
-                    face: np.ndarray | None, labels: np.ndarray | None = None) -> np.ndarray:
+def draw_pose_frame(
+    canvas: np.ndarray,
+    body: np.ndarray,
+    hands: np.ndarray | None,
+    face: np.ndarray | None,
+    labels: np.ndarray | None = None,
+) -> np.ndarray:
     """Draw one frame, person by person: body (P, 18, 3), hands (P, 2, 21, 3) or None, face (P, 68, 3) or None."""
     out = _Pixels()
     _body_pixels(out, body)
@@ -175,8 +244,7 @@ def draw_pose(body, hands, face, width: int, height: int) -> np.ndarray:
     hands = None if hands is None else _check("pose_hands", hands, (2, 21, 3), frames, people)
     face = None if face is None else _check("pose_face", face, (68, 3), frames, people)
     out = np.zeros((frames, height, width, 3), np.uint8)
-    labels = np.zeros(height * width, np.int64)      # draw-order scratch, touched once, reused per frame
+    labels = np.zeros(height * width, np.int64)  # draw-order scratch, touched once, reused per frame
     for f in range(frames):
-        draw_pose_frame(out[f], body[f], None if hands is None else hands[f], None if face is None else face[f],
-                        labels)
+        draw_pose_frame(out[f], body[f], None if hands is None else hands[f], None if face is None else face[f], labels)
     return out

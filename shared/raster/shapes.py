@@ -27,11 +27,12 @@ Every function takes many shapes at once and returns (xs, ys, shape index) of th
 whole frame is a handful of numpy expressions; `paint` then writes them in draw order (a later
 shape covers an earlier one, no blending) and drops what is off the canvas.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-ONE, HALF = 1 << 16, 1 << 15   # 16.16 fixed point
+ONE, HALF = 1 << 16, 1 << 15  # 16.16 fixed point
 # float32 sin(k degrees), k = 0..450, as OpenCV's table holds it
 _SIN_TABLE = np.sin(np.deg2rad(np.arange(451, dtype=np.float64))).astype(np.float32).astype(np.float64)
 _DEGREES = np.arange(361)
@@ -58,7 +59,7 @@ def _cdiv(a, b):
 def line_pixels(x0, y0, x1, y1):
     """8-connected pixels of segments between integer points: (xs, ys, segment index)."""
     x0, y0, x1, y1 = _ints(x0, y0, x1, y1)
-    swap = x1 < x0                                       # walk from the left end point
+    swap = x1 < x0  # walk from the left end point
     sx, sy = np.where(swap, x1, x0), np.where(swap, y1, y0)
     dx = np.abs(x1 - x0)
     dy = np.where(swap, y0 - y1, y1 - y0)
@@ -66,7 +67,7 @@ def line_pixels(x0, y0, x1, y1):
     y_major = ady > dx
     major, minor = np.where(y_major, ady, dx), np.where(y_major, dx, ady)
     seg, k = _expand(major + 1)
-    n = -((major[seg] - 2 * minor[seg] * k) // (2 * np.maximum(major[seg], 1)))   # ceil(k m/M - 1/2)
+    n = -((major[seg] - 2 * minor[seg] * k) // (2 * np.maximum(major[seg], 1)))  # ceil(k m/M - 1/2)
     ym = y_major[seg]
     return sx[seg] + np.where(ym, n, k), sy[seg] + ysign[seg] * np.where(ym, k, n), seg
 
@@ -75,8 +76,8 @@ def subpixel_line_pixels(x0, y0, x1, y1):
     """Pixels of segments between 16.16 fixed-point end points: (xs, ys, segment index)."""
     x0, y0, x1, y1 = _ints(x0, y0, x1, y1)
     x_major = np.abs(x1 - x0) > np.abs(y1 - y0)
-    a0, a1 = np.where(x_major, x0, y0), np.where(x_major, x1, y1)      # major axis
-    b0, b1 = np.where(x_major, y0, x0), np.where(x_major, y1, x1)      # minor axis
+    a0, a1 = np.where(x_major, x0, y0), np.where(x_major, x1, y1)  # major axis
+    b0, b1 = np.where(x_major, y0, x0), np.where(x_major, y1, x1)  # minor axis
     swap = a1 < a0
     a0, a1, b0, b1 = np.where(swap, a1, a0), np.where(swap, a0, a1), np.where(swap, b1, b0), np.where(swap, b0, b1)
     slope = _cdiv((b1 - b0) * ONE, (a1 - a0) | 1)
@@ -211,14 +212,14 @@ def paint(canvas: np.ndarray, xs, ys, order, colours, labels: np.ndarray | None 
     by_order = np.argsort(keys, kind="stable")
     flat = (ys[ok] * w + xs[ok])[by_order]
     order = order[by_order]
-    first = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])        # one pixel per order value
+    first = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])  # one pixel per order value
     lut = np.zeros((int(order[-1]) + 1, canvas.shape[-1]), canvas.dtype)
     lut[order[first]] = np.asarray(colours)[ok][by_order[first]]
     if labels is None:
         labels = np.empty(h * w, _I64)
     labels[flat] = order
     winner = lut[labels[flat]]
-    pixels = canvas.reshape(-1)                         # channel by channel: 1-D writes are fastest
+    pixels = canvas.reshape(-1)  # channel by channel: 1-D writes are fastest
     channels = canvas.shape[-1]
     for c in range(channels):
         pixels[flat * channels + c] = winner[:, c]

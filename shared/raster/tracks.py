@@ -20,6 +20,7 @@ pixel reads only 2 source rows and 2 source columns, so each frame is resized on
 4 source taps can hold content (bands of output rows, the touched columns inside each band).
 Zero taps add exactly nothing, so this is bit-identical to resizing the whole canvas.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -33,11 +34,11 @@ from .bilinear import bilinear_2x2, bilinear_taps, small_output
 REF_SHORT_SIDE = 1080
 MIN_RADIUS = 2
 MAX_RADIUS = 8
-MAX_TRAIL = 50                   # ages 0..50: up to 51 positions per track
-HALF_WINDOW = MAX_RADIUS + 1     # circle offsets -9..9 (a 19 x 19 template)
+MAX_TRAIL = 50  # ages 0..50: up to 51 positions per track
+HALF_WINDOW = MAX_RADIUS + 1  # circle offsets -9..9 (a 19 x 19 template)
 MAX_CANVAS_PIXELS = 64 * 1024 * 1024
-_EMPTY = MAX_TRAIL + 1           # label of an empty canvas pixel (colour 0)
-_BAND = 64                       # output rows per band of the sparse resize
+_EMPTY = MAX_TRAIL + 1  # label of an empty canvas pixel (colour 0)
+_BAND = 64  # output rows per band of the sparse resize
 
 
 def render_size(width: int, height: int, short_side: int = REF_SHORT_SIDE) -> tuple[int, int, float, float]:
@@ -92,7 +93,8 @@ def _check_inputs(points, visible, width, height):
     if visible.shape != (n, f) or visible.dtype != bool:
         raise UserError(
             f"tracks_visible: expected a bool array of shape ({n}, {f}), got {visible.shape} {visible.dtype}",
-            "tracks_visible")
+            "tracks_visible",
+        )
     pts = points.astype(np.float64)
     if not np.isfinite(pts[visible]).all():
         raise UserError("tracks: visible points must be finite numbers (pixels)", "tracks")
@@ -100,7 +102,9 @@ def _check_inputs(points, visible, width, height):
     if rw * rh > MAX_CANVAS_PIXELS:
         raise UserError(
             f"size: {width}x{height} is too elongated for the 1080 px track canvas ({rw}x{rh}); "
-            f"keep the aspect ratio within about 50:1", "size")
+            f"keep the aspect ratio within about 50:1",
+            "size",
+        )
     return pts, visible
 
 
@@ -206,7 +210,7 @@ class _TrackRenderer:
                 if len(rows) and len(cols):
                     yield self._resize_patch(rows, cols)
         finally:
-            self.labels[y_a.min():y_b.max() + 1] = _EMPTY  # a clean canvas for the next frame
+            self.labels[y_a.min() : y_b.max() + 1] = _EMPTY  # a clean canvas for the next frame
 
     def _resize_patch(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resize the canvas at output pixels rows x cols, computing only pixels with a non-empty tap.
@@ -220,9 +224,16 @@ class _TrackRenderer:
         ri, ci = np.nonzero(np.minimum(np.minimum(l00, l01), np.minimum(l10, l11)) != _EMPTY)
         t = self.table
         values = bilinear_2x2(
-            t[l00[ri, ci]], t[l01[ri, ci]], t[l10[ri, ci]], t[l11[ri, ci]],
-            self.w0[cols][ci, None], self.w1[cols][ci, None],
-            self.h0[rows][ri, None], self.h1[rows][ri, None], self.small)
+            t[l00[ri, ci]],
+            t[l01[ri, ci]],
+            t[l10[ri, ci]],
+            t[l11[ri, ci]],
+            self.w0[cols][ci, None],
+            self.w1[cols][ci, None],
+            self.h0[rows][ri, None],
+            self.h1[rows][ri, None],
+            self.small,
+        )
         return rows[ri], cols[ci], values
 
 

@@ -1,5 +1,6 @@
 """Fixtures of the backend tests: the tiny bundles loaded, and one resident CPU engine per tiny
 architecture, built once per session (that is the point of the engine)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The model bundle description: loading, the reference factor from LoRA metadata, every refusal with
 its message, and the `ltx-scene models` command through the real entry point."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from backend.bundle import Bundle, BundleError, default_models_dir, read_safetensors_header
+from backend.bundle import Bundle, BundleError, read_safetensors_header
+from shared.data_dir import default_models_dir
 from backend.tiny_model.safetensors_io import write_safetensors
 from shared.errors import UserError
 
@@ -83,6 +85,7 @@ def _real_bundle(bundle_copy: Path) -> Path:
 
 # --- loading ------------------------------------------------------------------------------------------
 
+
 def test_load_tiny_bundle(tiny_bundle):
     bundle = Bundle.load(tiny_bundle)
     assert Bundle.load(tiny_bundle.parent) == bundle  # the folder works too
@@ -92,7 +95,11 @@ def test_load_tiny_bundle(tiny_bundle):
     assert bundle.upsampler == folder / "ltx-2.3-spatial-upscaler-x2-tiny.safetensors"
     assert bundle.gemma_root == folder / "gemma"
     assert (bundle.name, bundle.architecture, bundle.tiny, bundle.quantization) == (
-        "tiny-ltx-2.3", "ltx-2.3", True, "none")
+        "tiny-ltx-2.3",
+        "ltx-2.3",
+        True,
+        "none",
+    )
     assert bundle.model_version == "2.3.0-tiny"
     assert bundle.control_kinds == ("depth", "pose", "tracks", "canny")
     for kind in bundle.control_kinds:
@@ -108,7 +115,11 @@ def test_describe_reports_factors_without_paths(tiny_bundle):
     described = Bundle.load(tiny_bundle).describe()
     assert described["control_kinds"] == ["depth", "pose", "tracks", "canny"]
     assert described["ic_loras"]["tracks"] == {
-        "file": LORA, "strength": 1.0, "reference_downscale_factor": 2, "size_multiple": 128}
+        "file": LORA,
+        "strength": 1.0,
+        "reference_downscale_factor": 2,
+        "size_multiple": 128,
+    }
     assert described["tiny_model"] is True and "noise" in described["note"]
     assert described["checkpoint"] == CKPT and described["text_encoder"] == "gemma"
     assert str(tiny_bundle.parent) not in json.dumps(described)  # no server-side paths
@@ -141,19 +152,24 @@ def test_extra_loras_and_job_factor(bundle_copy):
     bundle = Bundle.load(bundle_copy)
     entries, factor = bundle.job_loras("canny", ["style"])
     assert [e.name for e in entries] == ["canny", "style"] and factor == 2
-    assert bundle.describe()["loras"] == {"style": {"file": "style.safetensors", "strength": -0.5,
-                                                    "reference_downscale_factor": 1}}
+    assert bundle.describe()["loras"] == {
+        "style": {"file": "style.safetensors", "strength": -0.5, "reference_downscale_factor": 1}
+    }
     with pytest.raises(BundleError, match=r"loras: 'nope' is not in bundle 'tiny-ltx-2.3' \(it has: style\)"):
         bundle.job_loras("canny", ["nope"])
 
 
 # --- refusals -----------------------------------------------------------------------------------------
 
+
 def test_missing_checkpoint_names_file_and_command(bundle_copy):
     (bundle_copy.parent / CKPT).unlink()
     folder = bundle_copy.parent.resolve()
-    error = _error(bundle_copy, f"checkpoint {CKPT} not found in {folder}: run `ltx-scene make-tiny-model "
-                                f"{folder}` to rebuild the tiny test model")
+    error = _error(
+        bundle_copy,
+        f"checkpoint {CKPT} not found in {folder}: run `ltx-scene make-tiny-model "
+        f"{folder}` to rebuild the tiny test model",
+    )
     assert error.field == "checkpoint"
 
 
@@ -161,32 +177,44 @@ def test_missing_official_checkpoint_points_to_download(bundle_copy):
     bundle_json = _real_bundle(bundle_copy)
     _edit(bundle_json, checkpoint="ltx-2.3-22b-distilled.safetensors")
     folder = bundle_copy.parent.resolve()
-    _error(bundle_json, f"checkpoint ltx-2.3-22b-distilled.safetensors not found in {folder}: "
-                        f"run `ltx-scene models download ltx-2.3`")
+    _error(
+        bundle_json,
+        f"checkpoint ltx-2.3-22b-distilled.safetensors not found in {folder}: run `ltx-scene models download ltx-2.3`",
+    )
 
 
 def test_missing_file_in_models_dir_layout_names_dir(tiny_bundle, tmp_path):
     bundle_json = _real_bundle(_copy_bundle(tiny_bundle, tmp_path / "models" / "ltx-2.3"))
     _edit(bundle_json, upsampler="ltx-2.3-spatial-upscaler-x2-1.0.safetensors")
-    _error(bundle_json, f"upsampler ltx-2.3-spatial-upscaler-x2-1.0.safetensors not found in "
-                        f"{(tmp_path / 'models' / 'ltx-2.3').resolve()}: run `ltx-scene models download ltx-2.3 "
-                        f"--dir {(tmp_path / 'models').resolve()}`")
+    _error(
+        bundle_json,
+        f"upsampler ltx-2.3-spatial-upscaler-x2-1.0.safetensors not found in "
+        f"{(tmp_path / 'models' / 'ltx-2.3').resolve()}: run `ltx-scene models download ltx-2.3 "
+        f"--dir {(tmp_path / 'models').resolve()}`",
+    )
 
 
 def test_checkpoint_without_config_metadata(bundle_copy):
     folder = bundle_copy.parent
     (folder / CKPT).unlink()
-    write_safetensors(folder / CKPT, {"model.diffusion_model.x.weight": torch.zeros(2, dtype=torch.bfloat16)},
-                      {"model_version": "2.3.0"})
-    _error(bundle_copy, f"checkpoint {CKPT} has no `config` metadata: it is not an official LTX-2 single-file "
-                        f"checkpoint")
+    write_safetensors(
+        folder / CKPT,
+        {"model.diffusion_model.x.weight": torch.zeros(2, dtype=torch.bfloat16)},
+        {"model_version": "2.3.0"},
+    )
+    _error(
+        bundle_copy, f"checkpoint {CKPT} has no `config` metadata: it is not an official LTX-2 single-file checkpoint"
+    )
 
 
 def test_checkpoint_config_without_sections(bundle_copy):
     folder = bundle_copy.parent
     (folder / CKPT).unlink()
-    write_safetensors(folder / CKPT, {"model.diffusion_model.x.weight": torch.zeros(2, dtype=torch.bfloat16)},
-                      {"config": json.dumps({"transformer": {}, "vae": {}})})
+    write_safetensors(
+        folder / CKPT,
+        {"model.diffusion_model.x.weight": torch.zeros(2, dtype=torch.bfloat16)},
+        {"config": json.dumps({"transformer": {}, "vae": {}})},
+    )
     _error(bundle_copy, f"checkpoint {CKPT}: its config lacks the section(s) audio_vae, vocoder")
 
 
@@ -194,13 +222,18 @@ def test_checkpoint_not_safetensors(bundle_copy):
     folder = bundle_copy.parent
     (folder / CKPT).unlink()
     (folder / CKPT).write_bytes(b"PK\x03\x04 this is a zip, not safetensors")
-    _error(bundle_copy, f"checkpoint {(folder / CKPT).resolve()} is not a safetensors file: its first 8 bytes are "
-                        f"not a safetensors header length")
+    _error(
+        bundle_copy,
+        f"checkpoint {(folder / CKPT).resolve()} is not a safetensors file: its first 8 bytes are "
+        f"not a safetensors header length",
+    )
 
 
 def test_architecture_mismatch(bundle_copy):
-    _error(_edit(bundle_copy, architecture="ltx-2"),
-           f"checkpoint {CKPT} is an ltx-2.3 checkpoint but bundle.json says architecture 'ltx-2'")
+    _error(
+        _edit(bundle_copy, architecture="ltx-2"),
+        f"checkpoint {CKPT} is an ltx-2.3 checkpoint but bundle.json says architecture 'ltx-2'",
+    )
 
 
 def test_lora_not_safetensors(bundle_copy):
@@ -232,40 +265,61 @@ def test_bad_reference_factor_metadata(bundle_copy):
     data = json.loads(bundle_copy.read_text())
     data["ic_loras"]["canny"]["path"] = "odd.safetensors"
     bundle_copy.write_text(json.dumps(data))
-    _error(bundle_copy, "ic_loras.canny odd.safetensors: its reference_downscale_factor metadata is 'half', "
-                        "expected a positive integer")
+    _error(
+        bundle_copy,
+        "ic_loras.canny odd.safetensors: its reference_downscale_factor metadata is 'half', "
+        "expected a positive integer",
+    )
 
 
 def test_conflicting_reference_factors(bundle_copy):
     folder = bundle_copy.parent
     _lora_file(folder / "ref4.safetensors", "4", folder / LORA)
     _edit(bundle_copy, loras={"detail": {"path": "ref4.safetensors", "strength": 1.0}})
-    error = _error(bundle_copy, f"ref4.safetensors has reference_downscale_factor 4 but {LORA} has 2: LoRAs used "
-                                f"in the same job must share one reference factor")
+    error = _error(
+        bundle_copy,
+        f"ref4.safetensors has reference_downscale_factor 4 but {LORA} has 2: LoRAs used "
+        f"in the same job must share one reference factor",
+    )
     assert error.field == "loras"
 
 
-@pytest.mark.parametrize("changes, message, field", [
-    ({"format": "other"}, "format is 'other', expected 'ltx-scene-bundle'", "format"),
-    ({"version": 2}, "version is 2; this program reads version 1", "version"),
-    ({"checkpoint": _DROP}, "missing field(s) checkpoint", "checkpoint"),
-    ({"ic_lora": {}}, "unknown field(s) ic_lora", "ic_lora"),
-    ({"architecture": "ltx-3"}, "architecture 'ltx-3' is not known; use one of ltx-2.3, ltx-2", "architecture"),
-    ({"quantization": "int4"}, "quantization 'int4' is not supported; use one of none, fp8-cast", "quantization"),
-    ({"tiny": "yes"}, "tiny must be true or false, got 'yes'", "tiny"),
-    ({"ic_loras": {"normal": {"path": LORA}}}, "ic_loras has an unknown control kind 'normal'", "ic_loras.normal"),
-    ({"ic_loras": {"depth": {"path": LORA, "strength": 0}}}, "ic_loras.depth.strength must be a number in (0, 2], "
-     "got 0", "ic_loras.depth.strength"),
-    ({"ic_loras": {"depth": {"path": LORA, "strength": "1"}}}, "must be a number in (0, 2], got '1'",
-     "ic_loras.depth.strength"),
-    ({"ic_loras": {"depth": {"path": LORA, "weight": 1}}}, "ic_loras.depth has unknown key(s) weight",
-     "ic_loras.depth"),
-    ({"ic_loras": {}}, "ic_loras must map control kinds", "ic_loras"),
-    ({"loras": {"x": {"path": LORA, "strength": 3}}}, "loras.x.strength must be a number in [-2, 2], got 3",
-     "loras.x.strength"),
-    ({"gemma_root": "nowhere"}, "gemma_root nowhere not found in", "gemma_root"),
-    ({"tiny": False}, "holds the tiny test Gemma but bundle.json says \"tiny\": false", "gemma_root"),
-])
+@pytest.mark.parametrize(
+    "changes, message, field",
+    [
+        ({"format": "other"}, "format is 'other', expected 'ltx-scene-bundle'", "format"),
+        ({"version": 2}, "version is 2; this program reads version 1", "version"),
+        ({"checkpoint": _DROP}, "missing field(s) checkpoint", "checkpoint"),
+        ({"ic_lora": {}}, "unknown field(s) ic_lora", "ic_lora"),
+        ({"architecture": "ltx-3"}, "architecture 'ltx-3' is not known; use one of ltx-2.3, ltx-2", "architecture"),
+        ({"quantization": "int4"}, "quantization 'int4' is not supported; use one of none, fp8-cast", "quantization"),
+        ({"tiny": "yes"}, "tiny must be true or false, got 'yes'", "tiny"),
+        ({"ic_loras": {"normal": {"path": LORA}}}, "ic_loras has an unknown control kind 'normal'", "ic_loras.normal"),
+        (
+            {"ic_loras": {"depth": {"path": LORA, "strength": 0}}},
+            "ic_loras.depth.strength must be a number in (0, 2], got 0",
+            "ic_loras.depth.strength",
+        ),
+        (
+            {"ic_loras": {"depth": {"path": LORA, "strength": "1"}}},
+            "must be a number in (0, 2], got '1'",
+            "ic_loras.depth.strength",
+        ),
+        (
+            {"ic_loras": {"depth": {"path": LORA, "weight": 1}}},
+            "ic_loras.depth has unknown key(s) weight",
+            "ic_loras.depth",
+        ),
+        ({"ic_loras": {}}, "ic_loras must map control kinds", "ic_loras"),
+        (
+            {"loras": {"x": {"path": LORA, "strength": 3}}},
+            "loras.x.strength must be a number in [-2, 2], got 3",
+            "loras.x.strength",
+        ),
+        ({"gemma_root": "nowhere"}, "gemma_root nowhere not found in", "gemma_root"),
+        ({"tiny": False}, 'holds the tiny test Gemma but bundle.json says "tiny": false', "gemma_root"),
+    ],
+)
 def test_field_errors(bundle_copy, changes, message, field):
     error = _error(_edit(bundle_copy, **changes), message)
     assert error.field == field
@@ -274,15 +328,21 @@ def test_field_errors(bundle_copy, changes, message, field):
 
 def test_gemma_root_missing_tokenizer(bundle_copy):
     (bundle_copy.parent / "gemma" / "tokenizer.model").unlink()
-    _error(bundle_copy, f"gemma_root {(bundle_copy.parent / 'gemma').resolve()}: no tokenizer.model (the tokenizer) "
-                        f"in it; run `ltx-scene make-tiny-model")
+    _error(
+        bundle_copy,
+        f"gemma_root {(bundle_copy.parent / 'gemma').resolve()}: no tokenizer.model (the tokenizer) "
+        f"in it; run `ltx-scene make-tiny-model",
+    )
 
 
 def test_real_gemma_missing_weights_names_repo(bundle_copy):
     bundle_json = _real_bundle(bundle_copy)
     (bundle_copy.parent / "gemma" / "model.safetensors").unlink()
-    _error(bundle_json, "no model*.safetensors (the Gemma weights) in it; run `ltx-scene models download ltx-2.3` "
-                        "(the text encoder is every file of google/gemma-3-12b-it-qat-q4_0-unquantized)")
+    _error(
+        bundle_json,
+        "no model*.safetensors (the Gemma weights) in it; run `ltx-scene models download ltx-2.3` "
+        "(the text encoder is every file of google/gemma-3-12b-it-qat-q4_0-unquantized)",
+    )
 
 
 def test_no_bundle_file_and_bad_json(tmp_path):
@@ -303,8 +363,11 @@ def test_unknown_control_kind_query(tiny_bundle_ltx2, bundle_copy):
     del data["ic_loras"]["tracks"]
     bundle_copy.write_text(json.dumps(data))
     bundle = Bundle.load(bundle_copy)
-    with pytest.raises(BundleError, match=r"control kind 'tracks': bundle 'tiny-ltx-2.3' has no IC-LoRA for it "
-                                          r"\(it has: depth, pose, canny\)\. Add an ic_loras.tracks entry"):
+    with pytest.raises(
+        BundleError,
+        match=r"control kind 'tracks': bundle 'tiny-ltx-2.3' has no IC-LoRA for it "
+        r"\(it has: depth, pose, canny\)\. Add an ic_loras.tracks entry",
+    ):
         bundle.size_multiple("tracks")
 
 
@@ -341,6 +404,7 @@ def test_models_catalog_presets():
 
 # --- `ltx-scene models` through the real entry point ----------------------------------------------------
 
+
 def _cli(*args, env_extra=None, timeout=120):
     env = dict(os.environ)
     env.update(env_extra or {})
@@ -355,14 +419,22 @@ def _closed_port() -> int:
 
 def test_models_download_without_network_is_one_clear_message(tmp_path):
     endpoint = f"http://127.0.0.1:{_closed_port()}"
-    result = _cli("models", "download", "ltx-2.3", "--dir", str(tmp_path / "models"),
-                  env_extra={"HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0"})
+    result = _cli(
+        "models",
+        "download",
+        "ltx-2.3",
+        "--dir",
+        str(tmp_path / "models"),
+        env_extra={"HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0"},
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"error: cannot reach {endpoint}: the connection was refused. "
-                               "`ltx-scene models download ltx-2.3` needs a network connection")
+    assert lines[0].startswith(
+        f"error: cannot reach {endpoint}: the connection was refused. "
+        "`ltx-scene models download ltx-2.3` needs a network connection"
+    )
     assert "run the same command again" in lines[0] and "ltx-scene make-tiny-model DIR" in lines[0]
     assert not (tmp_path / "models" / "ltx-2.3").exists()
 
@@ -382,8 +454,9 @@ def test_models_download_here_fails_cleanly_when_offline(tmp_path):
 def test_models_download_refuses_unknown_preset_and_offline_mode(tmp_path):
     result = _cli("models", "download", "ltx-9", "--dir", str(tmp_path))
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: preset 'ltx-9' is not known; choose one of ltx-2.3, ltx-2 "
-                                     "(`ltx-scene models list` describes them)")
+    assert result.stderr.strip() == (
+        "error: preset 'ltx-9' is not known; choose one of ltx-2.3, ltx-2 (`ltx-scene models list` describes them)"
+    )
     result = _cli("models", "download", "ltx-2", "--dir", str(tmp_path), env_extra={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: HF_HUB_OFFLINE is set")
@@ -399,11 +472,14 @@ def test_models_list_shows_installed_broken_and_missing(tiny_bundle, tmp_path):
     out = result.stdout.splitlines()
     assert out[0] == f"Model bundles in {models}:"
     assert out[1].startswith(f"  broken: BROKEN - checkpoint {CKPT} not found in {(models / 'broken').resolve()}")
-    assert out[2] == ("  tiny: ok - ltx-2.3, controls: depth (x2), pose (x2), tracks (x2), canny (x2), "
-                      "quantization none [tiny test model: output is noise]")
+    assert out[2] == (
+        "  tiny: ok - ltx-2.3, controls: depth (x2), pose (x2), tracks (x2), canny (x2), "
+        "quantization none [tiny test model: output is noise]"
+    )
     assert out[3] == "Not installed:"
     assert out[4].startswith("  ltx-2.3: LTX-2.3 22B distilled") and out[4].endswith(
-        f"run `ltx-scene models download ltx-2.3 --dir {models}`")
+        f"run `ltx-scene models download ltx-2.3 --dir {models}`"
+    )
     assert out[5].startswith("  ltx-2: ") and out[5].endswith(f"run `ltx-scene models download ltx-2 --dir {models}`")
 
 
@@ -421,5 +497,8 @@ def test_checkpoint_given_as_upsampler(bundle_copy):
 def test_tiny_ltx2_fix_names_its_architecture(tiny_bundle_ltx2, tmp_path):
     copy = _copy_bundle(tiny_bundle_ltx2, tmp_path / "t2")
     (copy.parent / "ltx-2-spatial-upscaler-x2-tiny.safetensors").unlink()
-    _error(copy, f"upsampler ltx-2-spatial-upscaler-x2-tiny.safetensors not found in {copy.parent.resolve()}: "
-                 f"run `ltx-scene make-tiny-model {copy.parent.resolve()} --architecture ltx-2`")
+    _error(
+        copy,
+        f"upsampler ltx-2-spatial-upscaler-x2-tiny.safetensors not found in {copy.parent.resolve()}: "
+        f"run `ltx-scene make-tiny-model {copy.parent.resolve()} --architecture ltx-2`",
+    )

@@ -1,4 +1,5 @@
 """Model files are hashed at most once per (size, mtime), remembered on disk, and never twice at once."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,7 @@ def test_a_file_is_hashed_once_and_remembered_across_processes(tmp_path):
     digest = first.sha256(weights)
     assert digest == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert first.sha256(weights) == digest and len(first.hashed) == 1
-    again = FileHashes(cache)                     # a new server start: read from the cache file
+    again = FileHashes(cache)  # a new server start: read from the cache file
     assert again.sha256(weights) == digest and again.hashed == []
 
 

@@ -1,5 +1,6 @@
 """The tiny model bundle: exact official format, loads through the official builders, deterministic,
 and runs through the unmodified `ltx_pipelines.ic_lora.ICLoraPipeline` (slow)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,17 +23,25 @@ LTX_SCENE = REPO / ".venv" / "bin" / "ltx-scene"
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _ledger(bundle: Bundle, loras=()):
     from ltx_pipelines.utils.model_ledger import ModelLedger
 
     prepare_gemma_config(bundle)
-    return ModelLedger(dtype=torch.bfloat16, device=torch.device("cpu"), checkpoint_path=str(bundle.checkpoint),
-                       gemma_root_path=str(bundle.gemma_root), spatial_upsampler_path=str(bundle.upsampler),
-                       loras=tuple(loras))
+    return ModelLedger(
+        dtype=torch.bfloat16,
+        device=torch.device("cpu"),
+        checkpoint_path=str(bundle.checkpoint),
+        gemma_root_path=str(bundle.gemma_root),
+        spatial_upsampler_path=str(bundle.upsampler),
+        loras=tuple(loras),
+    )
 
 
 def _lora_ops(bundle: Bundle, kind: str = "depth", strength: float = 1.0):
@@ -43,19 +52,43 @@ def _lora_ops(bundle: Bundle, kind: str = "depth", strength: float = 1.0):
 
 # --- format -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fixture, version_prefix, files", [
-    ("tiny_bundle", "2.3", {"ltx-2.3-22b-distilled-tiny.safetensors", "ltx-2.3-spatial-upscaler-x2-tiny.safetensors",
-                            "ltx-2.3-22b-ic-lora-union-control-ref0.5-tiny.safetensors"}),
-    ("tiny_bundle_ltx2", "2.0", {"ltx-2-19b-distilled-tiny.safetensors", "ltx-2-spatial-upscaler-x2-tiny.safetensors",
-                                 "ltx-2-19b-ic-lora-union-control-ref0.5-tiny.safetensors"}),
-])
+
+@pytest.mark.parametrize(
+    "fixture, version_prefix, files",
+    [
+        (
+            "tiny_bundle",
+            "2.3",
+            {
+                "ltx-2.3-22b-distilled-tiny.safetensors",
+                "ltx-2.3-spatial-upscaler-x2-tiny.safetensors",
+                "ltx-2.3-22b-ic-lora-union-control-ref0.5-tiny.safetensors",
+            },
+        ),
+        (
+            "tiny_bundle_ltx2",
+            "2.0",
+            {
+                "ltx-2-19b-distilled-tiny.safetensors",
+                "ltx-2-spatial-upscaler-x2-tiny.safetensors",
+                "ltx-2-19b-ic-lora-union-control-ref0.5-tiny.safetensors",
+            },
+        ),
+    ],
+)
 def test_official_file_layout(request, fixture, version_prefix, files):
     bundle_path = request.getfixturevalue(fixture)
     folder = bundle_path.parent
     assert {p.name for p in folder.glob("*.safetensors")} == files
     assert sorted(p.name for p in (folder / "gemma").iterdir()) == [
-        "config.json", "model.safetensors", "preprocessor_config.json", "special_tokens_map.json",
-        "tokenizer.json", "tokenizer.model", "tokenizer_config.json"]
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer.model",
+        "tokenizer_config.json",
+    ]
     bundle = Bundle.load(bundle_path)
     tensors, meta = read_safetensors_header(bundle.checkpoint)
     assert meta["model_version"].startswith(version_prefix)
@@ -63,10 +96,18 @@ def test_official_file_layout(request, fixture, version_prefix, files):
     assert sorted(config) == ["audio_vae", "transformer", "vae", "vocoder"]
     assert {entry["dtype"] for entry in tensors.values()} == {"BF16"}
     prefixes = {k.split(".")[0] + "." + k.split(".")[1] for k in tensors}
-    assert {"model.diffusion_model", "vae.encoder", "vae.decoder", "vae.per_channel_statistics",
-            "audio_vae.encoder", "audio_vae.decoder", "audio_vae.per_channel_statistics",
-            "text_embedding_projection.aggregate_embed" if version_prefix == "2.0"
-            else "text_embedding_projection.video_aggregate_embed"} <= prefixes
+    assert {
+        "model.diffusion_model",
+        "vae.encoder",
+        "vae.decoder",
+        "vae.per_channel_statistics",
+        "audio_vae.encoder",
+        "audio_vae.decoder",
+        "audio_vae.per_channel_statistics",
+        "text_embedding_projection.aggregate_embed"
+        if version_prefix == "2.0"
+        else "text_embedding_projection.video_aggregate_embed",
+    } <= prefixes
     assert any(k.startswith("vocoder.") for k in tensors)
     assert any(k.startswith("model.diffusion_model.video_embeddings_connector.") for k in tensors)
     up_tensors, up_meta = read_safetensors_header(bundle.upsampler)
@@ -98,6 +139,7 @@ def test_bundle_json_written(tiny_bundle):
 
 # --- determinism --------------------------------------------------------------------------------------
 
+
 def test_same_seed_same_bytes(tiny_bundle, tmp_path):
     again = make_tiny_model(tmp_path / "again", architecture="ltx-2.3", seed=0)
     assert _digests(again.parent) == _digests(tiny_bundle.parent)
@@ -107,8 +149,12 @@ def test_other_seed_other_weights(tiny_bundle, tmp_path):
     other = make_tiny_model(tmp_path / "seed1", architecture="ltx-2.3", seed=1)
     a, b = _digests(tiny_bundle.parent), _digests(other.parent)
     assert a.keys() == b.keys()
-    for name in ("ltx-2.3-22b-distilled-tiny.safetensors", "ltx-2.3-spatial-upscaler-x2-tiny.safetensors",
-                 "ltx-2.3-22b-ic-lora-union-control-ref0.5-tiny.safetensors", "gemma/model.safetensors"):
+    for name in (
+        "ltx-2.3-22b-distilled-tiny.safetensors",
+        "ltx-2.3-spatial-upscaler-x2-tiny.safetensors",
+        "ltx-2.3-22b-ic-lora-union-control-ref0.5-tiny.safetensors",
+        "gemma/model.safetensors",
+    ):
         assert a[name] != b[name], name
     assert a["gemma/tokenizer.json"] == b["gemma/tokenizer.json"]  # the tokenizer does not depend on the seed
 
@@ -123,6 +169,7 @@ def test_bad_arguments_refused(tmp_path):
 
 
 # --- the official loaders -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fixture", ["tiny_bundle", "tiny_bundle_ltx2"])
 def test_every_component_builds_with_official_builders(request, fixture):
@@ -161,7 +208,7 @@ def test_ic_lora_keys_match_transformer_weights_and_fuse(tiny_bundle):
         keys = sorted(k for k in f.keys() if k.endswith(".lora_A.weight"))
         assert len(keys) == 24  # 2 blocks x (attn1, attn2: q k v out gate) + ff (2)
         for key in keys:
-            target = key[len("diffusion_model."):-len(".lora_A.weight")] + ".weight"
+            target = key[len("diffusion_model.") : -len(".lora_A.weight")] + ".weight"
             assert target in plain, target
             a = f.get_tensor(key)
             b = f.get_tensor(key.replace("lora_A", "lora_B"))
@@ -181,8 +228,13 @@ def test_fp8_cast_quantization_loads_with_ic_lora(tiny_bundle):
 
     bundle = Bundle.load(tiny_bundle)
     prepare_gemma_config(bundle)
-    ledger = ModelLedger(dtype=torch.bfloat16, device=torch.device("cpu"), checkpoint_path=str(bundle.checkpoint),
-                         loras=tuple(_lora_ops(bundle)), quantization=QuantizationPolicy.fp8_cast())
+    ledger = ModelLedger(
+        dtype=torch.bfloat16,
+        device=torch.device("cpu"),
+        checkpoint_path=str(bundle.checkpoint),
+        loras=tuple(_lora_ops(bundle)),
+        quantization=QuantizationPolicy.fp8_cast(),
+    )
     model = ledger.transformer().velocity_model
     assert model.transformer_blocks[0].attn1.to_q.weight.dtype == torch.float8_e4m3fn
     assert model.patchify_proj.weight.dtype == torch.bfloat16
@@ -190,12 +242,13 @@ def test_fp8_cast_quantization_loads_with_ic_lora(tiny_bundle):
 
 # --- the tiny Gemma --------------------------------------------------------------------------------------
 
+
 def test_gemma_config_hook_patches_and_restores(tiny_bundle):
     import dataclasses
 
     from ltx_core.text_encoders.gemma.config import GEMMA3_CONFIG_FOR_LTX
 
-    from backend.tiny_model.gemma import _assign
+    from backend.gemma_config import _assign
 
     before = dataclasses.asdict(GEMMA3_CONFIG_FOR_LTX)  # leave the process as this test found it
     bundle = Bundle.load(tiny_bundle)
@@ -235,7 +288,10 @@ def test_tokenizer_distinguishes_prompts(tiny_bundle):
     assert ids[0] == 2  # <bos>
     assert tok.tokenizer.decode(ids, skip_special_tokens=True) == "a red ball"
     assert (tok.tokenizer.boi_token, tok.tokenizer.eoi_token, tok.tokenizer.image_token_id) == (
-        "<start_of_image>", "<end_of_image>", 6)
+        "<start_of_image>",
+        "<end_of_image>",
+        6,
+    )
 
 
 def test_sentencepiece_model_lists_the_same_vocabulary(tiny_bundle):
@@ -257,11 +313,11 @@ def test_sentencepiece_model_lists_the_same_vocabulary(tiny_bundle):
     while pos < len(data):
         tag, pos = varint(pos)
         length, pos = varint(pos)
-        body = data[pos:pos + length]
+        body = data[pos : pos + length]
         pos += length
         if tag == (1 << 3 | 2):
             assert body[0] == (1 << 3 | 2)
-            pieces.append(body[2:2 + body[1]].decode())
+            pieces.append(body[2 : 2 + body[1]].decode())
     vocab = json.loads((root / "tokenizer.json").read_text())["model"]["vocab"]
     assert pieces == sorted(vocab, key=vocab.get)
     assert len(pieces) == 266
@@ -283,13 +339,15 @@ def test_fresh_process_builds_text_encoder_after_hook(tiny_bundle):
         "    h, m = enc.encode('a red ball'); out = proc.process_hidden_states(h, m)\n"
         "print(len(h), tuple(h[-1].shape), tuple(out.video_encoding.shape))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, str(tiny_bundle)], cwd=REPO, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tiny_bundle)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "3 (1, 1024, 64) (1, 1024, 64)"
 
 
 # --- the unmodified stock pipeline (slow) ------------------------------------------------------------------
+
 
 def _control_video(path: Path, frames: int = 17, size: int = 128) -> Path:
     import av
@@ -300,7 +358,7 @@ def _control_video(path: Path, frames: int = 17, size: int = 128) -> Path:
         stream.pix_fmt = "yuv444p"
         for i in range(frames):
             img = np.zeros((size, size, 3), np.uint8)
-            img[:, (i * 6) % size:(i * 6) % size + 24] = 255
+            img[:, (i * 6) % size : (i * 6) % size + 24] = 255
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -312,11 +370,20 @@ def _run_stock(bundle: Bundle, control: Path, loras, seed: int = 0):
     from ltx_pipelines.ic_lora import ICLoraPipeline
 
     prepare_gemma_config(bundle)
-    pipeline = ICLoraPipeline(str(bundle.checkpoint), str(bundle.upsampler), str(bundle.gemma_root), loras,
-                              device=torch.device("cpu"))
+    pipeline = ICLoraPipeline(
+        str(bundle.checkpoint), str(bundle.upsampler), str(bundle.gemma_root), loras, device=torch.device("cpu")
+    )
     with torch.inference_mode():
-        video, audio = pipeline(prompt="a red ball rolls", seed=seed, height=128, width=128, num_frames=17,
-                                frame_rate=24.0, images=[], video_conditioning=[(str(control), 1.0)])
+        video, audio = pipeline(
+            prompt="a red ball rolls",
+            seed=seed,
+            height=128,
+            width=128,
+            num_frames=17,
+            frame_rate=24.0,
+            images=[],
+            video_conditioning=[(str(control), 1.0)],
+        )
         frames = torch.cat(list(video), dim=0)
     return pipeline, frames, audio
 
@@ -336,10 +403,13 @@ _FIRST_RUNS: dict[str, tuple] = {}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fixture, sampling_rate, samples", [
-    ("tiny_bundle", 48000, 33120),
-    ("tiny_bundle_ltx2", 24000, 16560),
-])
+@pytest.mark.parametrize(
+    "fixture, sampling_rate, samples",
+    [
+        ("tiny_bundle", 48000, 33120),
+        ("tiny_bundle_ltx2", 24000, 16560),
+    ],
+)
 def test_stock_ic_lora_pipeline_runs(request, cpu_sync, control_video, fixture, sampling_rate, samples):
     bundle = Bundle.load(request.getfixturevalue(fixture))
     pipeline, frames, audio = _run_stock(bundle, control_video, _lora_ops(bundle))
@@ -365,10 +435,15 @@ def test_stock_pipeline_deterministic_and_ic_lora_matters(tiny_bundle, cpu_sync,
 
 # --- the command ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_make_tiny_model_command(tmp_path):
-    result = subprocess.run([str(LTX_SCENE), "make-tiny-model", str(tmp_path / "m"), "--architecture", "ltx-2",
-                             "--seed", "3"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(LTX_SCENE), "make-tiny-model", str(tmp_path / "m"), "--architecture", "ltx-2", "--seed", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "everything generated with it is NOISE" in result.stdout
     assert "ltx-scene models download ltx-2.3" in result.stdout
@@ -380,8 +455,12 @@ def test_make_tiny_model_command(tmp_path):
 
 
 def test_make_tiny_model_command_refuses_bad_seed(tmp_path):
-    result = subprocess.run([str(LTX_SCENE), "make-tiny-model", str(tmp_path / "m"), "--seed", "-2"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(LTX_SCENE), "make-tiny-model", str(tmp_path / "m"), "--seed", "-2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --seed: expected a non-negative integer, got -2"
     assert not (tmp_path / "m").exists()

@@ -6,6 +6,7 @@ empty, 17 frames, 128x128: the smallest size for the factor-2 IC-LoRA, motion tr
 and `bpy.ops.ltx_scene.generate()` runs synchronously (background mode). The tiny model's video is
 noise: what is checked is the plumbing.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,9 +44,23 @@ def server(tiny_bundle, tmp_path_factory):
     log = open(log_path, "wb")
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--model", str(tiny_bundle),
-         "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "serve",
+            "--model",
+            str(tiny_bundle),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -53,8 +68,7 @@ def server(tiny_bundle, tmp_path_factory):
             if proc.poll() is not None:
                 pytest.fail(f"the server exited ({proc.returncode}): {log_path.read_text()[-3000:]}")
             try:
-                if requests.get(f"{url}/v1/health", timeout=2).status_code == 200 and \
-                        (data_dir / "token").is_file():
+                if requests.get(f"{url}/v1/health", timeout=2).status_code == 200 and (data_dir / "token").is_file():
                     break
             except requests.RequestException:
                 pass
@@ -109,14 +123,14 @@ def test_generate_imports_movie_and_sound(server, addon, tmp_path):
     scene = build_scene()
     vse = addon.module("vse")
 
-    assert bpy.ops.ltx_scene.generate() == {'FINISHED'}
+    assert bpy.ops.ltx_scene.generate() == {"FINISHED"}
 
     state = bpy.context.window_manager.ltx_scene_job
     assert state.status == "succeeded", state.error
     assert state.error == "" and state.progress == 1.0
     strips = _ltx_strips(scene, vse)
-    movie = [s for s in strips if s.type == 'MOVIE']
-    sound = [s for s in strips if s.type == 'SOUND']
+    movie = [s for s in strips if s.type == "MOVIE"]
+    sound = [s for s in strips if s.type == "SOUND"]
     assert len(movie) == 1 and len(sound) == 1
     movie, sound = movie[0], sound[0]
     assert movie.frame_final_start == scene.frame_start == sound.frame_final_start
@@ -137,19 +151,21 @@ def test_generate_imports_movie_and_sound(server, addon, tmp_path):
     saved = json.loads((Path(params["video"]).parent / "parameters.json").read_text())
     assert saved["spec"] == spec
     # the server has the job as succeeded with the same spec
-    job = requests.get(f"{url}/v1/jobs/{params['job_id']}",
-                       headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    job = requests.get(
+        f"{url}/v1/jobs/{params['job_id']}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()
     assert job["status"] == "succeeded" and job["spec"]["seed"] == 3
 
     # Regenerate with new seed: same control package, another seed, new strips above
-    assert bpy.ops.ltx_scene.regenerate(strip_name=movie.name, seed=11) == {'FINISHED'}
+    assert bpy.ops.ltx_scene.regenerate(strip_name=movie.name, seed=11) == {"FINISHED"}
     strips = _ltx_strips(scene, vse)
     assert len(strips) == 4
-    newest = [s for s in strips if s.type == 'MOVIE' and s != movie][0]
+    newest = [s for s in strips if s.type == "MOVIE" and s != movie][0]
     new_params = vse.parameters_of(newest)
     assert new_params["spec"]["seed"] == 11
-    assert {k: v for k, v in new_params["spec"].items() if k != "seed"} == \
-        {k: v for k, v in spec.items() if k != "seed"}
+    assert {k: v for k, v in new_params["spec"].items() if k != "seed"} == {
+        k: v for k, v in spec.items() if k != "seed"
+    }
     assert new_params["control"] == params["control"] and new_params["job_id"] != params["job_id"]
     assert newest.frame_final_start == scene.frame_start and newest.frame_final_duration == FRAMES
     assert newest.channel not in (movie.channel, sound.channel)
@@ -160,7 +176,7 @@ def test_check_backend_reports_device_and_controls(server, addon, tmp_path):
 
     url, token = server
     _prefs(addon, url, token, tmp_path)
-    assert bpy.ops.ltx_scene.check_backend() == {'FINISHED'}
+    assert bpy.ops.ltx_scene.check_backend() == {"FINISHED"}
     state = bpy.context.window_manager.ltx_scene_job
     assert state.backend_ok is True
     assert state.backend_status.startswith("cpu, version ")
@@ -197,7 +213,7 @@ def test_threaded_job_and_cancel(server, addon, tmp_path):
 
     url, token = server
     _prefs(addon, url, token, tmp_path / "results")
-    scene = build_scene()
+    build_scene()
     job = addon.module("operators.job")
     settings_mod = addon.module("settings")
     vse = addon.module("vse")
@@ -208,7 +224,7 @@ def test_threaded_job_and_cancel(server, addon, tmp_path):
     job.wait(started, timeout=300)
     state = bpy.context.window_manager.ltx_scene_job
     assert started.finished and state.status == "succeeded", state.error
-    assert [s.type for s in started.strips] == ['MOVIE', 'SOUND']
+    assert [s.type for s in started.strips] == ["MOVIE", "SOUND"]
     assert started.strips[0].frame_final_duration == FRAMES
     assert vse.parameters_of(started.strips[0])["spec"]["seed"] == 3
 
@@ -223,7 +239,7 @@ def test_threaded_job_and_cancel(server, addon, tmp_path):
     while ours.worker.job_id is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert ours.worker.job_id is not None
-    assert bpy.ops.ltx_scene.cancel() == {'FINISHED'}
+    assert bpy.ops.ltx_scene.cancel() == {"FINISHED"}
     job.wait(ours, timeout=120)
     assert state.status == "cancelled", (state.status, state.error)
     assert ours.strips == ()
@@ -284,14 +300,28 @@ def test_headless_generate_in_a_fresh_process(server, tmp_path):
     zip_path = build_zip(tmp_path / "dist")
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender-home"))
     blend = str(tmp_path / "scene.blend")
-    fmt = dict(repo=str(REPO_ROOT), zip=str(zip_path), url=url, token=token,
-               out=str(tmp_path / "out"), frames=FRAMES, size=SIZE, blend=blend)
+    fmt = dict(
+        repo=str(REPO_ROOT),
+        zip=str(zip_path),
+        url=url,
+        token=token,
+        out=str(tmp_path / "out"),
+        frames=FRAMES,
+        size=SIZE,
+        blend=blend,
+    )
     for script in (HEADLESS_SETUP, HEADLESS_RUN):
-        result = subprocess.run([sys.executable, "-c", script.format(**fmt)], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=400)
+        result = subprocess.run(
+            [sys.executable, "-c", script.format(**fmt)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     line = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    strips = json.loads(line[len("RESULT "):])
+    strips = json.loads(line[len("RESULT ") :])
     assert sorted(s[0] for s in strips) == ["MOVIE", "SOUND"]
     movie = [s for s in strips if s[0] == "MOVIE"][0]
     assert movie[2] == 1 and movie[3] == FRAMES

@@ -10,6 +10,7 @@ server and the Blender session, and leave every promised file, each checked for 
 - the mp4 has H.264 video with F frames at 24 fps and an AAC audio stream;
 - the contact sheet is exactly the grid of the four controls plus the output at the listed frames.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,23 +33,32 @@ KINDS = ("depth", "pose", "tracks", "canny")
 def _env(tmp: Path) -> dict:
     env = dict(os.environ)
     env.pop("LTX_SCENE_MODEL", None)
-    env["XDG_DATA_HOME"] = str(tmp / "xdg-data")      # no installed model bundle
+    env["XDG_DATA_HOME"] = str(tmp / "xdg-data")  # no installed model bundle
     env["BLENDER_USER_RESOURCES"] = str(tmp / "blender-user")
     env["NO_PROXY"] = "127.0.0.1,localhost"
     return env
 
 
 def _demo(args, tmp: Path, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "backend.cli", "demo", *args], cwd=REPO_ROOT,
-                          env=_env(tmp), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", "demo", *args],
+        cwd=REPO_ROOT,
+        env=_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
     out = tmp / "demo_output"
-    proc = _demo(["--out", str(out), "--width", str(WIDTH), "--height", str(HEIGHT),
-                  "--frames", str(FRAMES), "--seed", "7"], tmp, timeout=900)
+    proc = _demo(
+        ["--out", str(out), "--width", str(WIDTH), "--height", str(HEIGHT), "--frames", str(FRAMES), "--seed", "7"],
+        tmp,
+        timeout=900,
+    )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     summary = json.loads((out / "demo_summary.json").read_text())
     return tmp, out, proc, summary
@@ -59,16 +69,24 @@ def test_output_says_noise_and_where_everything_is(demo_run):
     text = proc.stdout
     assert "TINY TEST MODEL" in text and "NOISE" in text
     assert "ltx-scene models download ltx-2.3" in text
-    for step in ("[1/5] model bundle", "[2/5] start the backend server",
-                 "[3/5] Blender: scene, controls, generation, strips",
-                 "[4/5] control videos and contact sheet", "[5/5] stop the server"):
+    for step in (
+        "[1/5] model bundle",
+        "[2/5] start the backend server",
+        "[3/5] Blender: scene, controls, generation, strips",
+        "[4/5] control videos and contact sheet",
+        "[5/5] stop the server",
+    ):
         assert step in text
     for name in ("demo.blend", "demo.mp4", "contact_sheet.png", "demo_summary.json"):
         assert name in text
     assert summary["tiny_model"] is True and summary["bundle_how"] == "tiny (made now)"
     assert Path(summary["bundle"]) == out / "tiny-bundle" / "bundle.json"
-    assert (summary["width"], summary["height"], summary["frames"], summary["control"]) == \
-        (WIDTH, HEIGHT, FRAMES, "pose")
+    assert (summary["width"], summary["height"], summary["frames"], summary["control"]) == (
+        WIDTH,
+        HEIGHT,
+        FRAMES,
+        "pose",
+    )
     assert summary["server_exit"] is not None  # the server was stopped
 
 
@@ -95,8 +113,14 @@ print("RESULT " + json.dumps({
                        if any(c.type == "FOLLOW_PATH" for c in o.constraints)],
     "size": [scene.render.resolution_x, scene.render.resolution_y]}))
 """
-    proc = subprocess.run([sys.executable, "-c", script, str(out / "demo.blend")], cwd=REPO_ROOT,
-                          env=_env(tmp), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(out / "demo.blend")],
+        cwd=REPO_ROOT,
+        env=_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     info = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][0][7:])
     assert info["frame_end"] - info["frame_start"] + 1 == FRAMES
@@ -144,7 +168,7 @@ def test_control_frames_package_and_video(demo_run, kind):
         grey = frames[..., 0].astype(np.float32)
         assert np.array_equal(frames[..., 0], frames[..., 1])
         # the ground in front of the camera (bottom rows) is near: brighter than the wall behind
-        assert grey[:, -HEIGHT // 10:].mean() > grey[:, HEIGHT // 4:HEIGHT // 2].mean() + 40
+        assert grey[:, -HEIGHT // 10 :].mean() > grey[:, HEIGHT // 4 : HEIGHT // 2].mean() + 40
         assert grey.max() == 255
     elif kind == "pose":
         coloured = (frames.max(axis=3).astype(int) - frames.min(axis=3)) > 100
@@ -195,14 +219,28 @@ def test_contact_sheet_shows_every_control_and_the_output(demo_run):
     for r in range(len(rows)):  # every thumbnail has content
         for c in range(len(indices)):
             x, y, w, h = expected.cells[(r, c)]
-            assert png[y:y + h, x:x + w].max() > 0
+            assert png[y : y + h, x : x + w].max() > 0
 
 
 def test_bad_size_says_which_step_and_what_to_do(demo_run):
     tmp, out, _, _ = demo_run
     other = tmp / "other"
-    proc = _demo(["--out", str(other), "--model", str(out / "tiny-bundle"), "--width", "300",
-                  "--height", "128", "--frames", str(FRAMES)], tmp, timeout=300)
+    proc = _demo(
+        [
+            "--out",
+            str(other),
+            "--model",
+            str(out / "tiny-bundle"),
+            "--width",
+            "300",
+            "--height",
+            "128",
+            "--frames",
+            str(FRAMES),
+        ],
+        tmp,
+        timeout=300,
+    )
     assert proc.returncode == 2
     assert "demo failed at step [1/5] model bundle" in proc.stderr
     assert "300" in proc.stderr and "What to do:" in proc.stderr

@@ -1,6 +1,7 @@
 """The in-process server of the API tests: `create_app` around the stand-in engine, driven with
 FastAPI's TestClient (the real routes, middleware, store, worker thread and event broker; no
 socket and no model)."""
+
 from __future__ import annotations
 
 import io
@@ -72,7 +73,7 @@ def running(api: Api):
     try:
         with api.client:
             try:
-                api.state.worker.wait_engine(None)       # loaded (or failed) before the test asks
+                api.state.worker.wait_engine(None)  # loaded (or failed) before the test asks
                 yield api
             finally:
                 api.engine.release()
@@ -112,15 +113,27 @@ def package_with_manifest(manifest_text: str | bytes, depth: np.ndarray | None =
 
 
 def manifest_text(**overrides) -> str:
-    manifest = {"format": "ltx-scene-control-package", "version": 1, "kind": "depth", "width": 128,
-                "height": 128, "fps": "24", "frame_count": 9, "frame_start": 0, "camera": None,
-                "source": {}, "depth_units": "m", "arrays": ["depth"]}
+    manifest = {
+        "format": "ltx-scene-control-package",
+        "version": 1,
+        "kind": "depth",
+        "width": 128,
+        "height": 128,
+        "fps": "24",
+        "frame_count": 9,
+        "frame_start": 0,
+        "camera": None,
+        "source": {},
+        "depth_units": "m",
+        "arrays": ["depth"],
+    }
     manifest.update(overrides)
     return json.dumps(manifest)
 
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG declaring width x height in its header, with an empty IDAT (no pixels to decode)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 

@@ -1,5 +1,6 @@
 """Fixtures of the server tests: one real `ltx-scene serve` subprocess on a loopback port, with the
 tiny bundle and a temporary data dir, shared by the end-to-end and fuzz tests of this folder."""
+
 from __future__ import annotations
 
 import pytest

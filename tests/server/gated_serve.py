@@ -5,6 +5,7 @@ The pause goes through the worker's documented test hook (`fault_hook`, called i
 the engine's progress callback), so everything else is the real server and the real engine. A test
 holds a job running for as long as it needs (to fill the queue, to SIGKILL the server mid-job)
 instead of hoping that a tiny job is still running when it looks."""
+
 from __future__ import annotations
 
 import sys
@@ -27,7 +28,7 @@ def run(argv: list[str]) -> int:
     def gated_create_app(settings, engine, **kwargs):
         return create_app(settings, engine, fault_hook=fault_hook)
 
-    app_module.create_app = gated_create_app          # serve.run imports it from the module at call time
+    app_module.create_app = gated_create_app  # serve.run imports it from the module at call time
     return main(argv[1:])
 
 

@@ -1,5 +1,6 @@
 """Helpers for the server tests: run `ltx-scene serve` as a real subprocess, a requests client,
 an SSE reader, and small real job inputs (a depth ControlPackage, a lossless control video)."""
+
 from __future__ import annotations
 
 import io
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
-FRAMES, WIDTH, HEIGHT = 9, 128, 128      # the smallest valid job for the tiny bundle (factor-2 IC-LoRA)
+FRAMES, WIDTH, HEIGHT = 9, 128, 128  # the smallest valid job for the tiny bundle (factor-2 IC-LoRA)
 STARTUP_TIMEOUT_S = 180.0
 
 
@@ -39,8 +40,9 @@ def gated_command(hold_file: Path) -> list[str]:
 class ServerProcess:
     """`ltx-scene serve` on a loopback port with its own data dir; stdout/stderr go to a log file."""
 
-    def __init__(self, bundle: Path, data_dir: Path, *extra: str, port: int | None = None,
-                 command: list[str] | None = None):
+    def __init__(
+        self, bundle: Path, data_dir: Path, *extra: str, port: int | None = None, command: list[str] | None = None
+    ):
         """command: what runs `serve` (default `ltx-scene`; `gated_command(hold)` for a server whose
         jobs pause while a file exists)."""
         self.bundle, self.data_dir, self.extra = bundle, data_dir, extra
@@ -51,20 +53,35 @@ class ServerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "ServerProcess":
-        cmd = self.command + ["serve", "--model", str(self.bundle), "--port", str(self.port),
-                                 "--data-dir", str(self.data_dir), "--device", "cpu", *self.extra]
+        cmd = self.command + [
+            "serve",
+            "--model",
+            str(self.bundle),
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--device",
+            "cpu",
+            *self.extra,
+        ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                         cwd=Path(__file__).resolve().parents[2])
+            self.proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parents[2]
+            )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 token = (self.data_dir / "token").read_text().strip() if (self.data_dir / "token").is_file() else ""
-                health = requests.get(self.base + "/v1/health", timeout=2, proxies={"http": None, "https": None},
-                                      headers={"Authorization": f"Bearer {token}"} if token else {}).json()
+                health = requests.get(
+                    self.base + "/v1/health",
+                    timeout=2,
+                    proxies={"http": None, "https": None},
+                    headers={"Authorization": f"Bearer {token}"} if token else {},
+                ).json()
                 if health["engine"] == "ready":
                     return self
                 if health["engine"] == "failed":
@@ -132,8 +149,13 @@ class Client:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def wait(self, job_id: str, statuses=("succeeded", "failed", "cancelled", "interrupted"),
-             timeout: float = 300.0, predicate=None) -> dict:
+    def wait(
+        self,
+        job_id: str,
+        statuses=("succeeded", "failed", "cancelled", "interrupted"),
+        timeout: float = 300.0,
+        predicate=None,
+    ) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.status(job_id)
@@ -171,9 +193,10 @@ def depth_package_bytes(frames: int = FRAMES, width: int = WIDTH, height: int = 
 
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     depth = np.stack([2.0 + (xx + yy + 4 * f) / (width + height) for f in range(frames)])
-    depth[:, : height // 8, :] = np.inf                 # background rows (no geometry)
-    pkg = ControlPackage(kind="depth", width=width, height=height, fps=Fraction(24), frame_count=frames,
-                         depth=depth.astype(np.float32))
+    depth[:, : height // 8, :] = np.inf  # background rows (no geometry)
+    pkg = ControlPackage(
+        kind="depth", width=width, height=height, fps=Fraction(24), frame_count=frames, depth=depth.astype(np.float32)
+    )
     return pkg.to_bytes()
 
 

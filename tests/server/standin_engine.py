@@ -3,6 +3,7 @@ uses (`backend/server/state.py`), no model. It plans with the real spec rules (8
 in multiples of 128, known control kinds), writes small real files into the job's folder, reports
 progress through the worker's callback and honours cancel. A test can hold a job in `run` until it
 says so (`hold()` / `release()`), so queue states are set by the test, never by timing."""
+
 from __future__ import annotations
 
 import json
@@ -36,11 +37,11 @@ class StandInEngine:
         self.bundle = SimpleNamespace(tiny=True)
         self.fail_load = fail_load
         self.loaded = False
-        self.runs: list[dict] = []                    # the specs of the jobs run, in order
-        self.started = threading.Semaphore(0)          # released once per job that starts running
+        self.runs: list[dict] = []  # the specs of the jobs run, in order
+        self.started = threading.Semaphore(0)  # released once per job that starts running
         self._gate = threading.Event()
         self._gate.set()
-        self.output_bytes = 64                         # size of the stand-in video file
+        self.output_bytes = 64  # size of the stand-in video file
 
     # --------------------------------------------------------------------------- the interface
     def load(self) -> None:
@@ -49,8 +50,12 @@ class StandInEngine:
         self.loaded = True
 
     def describe(self) -> dict:
-        return {"control_kinds": list(KINDS), "tiny_model": True, "loaded": self.loaded,
-                "ic_loras": {k: {"reference_downscale_factor": 2, "size_multiple": MULTIPLE} for k in KINDS}}
+        return {
+            "control_kinds": list(KINDS),
+            "tiny_model": True,
+            "loaded": self.loaded,
+            "ic_loras": {k: {"reference_downscale_factor": 2, "size_multiple": MULTIPLE} for k in KINDS},
+        }
 
     def memory_summary(self) -> dict:
         return {"tier": "resident", "summary": "stand-in: nothing to plan"}
@@ -76,10 +81,18 @@ class StandInEngine:
         total = 4
         for step in range(total):
             if on_progress is not None:
-                on_progress(SimpleNamespace(stage="stage1", step=step, total=total,
-                                            progress=(step + 1) / (total + 1), eta_s=None, message=f"step {step}"))
+                on_progress(
+                    SimpleNamespace(
+                        stage="stage1",
+                        step=step,
+                        total=total,
+                        progress=(step + 1) / (total + 1),
+                        eta_s=None,
+                        message=f"step {step}",
+                    )
+                )
             if step == 0:
-                self._gate.wait()                      # a held job stays here until release()
+                self._gate.wait()  # a held job stays here until release()
             if cancel is not None and cancel.is_set():
                 raise JobCancelled()
         out_dir = Path(out_dir)
@@ -87,8 +100,15 @@ class StandInEngine:
         video.write_bytes(b"stand-in mp4 for seed %d" % spec.seed + b"\0" * self.output_bytes)
         sidecar.write_text(json.dumps({"spec": spec.to_json(), "tiny_model": True}))
         control_video.write_bytes(b"stand-in control video")
-        return SimpleNamespace(video_path=video, sidecar_path=sidecar, control_video_path=control_video,
-                               frames=plan.frames, fps=plan.fps, width=plan.width, height=plan.height)
+        return SimpleNamespace(
+            video_path=video,
+            sidecar_path=sidecar,
+            control_video_path=control_video,
+            frames=plan.frames,
+            fps=plan.fps,
+            width=plan.width,
+            height=plan.height,
+        )
 
     # --------------------------------------------------------------------------- test controls
     def hold(self) -> None:

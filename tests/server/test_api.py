@@ -1,6 +1,7 @@
 """Every HTTP route in-process (FastAPI's TestClient, the stand-in engine): answers, access
 control, the error shapes, and the submit checks. Fast: part of `make test-fast`. The same API
 against the real engine in a real server process: test_api_e2e.py (slow)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from backend.server.app import all_routes
 from .api_fixtures import SPEC, open_api, running
 from .helpers import control_video_bytes, depth_package_bytes, parse_sse, png_bytes
 
-JOB_ROUTES = ("/v1/jobs/{job_id}", "/v1/jobs/{job_id}/cancel", "/v1/jobs/{job_id}/result",
-              "/v1/jobs/{job_id}/sidecar", "/v1/jobs/{job_id}/control", "/v1/jobs/{job_id}/events")
+JOB_ROUTES = (
+    "/v1/jobs/{job_id}",
+    "/v1/jobs/{job_id}/cancel",
+    "/v1/jobs/{job_id}/result",
+    "/v1/jobs/{job_id}/sidecar",
+    "/v1/jobs/{job_id}/control",
+    "/v1/jobs/{job_id}/events",
+)
 
 
 @pytest.fixture
@@ -36,11 +43,11 @@ def test_every_route_of_the_app_answers(api):
     api.engine.hold()
     running_job = api.submit_ok({**SPEC, "seed": 2})
     api.engine.started.acquire()
-    api.engine.started.acquire()                      # the second job is in run() now, held
+    api.engine.started.acquire()  # the second job is in run() now, held
     calls = {
         ("GET", "/v1/health"): ("get", "/v1/health", 200),
         ("GET", "/v1/models"): ("get", "/v1/models", 200),
-        ("POST", "/v1/jobs"): None,                   # submit: above and in every test below
+        ("POST", "/v1/jobs"): None,  # submit: above and in every test below
         ("GET", "/v1/jobs"): ("get", "/v1/jobs", 200),
         ("GET", "/v1/jobs/{job_id}"): ("get", f"/v1/jobs/{done}", 200),
         ("POST", "/v1/jobs/{job_id}/cancel"): ("post", f"/v1/jobs/{running_job}/cancel", 202),
@@ -104,14 +111,14 @@ def test_cancel_queued_and_running_jobs_and_what_cannot_be_cancelled(api):
     api.engine.hold()
     first = api.submit_ok({**SPEC, "seed": 1})
     second = api.submit_ok({**SPEC, "seed": 2})
-    api.engine.started.acquire()                      # the first one is running (held)
+    api.engine.started.acquire()  # the first one is running (held)
     r = api.client.post(f"/v1/jobs/{second}/cancel")
     assert r.status_code == 202 and r.json()["status"] == "cancelled"
     r = api.client.post(f"/v1/jobs/{first}/cancel")
     assert r.status_code == 202 and r.json()["message"].startswith("cancelling")
     api.engine.release()
     assert api.wait(first)["status"] == "cancelled"
-    assert api.engine.runs == [{**api.engine.runs[0], "seed": 1}]   # the queued one never ran
+    assert api.engine.runs == [{**api.engine.runs[0], "seed": 1}]  # the queued one never ran
     r = api.client.post(f"/v1/jobs/{first}/cancel")
     assert r.status_code == 409 and "only queued or running" in r.json()["detail"]
     r = api.client.get(f"/v1/jobs/{first}/result")
@@ -119,16 +126,24 @@ def test_cancel_queued_and_running_jobs_and_what_cannot_be_cancelled(api):
 
 
 def test_unknown_jobs_are_404_with_json(api):
-    for path in ("/v1/jobs/20260101-000000-00000000", "/v1/jobs/20260101-000000-00000000/events",
-                 "/v1/jobs/not-an-id/sidecar", "/v1/jobs/%ED%A0%80"):
+    for path in (
+        "/v1/jobs/20260101-000000-00000000",
+        "/v1/jobs/20260101-000000-00000000/events",
+        "/v1/jobs/not-an-id/sidecar",
+        "/v1/jobs/%ED%A0%80",
+    ):
         r = api.client.get(path)
         assert r.status_code == 404 and "no job" in r.json()["detail"], path
     assert api.client.post("/v1/jobs/20260101-000000-00000000/cancel").status_code == 404
 
 
 def test_the_token_is_needed_everywhere_but_health_and_the_docs(api):
-    for method, path in [("get", "/v1/jobs"), ("get", "/v1/models"), ("post", "/v1/jobs"),
-                         ("get", "/v1/jobs/20260101-000000-00000000/result")]:
+    for method, path in [
+        ("get", "/v1/jobs"),
+        ("get", "/v1/models"),
+        ("post", "/v1/jobs"),
+        ("get", "/v1/jobs/20260101-000000-00000000/result"),
+    ]:
         for header in ("", "Bearer wrong-token-0123456789", f"Bearer {api.state.token}x"):
             r = getattr(api.client, method)(path, headers={"Authorization": header})
             assert r.status_code == 401 and "token" in r.json()["detail"], (path, header)
@@ -136,8 +151,10 @@ def test_the_token_is_needed_everywhere_but_health_and_the_docs(api):
         assert api.client.get(path, headers={"Authorization": ""}).status_code == 200
 
 
-@pytest.mark.parametrize("host", ["localhost:80@evil.com", "evil.example", "127.0.0.1.nip.io:8765",
-                                  "localhost:80:80", "local host", "[::1]x", ""])
+@pytest.mark.parametrize(
+    "host",
+    ["localhost:80@evil.com", "evil.example", "127.0.0.1.nip.io:8765", "localhost:80:80", "local host", "[::1]x", ""],
+)
 def test_foreign_or_malformed_host_headers_are_refused(api, host):
     r = api.client.get("/v1/jobs", headers={"Host": host})
     assert r.status_code == 400 and "Host header" in r.json()["detail"]
@@ -156,7 +173,7 @@ def test_docs_page_loads_nothing_from_elsewhere(api):
     page = api.client.get("/docs").text
     assert "/openapi.json" in page
     assert "http://" not in page and "https://" not in page and "//cdn" not in page
-    assert api.client.get("/redoc").status_code in (401, 404)       # the CDN-based page is gone
+    assert api.client.get("/redoc").status_code in (401, 404)  # the CDN-based page is gone
 
 
 def test_the_schema_documents_the_multipart_submit(api):
@@ -176,19 +193,26 @@ def _detail(r) -> tuple[list, str]:
 
 
 def test_image_and_mask_sent_as_null_are_absent_as_the_schema_says(api):
-    r = api.client.post("/v1/jobs", data={"spec": json.dumps(SPEC), "image": "null", "mask": ""},
-                        files={"control": ("c.npz", depth_package_bytes())})
+    r = api.client.post(
+        "/v1/jobs",
+        data={"spec": json.dumps(SPEC), "image": "null", "mask": ""},
+        files={"control": ("c.npz", depth_package_bytes())},
+    )
     assert r.status_code == 202, r.text
     assert api.wait(r.json()["id"])["status"] == "succeeded"
 
 
 def test_unknown_and_repeated_parts_are_refused_by_name(api):
-    r = api.client.post("/v1/jobs", data={"spec": json.dumps(SPEC), "imagez": "x"},
-                        files={"control": ("c.npz", depth_package_bytes())})
+    r = api.client.post(
+        "/v1/jobs", data={"spec": json.dumps(SPEC), "imagez": "x"}, files={"control": ("c.npz", depth_package_bytes())}
+    )
     loc, message = _detail(r)
     assert loc == ["body", "imagez"] and "unknown form part" in message
-    r = api.client.post("/v1/jobs", data={"spec": json.dumps(SPEC)},
-                        files=[("control", ("a.npz", depth_package_bytes())), ("control", ("b.npz", b"x"))])
+    r = api.client.post(
+        "/v1/jobs",
+        data={"spec": json.dumps(SPEC)},
+        files=[("control", ("a.npz", depth_package_bytes())), ("control", ("b.npz", b"x"))],
+    )
     loc, message = _detail(r)
     assert loc == ["body", "control"] and "twice" in message
 
@@ -212,35 +236,44 @@ def test_a_spec_part_over_a_mebibyte_is_a_422_that_names_the_prompt_limit(api):
 
 def test_a_chunked_upload_over_the_limit_names_the_limit_and_the_option(api):
     boundary = "b0undary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n{json.dumps(SPEC)}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"control\"; filename=\"c.npz\"\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="spec"\r\n\r\n{json.dumps(SPEC)}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="control"; filename="c.npz"\r\n\r\n'
+    ).encode()
 
-    def body():                                        # a generator: sent chunked, no Content-Length
+    def body():  # a generator: sent chunked, no Content-Length
         yield head
         for _ in range(5):
             yield b"\0" * (1024 * 1024)
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    r = api.client.post("/v1/jobs", content=body(),
-                        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = api.client.post(
+        "/v1/jobs", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert r.status_code == 413
     assert "4 MiB" in r.json()["detail"] and "--max-upload-mb" in r.json()["detail"]
     assert _leftovers(api) == []
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading(api):
-    r = api.client.post("/v1/jobs", content=b"x", headers={"Content-Length": str(5 * 1024 * 1024),
-                                                           "Content-Type": "multipart/form-data; boundary=x"})
+    r = api.client.post(
+        "/v1/jobs",
+        content=b"x",
+        headers={"Content-Length": str(5 * 1024 * 1024), "Content-Type": "multipart/form-data; boundary=x"},
+    )
     assert r.status_code == 413 and "--max-upload-mb" in r.json()["detail"]
 
 
-@pytest.mark.parametrize("spec_text, field, words", [
-    ("[" * 100_000 + "]" * 100_000, "spec", "nested too deeply"),
-    ('{"prompt": "x", "seed": ' + "9" * 5000 + "}", "spec", "too long"),
-    ('{"prompt": "a \\ud800 cube"}', "prompt", "not valid Unicode"),
-    ('{"prompt": "x", "\\udfff": 1}', "\\udfff", "not valid Unicode"),
-    ('{"prompt": "x", "stepz": 3}', "stepz", "unknown spec key"),
-])
+@pytest.mark.parametrize(
+    "spec_text, field, words",
+    [
+        ("[" * 100_000 + "]" * 100_000, "spec", "nested too deeply"),
+        ('{"prompt": "x", "seed": ' + "9" * 5000 + "}", "spec", "too long"),
+        ('{"prompt": "a \\ud800 cube"}', "prompt", "not valid Unicode"),
+        ('{"prompt": "x", "\\udfff": 1}', "\\udfff", "not valid Unicode"),
+        ('{"prompt": "x", "stepz": 3}', "stepz", "unknown spec key"),
+    ],
+)
 def test_hostile_spec_json_is_a_422_naming_the_field(api, spec_text, field, words):
     r = api.client.post("/v1/jobs", data={"spec": spec_text}, files={"control": ("c.npz", depth_package_bytes())})
     loc, message = _detail(r)
@@ -250,10 +283,14 @@ def test_hostile_spec_json_is_a_422_naming_the_field(api, spec_text, field, word
 
 def test_spec_bytes_that_are_not_utf8_are_refused(api):
     boundary = "b0undary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n".encode()
-            + b'{"prompt": "caf\xe9"}' + f"\r\n--{boundary}\r\n".encode()
-            + "Content-Disposition: form-data; name=\"control\"; filename=\"c.npz\"\r\n\r\n".encode()
-            + depth_package_bytes() + f"\r\n--{boundary}--\r\n".encode())
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="spec"\r\n\r\n'.encode()
+        + b'{"prompt": "caf\xe9"}'
+        + f"\r\n--{boundary}\r\n".encode()
+        + 'Content-Disposition: form-data; name="control"; filename="c.npz"\r\n\r\n'.encode()
+        + depth_package_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     r = api.client.post("/v1/jobs", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     loc, message = _detail(r)
     assert loc == ["body", "spec"] and "not UTF-8" in message

@@ -1,6 +1,7 @@
 """Issue 14's failures, each reproduced against the in-process server (stand-in engine): hostile
 files, memory per upload, the data folder, a full disk, concurrent submits, stalled uploads and
 the checks that belong at submit. Fast: part of `make test-fast`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,17 @@ import pytest
 
 from shared.package import ControlPackage
 
-from .api_fixtures import (SPEC, manifest_text, npy_bytes, npy_header_only, npz_bytes, open_api,
-                           package_with_manifest, png_header_only, running)
+from .api_fixtures import (
+    SPEC,
+    manifest_text,
+    npy_bytes,
+    npy_header_only,
+    npz_bytes,
+    open_api,
+    package_with_manifest,
+    png_header_only,
+    running,
+)
 from .helpers import control_video_bytes, depth_package_bytes, parse_sse
 
 
@@ -44,27 +54,37 @@ def _leftovers(api) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ hostile manifests
-@pytest.mark.parametrize("manifest, loc, words", [
-    ('{"a":' * 50_000 + "1" + "}" * 50_000, "manifest", ["nested too deeply"]),
-    (manifest_text(frame_count=0).replace('"frame_count": 0', '"frame_count": ' + "7" * 5000), "manifest",
-     ["too long"]),
-    (manifest_text(arrays=["depth", "depth"]), "depth", ["more than once"]),
-    (manifest_text(source={"\ud800": 1}), "source", ["not valid Unicode"]),
-    (manifest_text()[:-1] + ', "\\ud800": 1}', "\\ud800", ["not valid Unicode"]),
-])
+@pytest.mark.parametrize(
+    "manifest, loc, words",
+    [
+        ('{"a":' * 50_000 + "1" + "}" * 50_000, "manifest", ["nested too deeply"]),
+        (
+            manifest_text(frame_count=0).replace('"frame_count": 0', '"frame_count": ' + "7" * 5000),
+            "manifest",
+            ["too long"],
+        ),
+        (manifest_text(arrays=["depth", "depth"]), "depth", ["more than once"]),
+        (manifest_text(source={"\ud800": 1}), "source", ["not valid Unicode"]),
+        (manifest_text()[:-1] + ', "\\ud800": 1}', "\\ud800", ["not valid Unicode"]),
+    ],
+)
 def test_hostile_manifests_are_a_422_naming_the_field(api, manifest, loc, words):
     r = api.submit(SPEC, package_with_manifest(manifest))
     message = _refused(r, ["body", "control", loc] if loc != "control" else ["body", "control"], *words)
     assert "Traceback" not in message
-    assert api.client.get("/v1/health").status_code == 200          # still serving
+    assert api.client.get("/v1/health").status_code == 200  # still serving
 
 
 def test_a_mask_whose_header_declares_a_huge_shape_is_refused_before_allocating(api):
     mask = npz_bytes({"mask.npy": npy_header_only((100_000, 100_000, 100_000))})
     r = api.submit(SPEC, None, mask=mask)
     _refused(r, ["body", "mask"], "mask")
-    package = npz_bytes({"manifest.npy": npy_bytes(np.frombuffer(manifest_text().encode(), np.uint8)),
-                         "depth.npy": npy_header_only((9, 10**6, 10**6))})
+    package = npz_bytes(
+        {
+            "manifest.npy": npy_bytes(np.frombuffer(manifest_text().encode(), np.uint8)),
+            "depth.npy": npy_header_only((9, 10**6, 10**6)),
+        }
+    )
     r = api.submit(SPEC, package)
     _refused(r, ["body", "control", "depth"], "header says shape")
 
@@ -74,9 +94,9 @@ def test_a_mask_zip_bomb_is_refused_by_its_ratio(api):
     np.lib.format.write_array(raw, np.zeros((64, 512, 512), np.uint8))
     mask = npz_bytes({"mask.npy": raw.getvalue()})
     data = bytearray(mask)
-    cd = data.rfind(b"PK\x01\x02")                   # declared size x100 in the central directory
-    size = int.from_bytes(data[cd + 24:cd + 28], "little")
-    data[cd + 24:cd + 28] = (size * 100).to_bytes(4, "little")
+    cd = data.rfind(b"PK\x01\x02")  # declared size x100 in the central directory
+    size = int.from_bytes(data[cd + 24 : cd + 28], "little")
+    data[cd + 24 : cd + 28] = (size * 100).to_bytes(4, "little")
     _refused(api.submit(SPEC, None, mask=bytes(data)), ["body", "mask"], "impossible for deflate")
 
 
@@ -95,7 +115,7 @@ def test_a_mask_with_too_few_frames_is_refused_at_submit(api):
     np.savez_compressed(buf, mask=np.ones((5, 128, 128), np.float32))
     _refused(api.submit(SPEC, None, mask=buf.getvalue()), ["body", "mask"], "has 5 frames", "needs 9")
     buf = io.BytesIO()
-    np.savez_compressed(buf, mask=np.ones((128, 128), np.uint8))      # one mask for every frame: fine
+    np.savez_compressed(buf, mask=np.ones((128, 128), np.uint8))  # one mask for every frame: fine
     assert api.submit(SPEC, None, mask=buf.getvalue()).status_code == 202
 
 
@@ -105,8 +125,9 @@ def test_a_huge_first_frame_is_refused_at_submit_without_decoding_it(api):
 
 
 def test_a_job_with_a_lone_surrogate_in_its_prompt_is_refused_and_answers_stay_json(api):
-    r = api.client.post("/v1/jobs", data={"spec": '{"prompt": "\\ud800"}'},
-                        files={"control": ("c.npz", depth_package_bytes())})
+    r = api.client.post(
+        "/v1/jobs", data={"spec": '{"prompt": "\\ud800"}'}, files={"control": ("c.npz", depth_package_bytes())}
+    )
     _refused(r, ["body", "spec", "prompt"], "not valid Unicode")
     assert api.client.get("/v1/jobs").json() == {"jobs": []}
 
@@ -133,7 +154,7 @@ def test_peak_memory_of_a_package_upload_is_within_twice_its_arrays(api):
     decoded = depth.nbytes
     del pkg, depth
     assert len(body) < decoded // 100
-    api.engine.hold()                                  # the worker does nothing while it is measured
+    api.engine.hold()  # the worker does nothing while it is measured
     results = []
     peak = _peak_during(lambda: results.append(api.submit({**SPEC, "frames": 9}, body)))
     assert results[0].status_code == 202, results[0].text
@@ -173,7 +194,7 @@ def _parallel_submits(api, count: int) -> list:
 
 def test_concurrent_submits_respect_max_queued_exactly(tmp_path):
     with running(open_api(tmp_path / "data", max_queued=3)) as api:
-        api.engine.hold()                              # nothing finishes while they arrive
+        api.engine.hold()  # nothing finishes while they arrive
         results = _parallel_submits(api, 10)
         codes = sorted(r.status_code for r in results)
         assert codes == [202] * 3 + [429] * 7, codes
@@ -203,14 +224,25 @@ def test_a_stalled_upload_is_answered_408_and_leaves_nothing(tmp_path):
     api = open_api(tmp_path / "data", upload_stall_timeout_s=0.05)
     try:
         boundary = "b0undary"
-        first = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n"
-                 f"{json.dumps(SPEC)}\r\n").encode()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/v1/jobs", "raw_path": b"/v1/jobs", "root_path": "",
-                 "query_string": b"", "server": ("127.0.0.1", 8765), "client": ("127.0.0.1", 5000),
-                 "headers": [(b"host", b"127.0.0.1:8765"),
-                             (b"authorization", f"Bearer {api.state.token}".encode()),
-                             (b"content-type", f"multipart/form-data; boundary={boundary}".encode())]}
+        first = (f'--{boundary}\r\nContent-Disposition: form-data; name="spec"\r\n\r\n{json.dumps(SPEC)}\r\n').encode()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/jobs",
+            "raw_path": b"/v1/jobs",
+            "root_path": "",
+            "query_string": b"",
+            "server": ("127.0.0.1", 8765),
+            "client": ("127.0.0.1", 5000),
+            "headers": [
+                (b"host", b"127.0.0.1:8765"),
+                (b"authorization", f"Bearer {api.state.token}".encode()),
+                (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+            ],
+        }
         sent = []
 
         async def main():
@@ -220,7 +252,7 @@ def test_a_stalled_upload_is_answered_408_and_leaves_nothing(tmp_path):
             async def receive():
                 if chunks:
                     return chunks.pop(0)
-                await never.wait()                     # the client sends nothing more
+                await never.wait()  # the client sends nothing more
 
             async def send(message):
                 sent.append(message)
@@ -251,7 +283,7 @@ def test_an_existing_data_folder_keeps_its_mode_and_files_the_server_did_not_mak
     assert stat.S_IMODE(data.stat().st_mode) == 0o755
     assert (data / "uploads" / "notes.txt").read_text() == "mine"
     assert (data / "jobs" / "README").read_text() == "also mine"
-    with running(open_api(data)) as api:             # a restart deletes none of them either
+    with running(open_api(data)) as api:  # a restart deletes none of them either
         assert [j["id"] for j in api.client.get("/v1/jobs").json()["jobs"]] == [job]
     assert (data / "uploads" / "notes.txt").exists() and (data / "jobs" / "README").exists()
 
@@ -290,8 +322,9 @@ def _fill(path, leave_bytes: int):
 
 
 def _no_temporaries(root) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.name.startswith(".") or p.name.endswith(".tmp"))
+    return sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")
+    )
 
 
 def test_submit_on_a_full_disk_is_a_507_about_disk_space_and_works_once_space_is_free(small_disk):
@@ -312,23 +345,23 @@ def test_a_job_that_fills_the_disk_fails_with_a_disk_message_and_disk_and_api_ag
     with running(open_api(small_disk / "data")) as api:
         engine = api.engine
         api.engine.hold()
-        api.engine.output_bytes = 1024 * 1024          # a result larger than the space left
+        api.engine.output_bytes = 1024 * 1024  # a result larger than the space left
         job = api.submit_ok()
-        api.engine.started.acquire()                   # running, held before it writes its files
-        filler = _fill(small_disk, 16 * 1024)          # its outputs no longer fit
+        api.engine.started.acquire()  # running, held before it writes its files
+        filler = _fill(small_disk, 16 * 1024)  # its outputs no longer fit
         with api.client.stream("GET", f"/v1/jobs/{job}/events") as stream:
             api.engine.release()
             events = [(kind, data["status"]) for kind, data, _ in parse_sse(stream.iter_lines())]
-        assert events[-1] == ("status", "failed")      # the stream ended with the final status
+        assert events[-1] == ("status", "failed")  # the stream ended with the final status
         status = api.client.get(f"/v1/jobs/{job}").json()
         assert status["status"] == "failed" and "disk is full" in status["error"]
         on_disk = json.loads((api.state.store.root / job / "job.json").read_text())
         assert (on_disk["status"], on_disk["error"]) == ("failed", status["error"])
         assert _no_temporaries(small_disk / "data" / "jobs") == []
-        assert not (api.state.store.root / job / "out").exists()    # partial outputs removed
+        assert not (api.state.store.root / job / "out").exists()  # partial outputs removed
         filler.unlink()
         again = api.submit_ok()
         assert api.wait(again)["status"] == "succeeded"
     assert engine is not None
-    with running(open_api(small_disk / "data")) as api:               # after a restart: the same story
+    with running(open_api(small_disk / "data")) as api:  # after a restart: the same story
         assert api.client.get(f"/v1/jobs/{job}").json()["status"] == "failed"

@@ -1,4 +1,5 @@
 """Token file, bearer check and Host policy (backend/server/auth.py)."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,8 @@ def test_token_created_owner_only_and_reused(tmp_path):
     path = tmp_path / "data" / "token"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(token) >= 40 and path.read_text().strip() == token
-    assert load_or_create_token(tmp_path / "data") == token          # second start: same token
-    assert load_or_create_token(tmp_path / "other") != token         # random per data dir
+    assert load_or_create_token(tmp_path / "data") == token  # second start: same token
+    assert load_or_create_token(tmp_path / "other") != token  # random per data dir
 
 
 def test_token_file_with_wide_permissions_is_tightened(tmp_path):
@@ -45,11 +46,23 @@ def test_token_matches_exactly():
     assert not token_matches("abc123", "abc123")
 
 
-@pytest.mark.parametrize("header, name", [
-    ("127.0.0.1:8765", "127.0.0.1"), ("LOCALHOST:80", "localhost"), ("[::1]:8765", "::1"),
-    ("localhost", "localhost"), ("evil.example:8765", "evil.example"), ("[::1]", "::1"),
-    ("localhost:80@evil.com", None), ("localhost:80:80", None), ("local host", None), ("::1", None),
-    ("localhost:", None), ("[::1]x", None)])
+@pytest.mark.parametrize(
+    "header, name",
+    [
+        ("127.0.0.1:8765", "127.0.0.1"),
+        ("LOCALHOST:80", "localhost"),
+        ("[::1]:8765", "::1"),
+        ("localhost", "localhost"),
+        ("evil.example:8765", "evil.example"),
+        ("[::1]", "::1"),
+        ("localhost:80@evil.com", None),
+        ("localhost:80:80", None),
+        ("local host", None),
+        ("::1", None),
+        ("localhost:", None),
+        ("[::1]x", None),
+    ],
+)
 def test_host_name(header, name):
     assert host_name(header) == name
 
@@ -59,15 +72,22 @@ def test_loopback_server_accepts_only_its_names():
     assert policy.loopback_only
     for ok in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765", "localhost"):
         assert policy.allows(ok), ok
-    for bad in ("evil.example:8765", "192.168.1.5:8765", "attacker.localhost.evil:80", "", None,
-                "localhost:80@evil.com", "127.0.0.1:8765/../x"):
+    for bad in (
+        "evil.example:8765",
+        "192.168.1.5:8765",
+        "attacker.localhost.evil:80",
+        "",
+        None,
+        "localhost:80@evil.com",
+        "127.0.0.1:8765/../x",
+    ):
         assert not policy.allows(bad), bad
 
 
 def test_exposed_server_accepts_ip_literals_and_extra_names_only():
     policy = HostPolicy("0.0.0.0", ("gpu-box.lan",))
     assert not policy.loopback_only
-    assert policy.allows("192.168.1.5:8765")           # IP literals cannot be DNS-rebound
+    assert policy.allows("192.168.1.5:8765")  # IP literals cannot be DNS-rebound
     assert policy.allows("GPU-BOX.lan:8765")
     assert policy.allows("[fe80::1]:8765")
     assert not policy.allows("evil.example:8765")

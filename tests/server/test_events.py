@@ -1,6 +1,7 @@
 """The progress stream: the broker's per-stream rate limit (backend/server/events.py) and the SSE
 bytes of a job's stream (backend/server/sse.py), on a real asyncio loop with a publishing thread,
 as the worker publishes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,6 +48,7 @@ def _drain(sub) -> list:
 
 def _run(broker: EventBroker, scenario):
     """Subscribe on a fresh loop and run `await scenario(sub)`."""
+
     async def main():
         sub = broker.subscribe(JOB)
         try:
@@ -67,12 +69,12 @@ def test_a_burst_of_progress_sends_the_first_at_once_and_the_newest_when_the_int
         await _settle()
         at_once = _drain(sub)
         held = sub.held
-        flushed = await sub.queue.get()                     # the loop's timer sends the held one
+        flushed = await sub.queue.get()  # the loop's timer sends the held one
         return at_once, held, flushed, sub.timer_armed
 
     at_once, held, flushed, armed_after = _run(broker, scenario)
-    assert [e[1]["step"] for e in at_once] == [0]           # the first is not held back
-    assert held[1]["step"] == 9                              # steps 1..8 were superseded
+    assert [e[1]["step"] for e in at_once] == [0]  # the first is not held back
+    assert held[1]["step"] == 9  # steps 1..8 were superseded
     assert flushed[1]["step"] == 9 and flushed[2] == 10
     assert not armed_after
 
@@ -87,13 +89,13 @@ def test_the_timer_waits_what_is_left_of_the_interval_by_the_brokers_clock():
         loop.call_later = lambda delay, callback, *args: timers.append((delay, callback, args))
         broker.publish(*_progress(0, 1))
         clock.t += 0.125
-        broker.publish(*_progress(1, 2))                     # 0.375 s of the interval left: held
-        broker.publish(*_progress(2, 3))                     # replaces the held one, no second timer
+        broker.publish(*_progress(1, 2))  # 0.375 s of the interval left: held
+        broker.publish(*_progress(2, 3))  # replaces the held one, no second timer
         await _settle()
         first = _drain(sub)
         delay, callback, args = timers[0]
         clock.t += delay
-        callback(*args)                                      # the timer fires
+        callback(*args)  # the timer fires
         return first, delay, _drain(sub), len(timers)
 
     first, delay, flushed, count = _run(broker, scenario)
@@ -133,7 +135,7 @@ def test_a_stage_change_after_a_quiet_interval_goes_out_at_once():
 
     got, armed, held = _run(broker, scenario)
     assert [(e[1]["stage"], e[1]["step"]) for e in got] == [("stage1", 7), ("stage2", 0)]
-    assert not armed and held is None                        # nothing waits for a timer
+    assert not armed and held is None  # nothing waits for a timer
 
 
 def test_status_events_go_out_at_once_and_drop_the_held_progress():
@@ -142,8 +144,8 @@ def test_status_events_go_out_at_once_and_drop_the_held_progress():
 
     async def scenario(sub):
         broker.publish(*_progress(0, 1))
-        broker.publish(*_progress(1, 2))                     # held
-        broker.publish(*_status("succeeded", 3))             # newer than the held one
+        broker.publish(*_progress(1, 2))  # held
+        broker.publish(*_status("succeeded", 3))  # newer than the held one
         await _settle()
         at_once = _drain(sub)
         # the held event's timer is due before this sleep ends (one loop, timers in deadline order)
@@ -152,7 +154,7 @@ def test_status_events_go_out_at_once_and_drop_the_held_progress():
 
     at_once, later = _run(broker, scenario)
     assert [(e[0], e[1]["step"]) for e in at_once] == [("progress", 0), ("status", None)]
-    assert later == []                                       # the superseded progress never went out
+    assert later == []  # the superseded progress never went out
 
 
 def test_progress_slower_than_the_interval_is_sent_step_by_step():
@@ -171,7 +173,7 @@ def test_progress_slower_than_the_interval_is_sent_step_by_step():
 
 
 def test_events_published_from_another_thread_reach_the_stream_in_order():
-    broker = EventBroker(progress_interval=0.0)              # no rate limit: every event goes out
+    broker = EventBroker(progress_interval=0.0)  # no rate limit: every event goes out
 
     async def scenario(sub):
         thread = threading.Thread(target=lambda: [broker.publish(*_progress(i, i + 1)) for i in range(50)])
@@ -213,8 +215,8 @@ def test_stream_starts_with_the_job_as_it_is_and_ends_after_its_final_status(tmp
 
     async def main():
         stream = sse.job_event_stream(broker, store, job.id)
-        chunks = [await stream.__anext__()]                 # subscribed, the snapshot sent ...
-        thread = threading.Thread(target=work)              # ... then the worker thread changes the job
+        chunks = [await stream.__anext__()]  # subscribed, the snapshot sent ...
+        thread = threading.Thread(target=work)  # ... then the worker thread changes the job
         thread.start()
         async for chunk in stream:
             chunks.append(chunk)
@@ -223,8 +225,13 @@ def test_stream_starts_with_the_job_as_it_is_and_ends_after_its_final_status(tmp
 
     events = _parse(asyncio.run(main()))
     assert [(kind, data["status"]) for kind, data in events] == [
-        ("status", "queued"), ("status", "running"), ("progress", "running"), ("progress", "running"),
-        ("progress", "running"), ("status", "succeeded")]
+        ("status", "queued"),
+        ("status", "running"),
+        ("progress", "running"),
+        ("progress", "running"),
+        ("progress", "running"),
+        ("status", "succeeded"),
+    ]
     assert [d["step"] for k, d in events if k == "progress"] == [0, 1, 2]
     assert all(d["id"] == job.id for _, d in events)
 
@@ -244,8 +251,7 @@ def test_a_change_made_before_the_stream_subscribed_is_in_its_first_event(tmp_pa
         return [first] + [chunk async for chunk in stream]
 
     events = _parse(asyncio.run(main()))
-    assert [(k, d["status"], d["step"]) for k, d in events] == [("status", "running", 3),
-                                                                ("status", "succeeded", 3)]
+    assert [(k, d["status"], d["step"]) for k, d in events] == [("status", "running", 3), ("status", "succeeded", 3)]
 
 
 def test_stream_of_a_finished_job_is_its_final_status_only(tmp_path):
@@ -269,11 +275,11 @@ def test_an_idle_stream_sends_keep_alive_comments(tmp_path, monkeypatch):
     async def main():
         stream = sse.job_event_stream(broker, store, job.id)
         first = await stream.__anext__()
-        pings = [await stream.__anext__() for _ in range(2)]   # pytest-timeout guards a hang
+        pings = [await stream.__anext__() for _ in range(2)]  # pytest-timeout guards a hang
         await stream.aclose()
         return first, pings
 
     first, pings = asyncio.run(main())
     assert first.startswith(b"event: status\n")
     assert pings == [b": ping\n\n", b": ping\n\n"]
-    assert broker._subscribers == {}                          # closing the stream unsubscribed it
+    assert broker._subscribers == {}  # closing the stream unsubscribed it

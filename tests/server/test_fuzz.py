@@ -9,6 +9,7 @@ that matches the schema to be accepted, but the schema cannot say which bytes ar
 ControlPackage or which text is a valid spec: those get a 422 naming the field, by design).
 Bounded: 12 derandomized examples per operation. The fuzz past the upload checks (valid packages,
 mutated) is test_fuzz_uploads.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,19 +34,25 @@ def test_no_server_errors(server):
     seen = {}
 
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def fuzz(case):
             response = case.call(base_url=server.base, headers=headers, timeout=60)
             assert response.status_code < 500, (
-                case.method, case.formatted_path, response.status_code, response.text[:500])
+                case.method,
+                case.formatted_path,
+                response.status_code,
+                response.text[:500],
+            )
             case.validate_response(response, checks=checks)
             seen.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
 
         fuzz()
     assert len(seen) == 10
-    assert 422 in seen["POST /v1/jobs"]                 # the fuzzer's uploads were refused, not crashed on
+    assert 422 in seen["POST /v1/jobs"]  # the fuzzer's uploads were refused, not crashed on
 
 
 def test_server_survived_the_fuzz(server):
@@ -57,9 +64,17 @@ def test_server_survived_the_fuzz(server):
 def test_schema_documents_the_api(server):
     doc = requests.get(server.base + "/openapi.json", timeout=10, proxies={"http": None}).json()
     paths = set(doc["paths"])
-    assert {"/v1/health", "/v1/models", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/cancel",
-            "/v1/jobs/{job_id}/result", "/v1/jobs/{job_id}/sidecar", "/v1/jobs/{job_id}/control",
-            "/v1/jobs/{job_id}/events"} == paths
+    assert {
+        "/v1/health",
+        "/v1/models",
+        "/v1/jobs",
+        "/v1/jobs/{job_id}",
+        "/v1/jobs/{job_id}/cancel",
+        "/v1/jobs/{job_id}/result",
+        "/v1/jobs/{job_id}/sidecar",
+        "/v1/jobs/{job_id}/control",
+        "/v1/jobs/{job_id}/events",
+    } == paths
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     assert "security" not in doc["paths"]["/v1/health"]["get"]
     assert doc["paths"]["/v1/jobs"]["get"]["security"] == [{"HTTPBearer": []}]

@@ -3,6 +3,7 @@ values and keys, the arrays' dtype and shape, flipped bytes of the file), sent t
 server (stand-in engine). Every answer is 202 or a JSON 422 whose `loc` starts at the body, and
 every accepted job ends (succeeded, or failed with a message). Fast, derandomized: the same cases
 on every run. The schema-driven fuzz of every operation against a live server is test_fuzz.py."""
+
 from __future__ import annotations
 
 import io
@@ -16,19 +17,37 @@ from hypothesis.extra import numpy as hnp
 
 from .api_fixtures import SPEC, manifest_text, npy_bytes, npz_bytes, open_api, running
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 # JSON values, text with lone surrogates and integers past Python's int-digit limit included
 TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)
-HUGE_INT = "<an integer of 5000 digits>"               # put into the JSON text, past Python's digit limit
+HUGE_INT = "<an integer of 5000 digits>"  # put into the JSON text, past Python's digit limit
 SCALARS = st.none() | st.booleans() | st.integers() | st.just(HUGE_INT) | st.floats() | TEXT
-JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
-MANIFEST_KEYS = ["format", "version", "kind", "width", "height", "fps", "frame_count", "frame_start",
-                 "camera", "source", "depth_units", "arrays", "canny", "extra"]
-ARRAYS = hnp.arrays(st.sampled_from([np.float32, np.float64, np.uint8, np.bool_, np.int64]),
-                    hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=10))
+JSON_VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8
+)
+MANIFEST_KEYS = [
+    "format",
+    "version",
+    "kind",
+    "width",
+    "height",
+    "fps",
+    "frame_count",
+    "frame_start",
+    "camera",
+    "source",
+    "depth_units",
+    "arrays",
+    "canny",
+    "extra",
+]
+ARRAYS = hnp.arrays(
+    st.sampled_from([np.float32, np.float64, np.uint8, np.bool_, np.int64]),
+    hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=10),
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +57,7 @@ def api(tmp_path_factory):
 
 
 def _json_bytes(obj: dict) -> bytes:
-    text = json.dumps(obj, allow_nan=True)            # NaN/Infinity are not JSON: the reader must say so
+    text = json.dumps(obj, allow_nan=True)  # NaN/Infinity are not JSON: the reader must say so
     return text.replace(json.dumps(HUGE_INT), "9" * 5000).encode("utf-8", "surrogatepass")
 
 
@@ -89,8 +108,24 @@ def test_flipped_bytes_of_a_valid_package(api, flips):
 
 
 @FUZZ
-@given(key=st.sampled_from(["prompt", "seed", "width", "height", "frames", "fps", "control_kind",
-                            "attention_strength", "loras", "preview", "extra"]), value=JSON_VALUES)
+@given(
+    key=st.sampled_from(
+        [
+            "prompt",
+            "seed",
+            "width",
+            "height",
+            "frames",
+            "fps",
+            "control_kind",
+            "attention_strength",
+            "loras",
+            "preview",
+            "extra",
+        ]
+    ),
+    value=JSON_VALUES,
+)
 def test_mutated_specs(api, key, value):
     spec = {**SPEC, key: value}
     r = api.client.post("/v1/jobs", files={"spec": (None, _json_bytes(spec)), "control": ("c.npz", _valid_package())})

@@ -1,5 +1,6 @@
 """The header deadline (backend/server/http_protocol.py) on a real uvicorn server on loopback: a
 client that sends half of its headers is disconnected; complete requests are served as before."""
+
 from __future__ import annotations
 
 import socket
@@ -24,12 +25,13 @@ async def hello(scope, receive, send):
 @pytest.fixture
 def server():
     port = free_port()
-    config = uvicorn.Config(hello, host="127.0.0.1", port=port, http=protocol_with_header_timeout(0.2),
-                            log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        hello, host="127.0.0.1", port=port, http=protocol_with_header_timeout(0.2), log_level="warning", lifespan="off"
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    while not srv.started:                      # pytest-timeout bounds a server that never starts
+    while not srv.started:  # pytest-timeout bounds a server that never starts
         time.sleep(0.01)
     yield port
     srv.should_exit = True
@@ -38,14 +40,14 @@ def server():
 
 def _connect(port: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
-    sock.settimeout(60)                         # a guard against a hang, not a measured duration
+    sock.settimeout(60)  # a guard against a hang, not a measured duration
     return sock
 
 
 def test_half_sent_headers_get_the_connection_closed(server):
     with _connect(server) as sock:
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")      # no blank line: headers never end
-        assert sock.recv(1024) == b""                               # the server hung up
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line: headers never end
+        assert sock.recv(1024) == b""  # the server hung up
 
 
 def test_a_silent_connection_is_closed(server):

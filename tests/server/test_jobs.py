@@ -1,4 +1,5 @@
 """The on-disk job store (backend/server/jobs.py): persistence, restart recovery, retention."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,7 @@ import time
 import pytest
 
 from backend.server import jobs
-from backend.server.jobs import (CANCELLED, FAILED, INTERRUPTED, QUEUED, RUNNING, SUCCEEDED, JobStore,
-                                 valid_job_id)
+from backend.server.jobs import CANCELLED, FAILED, INTERRUPTED, QUEUED, RUNNING, SUCCEEDED, JobStore, valid_job_id
 
 SPEC = {"prompt": "a cube", "seed": 3}
 
@@ -36,8 +36,20 @@ def test_create_writes_folder_atomically_and_moves_the_upload(tmp_path):
 def test_public_status_has_the_contract_fields_and_no_paths(tmp_path):
     store, _ = JobStore.open(tmp_path)
     status = _new(store, tmp_path).public()
-    for key in ("id", "status", "progress", "stage", "step", "total", "eta_s", "error", "created",
-                "started", "finished", "spec"):
+    for key in (
+        "id",
+        "status",
+        "progress",
+        "stage",
+        "step",
+        "total",
+        "eta_s",
+        "error",
+        "created",
+        "started",
+        "finished",
+        "spec",
+    ):
         assert key in status
     assert "inputs" not in status and str(tmp_path) not in json.dumps(status)
 
@@ -50,8 +62,12 @@ def test_listeners_get_status_and_progress_kinds_with_increasing_revisions(tmp_p
     store.update(record.id, status=RUNNING, started=time.time())
     store.update(record.id, progress=0.5, stage="stage1")
     store.update(record.id, status=SUCCEEDED, progress=1.0)
-    assert [s[:3] for s in seen] == [("status", QUEUED, 0.0), ("status", RUNNING, 0.0),
-                                     ("progress", RUNNING, 0.5), ("status", SUCCEEDED, 1.0)]
+    assert [s[:3] for s in seen] == [
+        ("status", QUEUED, 0.0),
+        ("status", RUNNING, 0.0),
+        ("progress", RUNNING, 0.5),
+        ("status", SUCCEEDED, 1.0),
+    ]
     assert [s[3] for s in seen] == [1, 2, 3, 4]
 
 
@@ -68,20 +84,20 @@ def test_progress_is_written_when_the_last_write_is_old_bursts_stay_in_memory_st
     store, _ = JobStore.open(tmp_path, clock=clock)
     record = _new(store, tmp_path)
     job_json = tmp_path / "jobs" / record.id / "job.json"
-    on_disk = lambda: json.loads(job_json.read_text())                    # noqa: E731
-    store.update(record.id, status=RUNNING, started=1.0)             # a status change: written at once
+    on_disk = lambda: json.loads(job_json.read_text())  # noqa: E731
+    store.update(record.id, status=RUNNING, started=1.0)  # a status change: written at once
     assert on_disk()["status"] == RUNNING
     clock.t += jobs.PROGRESS_PERSIST_INTERVAL_S / 2
-    store.update(record.id, progress=0.1, stage="prompt", step=0)    # the last write is recent: memory only ...
+    store.update(record.id, progress=0.1, stage="prompt", step=0)  # the last write is recent: memory only ...
     store.update(record.id, progress=0.2, stage="control", step=0)
     assert on_disk()["stage"] is None and on_disk()["progress"] == 0.0
-    assert store.get(record.id).stage == "control"                   # ... where readers see it
+    assert store.get(record.id).stage == "control"  # ... where readers see it
     clock.t += jobs.PROGRESS_PERSIST_INTERVAL_S / 2
-    store.update(record.id, progress=0.3, stage="stage1", step=0)    # the last write is old: written
+    store.update(record.id, progress=0.3, stage="stage1", step=0)  # the last write is old: written
     assert (on_disk()["stage"], on_disk()["step"], on_disk()["progress"]) == ("stage1", 0, 0.3)
-    store.update(record.id, progress=0.4, stage="stage1", step=1)    # a step right after: not
+    store.update(record.id, progress=0.4, stage="stage1", step=1)  # a step right after: not
     assert on_disk()["step"] == 0
-    store.update(record.id, status=SUCCEEDED, progress=1.0)          # status: at once, with the newest progress
+    store.update(record.id, status=SUCCEEDED, progress=1.0)  # status: at once, with the newest progress
     assert (on_disk()["status"], on_disk()["step"], on_disk()["progress"]) == (SUCCEEDED, 1, 1.0)
 
 
@@ -99,7 +115,7 @@ def test_a_failed_write_changes_nothing_in_memory_and_tells_no_listener(tmp_path
         store.update(record.id, status=RUNNING, started=1.0)
     assert store.get(record.id).status == QUEUED and seen == []
     on_disk = json.loads((tmp_path / "jobs" / record.id / "job.json").read_text())
-    assert on_disk["status"] == QUEUED                               # memory and disk agree
+    assert on_disk["status"] == QUEUED  # memory and disk agree
 
 
 def test_created_times_follow_the_order_of_the_calls_even_when_the_clock_stands_still(tmp_path):
@@ -108,7 +124,7 @@ def test_created_times_follow_the_order_of_the_calls_even_when_the_clock_stands_
     created = [store.get(j).created for j in made]
     assert created == sorted(created) and len(set(created)) == 5
     assert [r.id for r in store.list()] == made
-    _, queued = JobStore.open(tmp_path)                              # after a restart: the same order
+    _, queued = JobStore.open(tmp_path)  # after a restart: the same order
     assert queued == made
 
 
@@ -125,8 +141,7 @@ def test_snapshots_are_independent_of_later_updates(tmp_path):
     store, _ = JobStore.open(tmp_path)
     record = _new(store, tmp_path)
     before = store.get(record.id)
-    store.update(record.id, status=RUNNING, progress=0.5, stage="stage1",
-                 result={"video": "a.mp4"})
+    store.update(record.id, status=RUNNING, progress=0.5, stage="stage1", result={"video": "a.mp4"})
     assert (before.status, before.progress, before.stage, before.result) == (QUEUED, 0.0, None, None)
     after = store.get(record.id)
     store.update(record.id, result={"video": "b.mp4"})
@@ -142,8 +157,8 @@ def test_restart_keeps_finished_requeues_queued_and_interrupts_running(tmp_path)
     second = _new(store, tmp_path, now=103.0)
     first = _new(store, tmp_path, now=102.0)
 
-    store2, queued = JobStore.open(tmp_path)          # a new process after a crash
-    assert queued == [first.id, second.id]            # submission order, not id order
+    store2, queued = JobStore.open(tmp_path)  # a new process after a crash
+    assert queued == [first.id, second.id]  # submission order, not id order
     assert store2.get(done.id).status == SUCCEEDED
     interrupted = store2.get(running.id)
     assert interrupted.status == INTERRUPTED and interrupted.finished is not None
@@ -171,11 +186,11 @@ def test_retention_by_age_and_count_spares_active_jobs(tmp_path):
     ids = []
     for i, status in enumerate([SUCCEEDED, FAILED, CANCELLED, SUCCEEDED]):
         record = _new(store, tmp_path, now=now - 10 * 86400 + i)
-        store.update(record.id, status=status, finished=now - (3 - i) * 3600)   # 3 h, 2 h, 1 h, 0 h ago
+        store.update(record.id, status=status, finished=now - (3 - i) * 3600)  # 3 h, 2 h, 1 h, 0 h ago
         ids.append(record.id)
     old = _new(store, tmp_path, now=now - 5 * 86400)
-    store.update(old.id, status=SUCCEEDED, finished=now - 2 * 86400)            # 2 days old
-    queued = _new(store, tmp_path, now=now - 30 * 86400)                        # old but still queued
+    store.update(old.id, status=SUCCEEDED, finished=now - 2 * 86400)  # 2 days old
+    queued = _new(store, tmp_path, now=now - 30 * 86400)  # old but still queued
     deleted = store.cleanup(now=now)
     assert sorted(deleted) == sorted([old.id, ids[0], ids[1]])
     assert {r.id for r in store.list()} == {ids[2], ids[3], queued.id}
@@ -211,5 +226,5 @@ def test_one_server_per_data_dir(tmp_path):
     held = lock_data_dir(tmp_path)
     with pytest.raises(UserError, match="already using the data dir"):
         lock_data_dir(tmp_path)
-    held.close()                                  # the process ends (or is killed): lock released
+    held.close()  # the process ends (or is killed): lock released
     lock_data_dir(tmp_path).close()

@@ -1,5 +1,6 @@
 """SIGKILL the real server mid-job and start it again on the same data dir: finished results are
 intact, the running job is `interrupted`, queued jobs run. Also the queue limit (429)."""
+
 from __future__ import annotations
 
 import time
@@ -26,12 +27,13 @@ def test_sigkill_mid_job_then_restart(tiny_bundle, tmp_path):
         sidecar = client.get(f"/jobs/{done}/sidecar").content
         control = client.get(f"/jobs/{done}/control").content
 
-        hold.touch()                                          # from now on jobs pause in stage 1
+        hold.touch()  # from now on jobs pause in stage 1
         running = client.submit({**SPEC, "preview": True, "seed": 2}, video, "c.mkv")
         client.wait(running, statuses=("running",), predicate=lambda s: s["stage"] == "stage1")
         queued = [client.submit({**SPEC, "preview": True, "seed": s}, video, "c.mkv") for s in (3, 4)]
-        r = client.post("/jobs", data={"spec": '{"prompt": "x", "control_kind": "depth"}'},
-                        files={"control": ("c.mkv", video)})
+        r = client.post(
+            "/jobs", data={"spec": '{"prompt": "x", "control_kind": "depth"}'}, files={"control": ("c.mkv", video)}
+        )
         assert r.status_code == 429 and "3 jobs" in r.json()["detail"]
         assert client.status(running)["status"] == "running"  # still paused: it cannot have ended
         token = first.token
@@ -42,7 +44,7 @@ def test_sigkill_mid_job_then_restart(tiny_bundle, tmp_path):
     killed_at = time.time()
     second = ServerProcess(tiny_bundle, data_dir).start()
     try:
-        assert second.token == token                          # the same token after a restart
+        assert second.token == token  # the same token after a restart
         client = second.client()
         status = client.status(done)
         assert status["status"] == "succeeded"
@@ -63,7 +65,7 @@ def test_sigkill_mid_job_then_restart(tiny_bundle, tmp_path):
             status = client.wait(job)
             assert status["status"] == "succeeded", status
             assert status["started"] > killed_at
-        events = list(client.events(running, timeout=10))     # a stream of a dead job ends at once
+        events = list(client.events(running, timeout=10))  # a stream of a dead job ends at once
         assert [(e, d["status"]) for e, d, _ in events] == [("status", "interrupted")]
         ids = [j["id"] for j in client.get("/jobs").json()["jobs"]]
         assert ids == [done, running, *queued]

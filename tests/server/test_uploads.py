@@ -1,4 +1,5 @@
 """Upload checks at submit time (backend/server/uploads.py): content sniffing, clear refusals."""
+
 from __future__ import annotations
 
 import io
@@ -34,13 +35,14 @@ def test_control_is_recognized_by_content_not_name(tmp_path):
     assert (checked.video_info.frames, checked.video_info.width, checked.video_info.height) == (9, 128, 128)
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"", "empty"), (b"hello, not a video", "control"), (b"PK\x03\x04broken zip", "package")])
+@pytest.mark.parametrize(
+    "data, words", [(b"", "empty"), (b"hello, not a video", "control"), (b"PK\x03\x04broken zip", "package")]
+)
 def test_bad_control_is_a_user_error(tmp_path, data, words):
     with pytest.raises(UserError) as err:
         check_control(_write(tmp_path, "control", data), 2**30)
     assert words in str(err.value)
-    assert str(tmp_path) not in str(err.value)          # no server-side path reaches the client
+    assert str(tmp_path) not in str(err.value)  # no server-side path reaches the client
 
 
 def test_package_over_the_uncompressed_limit_is_refused(tmp_path):
@@ -70,9 +72,12 @@ def test_mask_npz(tmp_path):
     np.testing.assert_array_equal(read_mask_npz(path), mask)
     as_uint8 = read_mask_npz(_write(tmp_path, "u", _npz(mask=np.full((4, 4), 255, np.uint8))))
     assert as_uint8.dtype == np.float32 and as_uint8.max() == 1.0
-    for arrays, words in [({"mask": mask, "extra": mask}, "exactly one array"),
-                          ({"mask": mask * 2}, "[0, 1]"), ({"mask": np.zeros(5, np.float32)}, "shape"),
-                          ({"mask": np.zeros((2, 2), np.int64)}, "float")]:
+    for arrays, words in [
+        ({"mask": mask, "extra": mask}, "exactly one array"),
+        ({"mask": mask * 2}, "[0, 1]"),
+        ({"mask": np.zeros(5, np.float32)}, "shape"),
+        ({"mask": np.zeros((2, 2), np.int64)}, "float"),
+    ]:
         with pytest.raises(UserError, match=words):
             check_mask(_write(tmp_path, "bad", _npz(**arrays)))
 
@@ -88,7 +93,7 @@ def test_mask_npz_zip_bomb_is_refused_before_decompressing(tmp_path):
         info = zf.infolist()[0]
     raw = bytearray(path.read_bytes())
     cd = raw.rfind(b"PK\x01\x02")
-    raw[cd + 24:cd + 28] = (3 * 2**30).to_bytes(4, "little")
+    raw[cd + 24 : cd + 28] = (3 * 2**30).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
     with pytest.raises(UserError, match="limit"):
         read_mask_npz(path)

@@ -5,6 +5,7 @@ The failures are raised through the worker's documented test hook (`fault_hook`)
 inside the job from the engine's progress callback: the exception leaves `engine.run` mid-stage and
 travels the real handler path, exactly like a failure raised by torch.
 """
+
 from __future__ import annotations
 
 import time
@@ -61,8 +62,7 @@ def test_out_of_memory_and_crashing_jobs_fail_cleanly_and_the_worker_goes_on(eng
         a, b, c = (_wait(store, j) for j in (oom, crash, fine))
         assert a.status == FAILED and a.stage == "stage1"
         assert a.error.startswith("out of CPU memory during stage1")
-        for advice in ("Lower the frame count", "the size", "fp8-cast", "preview",
-                       "ready for the next job"):
+        for advice in ("Lower the frame count", "the size", "fp8-cast", "preview", "ready for the next job"):
             assert advice in a.error, a.error
         assert b.status == FAILED
         assert b.error.startswith("internal error: RuntimeError: boom in the sampler")
@@ -83,7 +83,7 @@ def test_shutdown_mid_job_reports_interrupted_and_keeps_queued(engine, tmp_path)
     store, _ = JobStore.open(tmp_path / "data")
     started = {}
 
-    def fault_hook(job_id, event):          # not a fault: notes that stage 1 is under way
+    def fault_hook(job_id, event):  # not a fault: notes that stage 1 is under way
         if event.stage == "stage1":
             started.setdefault(job_id, time.monotonic())
 
@@ -107,9 +107,9 @@ def test_model_that_fails_to_load_fails_jobs_with_the_reason(tiny_bundle, tmp_pa
 
     bundle_dir = tmp_path / "bundle"
     shutil.copytree(tiny_bundle.parent, bundle_dir)
-    engine = Engine(bundle_dir / "bundle.json", device="cpu")      # headers read: fine so far
+    engine = Engine(bundle_dir / "bundle.json", device="cpu")  # headers read: fine so far
     checkpoint = next(bundle_dir.glob("*distilled*.safetensors"))
-    checkpoint.write_bytes(checkpoint.read_bytes()[:4096])         # damaged after the check
+    checkpoint.write_bytes(checkpoint.read_bytes()[:4096])  # damaged after the check
     store, _ = JobStore.open(tmp_path / "data")
     worker = Worker(store, engine, max_package_bytes=2**30)
     job = _job(store, tmp_path, 7)
@@ -124,8 +124,7 @@ def test_model_that_fails_to_load_fails_jobs_with_the_reason(tiny_bundle, tmp_pa
         worker.stop(timeout=30)
 
 
-def test_the_package_checked_at_submit_is_used_and_the_stored_file_read_only_without_it(
-        engine, tmp_path, monkeypatch):
+def test_the_package_checked_at_submit_is_used_and_the_stored_file_read_only_without_it(engine, tmp_path, monkeypatch):
     """A job runs on the package the submit already loaded (no second decode); without one (too
     large to hold, or after a restart) the stored file is read. The stored file is damaged after
     the submit, so which of the two the job used shows in its outcome."""
@@ -152,7 +151,7 @@ def test_the_package_checked_at_submit_is_used_and_the_stored_file_read_only_wit
 
     try:
         assert submit("held").status == "succeeded"
-        monkeypatch.setattr(worker_module, "PRELOAD_BUDGET_BYTES", 1)     # too large to hold
+        monkeypatch.setattr(worker_module, "PRELOAD_BUDGET_BYTES", 1)  # too large to hold
         record = submit("not-held")
         assert record.status == FAILED and "control" in record.error.lower()
         assert worker._preloaded == {}

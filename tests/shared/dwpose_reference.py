@@ -8,6 +8,7 @@ matplotlib), a dependency tree too heavy for a test. This file uses OpenCV's own
 (`cv2.ellipse2Poly`, `cv2.fillConvexPoly`, `cv2.circle`, `cv2.line`), so it checks the numpy
 re-implementation against the real pixel rules.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -16,13 +17,67 @@ import math
 import cv2
 import numpy as np
 
-PAIRS_ONE_BASED = [(2, 3), (2, 6), (3, 4), (4, 5), (6, 7), (7, 8), (2, 9), (9, 10), (10, 11), (2, 12),
-                   (12, 13), (13, 14), (2, 1), (1, 15), (15, 17), (1, 16), (16, 18)]
-BODY_COLOURS = [(255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
-                (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
-                (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85)]
-HAND_PAIRS = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10), (10, 11),
-              (11, 12), (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20)]
+PAIRS_ONE_BASED = [
+    (2, 3),
+    (2, 6),
+    (3, 4),
+    (4, 5),
+    (6, 7),
+    (7, 8),
+    (2, 9),
+    (9, 10),
+    (10, 11),
+    (2, 12),
+    (12, 13),
+    (13, 14),
+    (2, 1),
+    (1, 15),
+    (15, 17),
+    (1, 16),
+    (16, 18),
+]
+BODY_COLOURS = [
+    (255, 0, 0),
+    (255, 85, 0),
+    (255, 170, 0),
+    (255, 255, 0),
+    (170, 255, 0),
+    (85, 255, 0),
+    (0, 255, 0),
+    (0, 255, 85),
+    (0, 255, 170),
+    (0, 255, 255),
+    (0, 170, 255),
+    (0, 85, 255),
+    (0, 0, 255),
+    (85, 0, 255),
+    (170, 0, 255),
+    (255, 0, 255),
+    (255, 0, 170),
+    (255, 0, 85),
+]
+HAND_PAIRS = [
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (0, 5),
+    (5, 6),
+    (6, 7),
+    (7, 8),
+    (0, 9),
+    (9, 10),
+    (10, 11),
+    (11, 12),
+    (0, 13),
+    (13, 14),
+    (14, 15),
+    (15, 16),
+    (0, 17),
+    (17, 18),
+    (18, 19),
+    (19, 20),
+]
 
 
 def _points(arr):
@@ -79,5 +134,5 @@ def reference_frame(body, hands, face, width, height):
         if face is not None:
             lmks = _points(face[p])
             if any(k is not None for k in lmks):
-                _face(canvas, lmks + [kps[14], kps[15]])   # the OpenPose face pads with the body's eyes
+                _face(canvas, lmks + [kps[14], kps[15]])  # the OpenPose face pads with the body's eyes
     return canvas

@@ -1,4 +1,5 @@
 """shared/atomic_write.py: whole files or none, ordinary permissions, nothing left behind."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,7 @@ from shared import atomic_write as aw
 
 def test_writes_bytes_and_text_with_the_mode_a_normal_create_gives(tmp_path):
     normal = tmp_path / "normal"
-    normal.write_bytes(b"")                            # an ordinary create, same process umask
+    normal.write_bytes(b"")  # an ordinary create, same process umask
     aw.atomic_write(tmp_path / "a.bin", b"\x00\x01")
     aw.atomic_write(tmp_path / "b.txt", "caf\u00e9")
     assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
@@ -27,7 +28,7 @@ def test_the_umask_is_read_once_at_import_not_per_write(tmp_path, monkeypatch):
     aw.atomic_write(tmp_path / "x", b"1")
     tmp = aw.temp_path_beside(tmp_path / "y")
     aw.finish_atomic(tmp, tmp_path / "y")
-    assert calls == []          # another thread never sees a umask of 0 because of a write
+    assert calls == []  # another thread never sees a umask of 0 because of a write
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """The child-process line protocol (shared/child_messages.py): format/parse round trip, unknown
 tags, payloads with spaces, progress/step payloads and the child's main wrapper."""
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,19 @@ def test_payload_with_spaces_and_json_is_kept_whole():
     assert msg.parse("LTX_NOTE ") == (msg.NOTE, "")
 
 
-@pytest.mark.parametrize("line", ["", "LTX_NOTE", "LTX_PROBE_OK", "LTX_NOTES x", "ltx_note x", " LTX_NOTE x",
-                                  "Fra:1 Mem:12.3M | rendering", "LTX_NOTE\tx"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "LTX_NOTE",
+        "LTX_PROBE_OK",
+        "LTX_NOTES x",
+        "ltx_note x",
+        " LTX_NOTE x",
+        "Fra:1 Mem:12.3M | rendering",
+        "LTX_NOTE\tx",
+    ],
+)
 def test_other_lines_are_not_messages(line):
     assert msg.parse(line) is None
 
@@ -55,6 +67,7 @@ def test_emit_writes_one_flushed_line():
 def test_run_main_maps_user_error_to_ltx_error_and_exit_2(capsys):
     def refuse():
         raise UserError("scene: no such file: x.blend; give the path of a .blend file", "scene")
+
     assert msg.run_main(refuse) == 2
     captured = capsys.readouterr()
     assert captured.err == "LTX_ERROR scene: no such file: x.blend; give the path of a .blend file\n"

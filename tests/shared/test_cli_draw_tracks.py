@@ -1,4 +1,5 @@
 """`ltx-scene draw-tracks` through the real installed entry point."""
+
 import json
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def test_frames_option_extends_and_errors(tmp_path):
     assert res.returncode == 0, res.stderr
     frames = sorted((tmp_path / "a").iterdir())
     assert len(frames) == 9
-    assert read_png(frames[8]).any()            # the trail keeps ageing after the points end
+    assert read_png(frames[8]).any()  # the trail keeps ageing after the points end
     # a second run into the same folder is refused without --force
     res = run(src, "--width", 128, "--height", 64, "--out", tmp_path / "a")
     assert res.returncode == 2 and "--force" in res.stderr and "Traceback" not in res.stderr

@@ -7,8 +7,9 @@ from shared.job_spec import GenerationSpec
 
 
 def test_defaults_and_round_trip():
-    spec = GenerationSpec(prompt="a red fox runs", seed=7, frames=121, fps="23.976",
-                          loras=[{"name": "style", "strength": 0.5}])
+    spec = GenerationSpec(
+        prompt="a red fox runs", seed=7, frames=121, fps="23.976", loras=[{"name": "style", "strength": 0.5}]
+    )
     obj = spec.to_json()
     assert obj["fps"] == "24000/1001"
     assert obj["attention_strength"] == 1.0 and obj["use_first_frame"] is True and obj["preview"] is False
@@ -24,14 +25,24 @@ def test_unknown_keys_refused_by_name():
     assert "sed" in str(err.value) and "output_path" in str(err.value)
 
 
-@pytest.mark.parametrize("field, value, needle", [
-    ("prompt", "  ", "prompt"), ("seed", -1, "out of range"), ("seed", 1.5, "integer"),
-    ("width", 0, "out of range"), ("frames", 120, "121"), ("fps", "0", "out of range"),
-    ("control_kind", "normals", "depth"), ("attention_strength", 1.5, "[0.0, 1.0]"),
-    ("conditioning_strength", float("nan"), "number"), ("ic_lora_strength", -0.1, "range"),
-    ("loras", [{"name": "../x.safetensors"}], "no paths"), ("loras", [{"nme": "a"}], "entry 0"),
-    ("preview", "yes", "true or false"),
-])
+@pytest.mark.parametrize(
+    "field, value, needle",
+    [
+        ("prompt", "  ", "prompt"),
+        ("seed", -1, "out of range"),
+        ("seed", 1.5, "integer"),
+        ("width", 0, "out of range"),
+        ("frames", 120, "121"),
+        ("fps", "0", "out of range"),
+        ("control_kind", "normals", "depth"),
+        ("attention_strength", 1.5, "[0.0, 1.0]"),
+        ("conditioning_strength", float("nan"), "number"),
+        ("ic_lora_strength", -0.1, "range"),
+        ("loras", [{"name": "../x.safetensors"}], "no paths"),
+        ("loras", [{"nme": "a"}], "entry 0"),
+        ("preview", "yes", "true or false"),
+    ],
+)
 def test_validation_names_field(field, value, needle):
     obj = {"prompt": "a scene", field: value}
     with pytest.raises(UserError) as err:

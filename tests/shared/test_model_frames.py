@@ -1,4 +1,5 @@
 """reference_frames: a package -> exactly the control frames the model is given (engine and preview)."""
+
 from fractions import Fraction
 
 import numpy as np
@@ -38,15 +39,21 @@ def test_pose_is_drawn_at_the_package_size_then_resized():
 
 def test_tracks_and_canny_follow_the_same_rule():
     pts = np.stack([np.linspace(100, 900, F), np.linspace(100, 500, F)], 1)[None].astype(np.float32)
-    pkg = ControlPackage(kind="tracks", width=W, height=H, fps=Fraction(24), frame_count=F, tracks=pts,
-                         tracks_visible=np.ones((1, F), bool))
+    pkg = ControlPackage(
+        kind="tracks",
+        width=W,
+        height=H,
+        fps=Fraction(24),
+        frame_count=F,
+        tracks=pts,
+        tracks_visible=np.ones((1, F), bool),
+    )
     assert (reference_frames(pkg, 256, 144) == cover_resize(draw_tracks(pts, pkg.tracks_visible, W, H), 256, 144)).all()
     rgb = np.zeros((F, H, W, 3), np.uint8)
     for f in range(F):
-        rgb[f, 100 + 10 * f:300 + 10 * f, 200:500] = (220, 200, 90)
+        rgb[f, 100 + 10 * f : 300 + 10 * f, 200:500] = (220, 200, 90)
     for setting in (None, "trainer"):
-        pkg = ControlPackage(kind="canny", width=W, height=H, fps=Fraction(24), frame_count=F, rgb=rgb,
-                             canny=setting)
+        pkg = ControlPackage(kind="canny", width=W, height=H, fps=Fraction(24), frame_count=F, rgb=rgb, canny=setting)
         expected = cover_resize(canny_edges(rgb, setting), 512, 288)
         assert (reference_frames(pkg, 512, 288) == expected).all()
         assert expected.max() > 0
@@ -55,7 +62,7 @@ def test_tracks_and_canny_follow_the_same_rule():
 def test_depth_is_normalized_over_the_whole_package():
     z = np.full((F, 144, 256), np.inf, np.float32)
     for f in range(F):
-        z[f, 40:100, 60:200] = 2.0 + f            # moves away: the last frame is the farthest
+        z[f, 40:100, 60:200] = 2.0 + f  # moves away: the last frame is the farthest
     pkg = ControlPackage(kind="depth", width=W, height=H, fps=Fraction(24), frame_count=F, depth=z)
     full = depth_to_video(z, 256, 144)
     assert (reference_frames(pkg, 256, 144, frames=3) == full[:3]).all()
@@ -68,8 +75,9 @@ def test_cover_rule_and_resize():
     out = cover_resize(img, 64, 32)
     assert out.shape == (1, 32, 64, 3)
     torch = pytest.importorskip("torch")
-    t = torch.nn.functional.interpolate(torch.tensor(img, dtype=torch.float32).permute(0, 3, 1, 2), size=(64, 64),
-                                        mode="bilinear", align_corners=False)
+    t = torch.nn.functional.interpolate(
+        torch.tensor(img, dtype=torch.float32).permute(0, 3, 1, 2), size=(64, 64), mode="bilinear", align_corners=False
+    )
     expected = t.permute(0, 2, 3, 1)[:, 16:48].round().clamp(0, 255).to(torch.uint8).numpy()
     assert np.abs(out.astype(int) - expected).max() <= 1
 
@@ -84,7 +92,7 @@ def test_refusals():
 
 def test_attention_weights():
     pkg = pose_package()
-    assert attention_weights(pkg, F, 64, 36) is None                       # nothing to weigh: unmasked
+    assert attention_weights(pkg, F, 64, 36) is None  # nothing to weigh: unmasked
     pkg.attention_strength = np.linspace(0, 1, F, dtype=np.float32)
     w = attention_weights(pkg, 5, 64, 36)
     assert w.shape == (5, 36, 64) and np.allclose(w[:, 0, 0], np.linspace(0, 1, F)[:5])

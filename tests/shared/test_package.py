@@ -18,11 +18,23 @@ def full_package() -> ControlPackage:
     depth[:, 0] = np.inf
     body = rng.uniform(0, 1, (F, 2, 18, 3)).astype(np.float32)
     return ControlPackage(
-        kind="pose", width=W, height=H, fps=Fraction(24000, 1001), frame_count=F, frame_start=1001,
-        camera={"type": "PERSP", "lens_mm": 50.0, "sensor_width_mm": 36.0, "sensor_fit": "AUTO",
-                "clip_start": 0.1, "clip_end": 100.0},
+        kind="pose",
+        width=W,
+        height=H,
+        fps=Fraction(24000, 1001),
+        frame_count=F,
+        frame_start=1001,
+        camera={
+            "type": "PERSP",
+            "lens_mm": 50.0,
+            "sensor_width_mm": 36.0,
+            "sensor_fit": "AUTO",
+            "clip_start": 0.1,
+            "clip_end": 100.0,
+        },
         source={"app": "Blender 5.0.1", "scene": "Scene"},
-        depth=depth, pose_body=body,
+        depth=depth,
+        pose_body=body,
         pose_hands=rng.uniform(0, 1, (F, 2, 2, 21, 3)).astype(np.float32),
         pose_face=rng.uniform(0, 1, (F, 2, 68, 3)).astype(np.float32),
         tracks=rng.uniform(-5, 70, (3, F, 2)).astype(np.float32),
@@ -64,8 +76,15 @@ def test_manifest_is_uint8_json_and_no_pickle():
 
 
 def test_minimal_tracks_package():
-    pkg = ControlPackage("tracks", 512, 288, Fraction(24), 9, tracks=np.zeros((1, 9, 2), np.float32),
-                         tracks_visible=np.ones((1, 9), bool))
+    pkg = ControlPackage(
+        "tracks",
+        512,
+        288,
+        Fraction(24),
+        9,
+        tracks=np.zeros((1, 9, 2), np.float32),
+        tracks_visible=np.ones((1, 9), bool),
+    )
     assert ControlPackage.load(pkg.to_bytes()).tracks.shape == (1, 9, 2)
 
 
@@ -80,27 +99,32 @@ def test_frame_count_mismatch_message():
     pkg = ControlPackage("depth", 512, 288, Fraction(24), 121, depth=np.ones((120, 288, 512), np.float32))
     err = error_of(pkg)
     assert err.field == "depth"
-    assert str(err) == ("depth: expected float32 array of shape (F, Hd, Wd) with F = frame_count = 121, "
-                        "got float32 array of shape (120, 288, 512)")
+    assert str(err) == (
+        "depth: expected float32 array of shape (F, Hd, Wd) with F = frame_count = 121, "
+        "got float32 array of shape (120, 288, 512)"
+    )
 
 
-@pytest.mark.parametrize("name, value, needle", [
-    ("depth", np.ones((F, H, W), np.float64), "float32"),
-    ("depth", np.ones((F, H, W, 1), np.float32), "(F, Hd, Wd)"),
-    ("depth", np.full((F, H, W), np.nan, np.float32), "NaN"),
-    ("depth", np.zeros((F, H, W), np.float32), "> 0"),
-    ("depth", np.ones((F, H, H), np.float32), "aspect"),
-    ("pose_body", np.ones((F, 1, 17, 3), np.float32), "(F, P, 18, 3)"),
-    ("pose_body", np.full((F, 1, 18, 3), np.nan, np.float32), "NaN"),
-    ("pose_body", np.full((F, 1, 18, 3), 2.0, np.float32), "confidence"),
-    ("pose_hands", np.ones((F, 3, 2, 21, 3), np.float32), "people"),
-    ("tracks", np.full((2, F, 2), np.inf, np.float32), "NaN or infinity"),
-    ("tracks_visible", np.ones((2, F), np.uint8), "bool"),
-    ("rgb", np.ones((F, H, W, 4), np.uint8), "(F, Hr, Wr, 3)"),
-    ("mask", np.full((F, H, W), 1.5, np.float32), "[0, 1]"),
-    ("attention_strength", np.ones((F + 1,), np.float32), "frame_count"),
-    ("first_frame", np.ones((H, W), np.uint8), "(H, W, 3)"),
-])
+@pytest.mark.parametrize(
+    "name, value, needle",
+    [
+        ("depth", np.ones((F, H, W), np.float64), "float32"),
+        ("depth", np.ones((F, H, W, 1), np.float32), "(F, Hd, Wd)"),
+        ("depth", np.full((F, H, W), np.nan, np.float32), "NaN"),
+        ("depth", np.zeros((F, H, W), np.float32), "> 0"),
+        ("depth", np.ones((F, H, H), np.float32), "aspect"),
+        ("pose_body", np.ones((F, 1, 17, 3), np.float32), "(F, P, 18, 3)"),
+        ("pose_body", np.full((F, 1, 18, 3), np.nan, np.float32), "NaN"),
+        ("pose_body", np.full((F, 1, 18, 3), 2.0, np.float32), "confidence"),
+        ("pose_hands", np.ones((F, 3, 2, 21, 3), np.float32), "people"),
+        ("tracks", np.full((2, F, 2), np.inf, np.float32), "NaN or infinity"),
+        ("tracks_visible", np.ones((2, F), np.uint8), "bool"),
+        ("rgb", np.ones((F, H, W, 4), np.uint8), "(F, Hr, Wr, 3)"),
+        ("mask", np.full((F, H, W), 1.5, np.float32), "[0, 1]"),
+        ("attention_strength", np.ones((F + 1,), np.float32), "frame_count"),
+        ("first_frame", np.ones((H, W), np.uint8), "(H, W, 3)"),
+    ],
+)
 def test_bad_arrays_name_their_field(name, value, needle):
     pkg = full_package()
     setattr(pkg, name, value)
@@ -111,9 +135,19 @@ def test_bad_arrays_name_their_field(name, value, needle):
     assert needle in str(err)
 
 
-@pytest.mark.parametrize("field, value", [("kind", "normals"), ("width", 0), ("height", 2.5), ("frame_count", 0),
-                                          ("fps", "0"), ("camera", {"type": "FISHEYE"}), ("source", []),
-                                          ("depth_units", "")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("kind", "normals"),
+        ("width", 0),
+        ("height", 2.5),
+        ("frame_count", 0),
+        ("fps", "0"),
+        ("camera", {"type": "FISHEYE"}),
+        ("source", []),
+        ("depth_units", ""),
+    ],
+)
 def test_bad_metadata_names_field(field, value):
     pkg = full_package()
     setattr(pkg, field, value)
@@ -144,9 +178,20 @@ def npy(arr, allow_pickle=False) -> bytes:
 
 
 def manifest_npy(**over) -> bytes:
-    m = {"format": "ltx-scene-control-package", "version": 1, "kind": "depth", "width": W, "height": H,
-         "fps": "24", "frame_count": F, "frame_start": 0, "camera": None, "source": {}, "depth_units": "m",
-         "arrays": ["depth"]}
+    m = {
+        "format": "ltx-scene-control-package",
+        "version": 1,
+        "kind": "depth",
+        "width": W,
+        "height": H,
+        "fps": "24",
+        "frame_count": F,
+        "frame_start": 0,
+        "camera": None,
+        "source": {},
+        "depth_units": "m",
+        "arrays": ["depth"],
+    }
     m.update(over)
     return npy(np.frombuffer(json.dumps(m).encode(), np.uint8))
 
@@ -163,8 +208,9 @@ def test_handmade_valid_file_loads():
 
 
 def test_unknown_entry_refused():
-    data = npz_bytes({"manifest.npy": manifest_npy(), "depth.npy": npy(np.ones((F, H, W), np.float32)),
-                      "evil.npy": npy(np.ones(3))})
+    data = npz_bytes(
+        {"manifest.npy": manifest_npy(), "depth.npy": npy(np.ones((F, H, W), np.float32)), "evil.npy": npy(np.ones(3))}
+    )
     err = load_error(data)
     assert err.field == "evil.npy" and "unknown entry" in str(err)
 
@@ -175,7 +221,7 @@ def test_path_like_entry_refused():
 
 
 def test_oversized_entry_refused_before_decompressing():
-    big = npy(np.zeros((F, 512, 1024), np.float32))   # ~19 MB of zeros, compresses to ~20 KB
+    big = npy(np.zeros((F, 512, 1024), np.float32))  # ~19 MB of zeros, compresses to ~20 KB
     data = npz_bytes({"manifest.npy": manifest_npy(width=1024, height=512), "depth.npy": big})
     assert len(data) < 200_000
     err = load_error(data, max_bytes=1_000_000)
@@ -184,8 +230,7 @@ def test_oversized_entry_refused_before_decompressing():
 
 def test_total_size_limit():
     arr = npy(np.ones((F, H, W), np.float32))
-    data = npz_bytes({"manifest.npy": manifest_npy(arrays=["depth", "mask"]), "depth.npy": arr,
-                      "mask.npy": arr})
+    data = npz_bytes({"manifest.npy": manifest_npy(arrays=["depth", "mask"]), "depth.npy": arr, "mask.npy": arr})
     err = load_error(data, max_bytes=len(arr) + 1000)
     assert "add up" in str(err)
     assert DEFAULT_MAX_BYTES == 2 * 1024**3

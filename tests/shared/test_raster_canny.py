@@ -1,4 +1,5 @@
 """Canny settings (recorded in the package) and the numpy edge maker against OpenCV."""
+
 import io
 from fractions import Fraction
 
@@ -7,8 +8,16 @@ import pytest
 
 from shared.errors import UserError
 from shared.package import ControlPackage, PackageError
-from shared.raster.canny import (CANNY_PRESETS, DEFAULT_CANNY_PRESET, canny, canny_edges, canny_settings,
-                                 resize_area, resize_cubic, rgb_to_grey)
+from shared.raster.canny import (
+    CANNY_PRESETS,
+    DEFAULT_CANNY_PRESET,
+    canny,
+    canny_edges,
+    canny_settings,
+    resize_area,
+    resize_cubic,
+    rgb_to_grey,
+)
 
 cv2 = pytest.importorskip("cv2")
 
@@ -20,8 +29,14 @@ def render(h, w, seed):
     img[:] = (40, 60, 90)
     for _ in range(12):
         colour = tuple(int(v) for v in r.integers(0, 256, 3))
-        cv2.circle(img, (int(r.integers(0, w)), int(r.integers(0, h))), int(r.integers(5, h // 3)), colour, -1,
-                   lineType=cv2.LINE_AA)
+        cv2.circle(
+            img,
+            (int(r.integers(0, w)), int(r.integers(0, h))),
+            int(r.integers(5, h // 3)),
+            colour,
+            -1,
+            lineType=cv2.LINE_AA,
+        )
         corners = [int(v) for v in (r.integers(0, w), r.integers(0, h), r.integers(0, w), r.integers(0, h))]
         cv2.rectangle(img, corners[:2], corners[2:], tuple(int(v) for v in r.integers(0, 256, 3)), -1)
     img = cv2.GaussianBlur(img, (3, 3), 0.8)
@@ -46,31 +61,47 @@ def test_default_is_the_union_workflow_and_the_trainer_is_an_option():
     assert DEFAULT_CANNY_PRESET == "union-2.3"
     assert canny_settings() == {"preset": "union-2.3", "low": 92, "high": 200, "short_side": 512}
     assert canny_settings("trainer") == {"preset": "trainer", "low": 100, "high": 200, "short_side": None}
-    assert canny_settings({"preset": "trainer", "low": 80}) == {"preset": "custom", "low": 80, "high": 200,
-                                                               "short_side": None}
+    assert canny_settings({"preset": "trainer", "low": 80}) == {
+        "preset": "custom",
+        "low": 80,
+        "high": 200,
+        "short_side": None,
+    }
     assert canny_settings({"low": 50, "high": 150, "short_side": None})["preset"] == "custom"
     assert set(CANNY_PRESETS) == {"union-2.3", "trainer"}
-    for bad in ("sobel", {"low": 300, "high": 200, "short_side": None}, {"preset": "trainer", "blur": 3},
-                {"low": 50, "high": 150}, {"preset": "trainer", "short_side": 4}):
+    for bad in (
+        "sobel",
+        {"low": 300, "high": 200, "short_side": None},
+        {"preset": "trainer", "blur": 3},
+        {"low": 50, "high": 150},
+        {"preset": "trainer", "short_side": 4},
+    ):
         with pytest.raises(UserError, match="canny"):
             canny_settings(bad)
 
 
 def test_settings_are_recorded_in_the_package_and_old_packages_load():
     rgb = np.zeros((9, 64, 64, 3), np.uint8)
-    pkg = ControlPackage(kind="canny", width=64, height=64, fps=Fraction(24), frame_count=9, rgb=rgb,
-                         canny="trainer")
+    pkg = ControlPackage(kind="canny", width=64, height=64, fps=Fraction(24), frame_count=9, rgb=rgb, canny="trainer")
     loaded = ControlPackage.load(io.BytesIO(pkg.to_bytes()))
     assert loaded.manifest()["canny"] == loaded.canny == canny_settings("trainer")
     old = ControlPackage(kind="canny", width=64, height=64, fps=Fraction(24), frame_count=9, rgb=rgb)
-    assert "canny" not in old.manifest()                       # as packages were written before
+    assert "canny" not in old.manifest()  # as packages were written before
     assert ControlPackage.load(io.BytesIO(old.to_bytes())).canny is None
     with pytest.raises(PackageError, match="canny"):
-        ControlPackage(kind="depth", width=64, height=64, fps=Fraction(24), frame_count=9,
-                       depth=np.ones((9, 32, 32), np.float32), canny="trainer").validate()
+        ControlPackage(
+            kind="depth",
+            width=64,
+            height=64,
+            fps=Fraction(24),
+            frame_count=9,
+            depth=np.ones((9, 32, 32), np.float32),
+            canny="trainer",
+        ).validate()
     with pytest.raises(PackageError, match="canny"):
-        ControlPackage(kind="canny", width=64, height=64, fps=Fraction(24), frame_count=9, rgb=rgb,
-                       canny="nope").validate()
+        ControlPackage(
+            kind="canny", width=64, height=64, fps=Fraction(24), frame_count=9, rgb=rgb, canny="nope"
+        ).validate()
 
 
 def test_grey_area_and_canny_equal_opencv():

@@ -1,4 +1,5 @@
 """Depth resizing keeps background black beside silhouettes (no foreground blended into it)."""
+
 import numpy as np
 
 from shared.raster.bilinear import bilinear_taps, resize_bilinear
@@ -10,7 +11,7 @@ def silhouettes(frames=3, h=144, w=256):
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     z = np.full((frames, h, w), np.inf, np.float32)
     for f in range(frames):
-        blob = (xs - 80 - 10 * f) ** 2 + (ys - 70) ** 2 < 40 ** 2
+        blob = (xs - 80 - 10 * f) ** 2 + (ys - 70) ** 2 < 40**2
         z[f][blob] = 2.0 + ((xs[blob] - 80) ** 2 + (ys[blob] - 70) ** 2) / 3000
         slab = (xs > 150) & (xs < 230) & (ys > 30 + f) & (ys < 120)
         z[f][slab] = 9.0

@@ -12,12 +12,12 @@ from shared.raster.tracks import draw_tracks
 # ---------------------------------------------------------------------------------------- depth
 def test_clip_global_normalization_near_white_far_frame_not_stretched():
     z = np.full((2, 4, 6), 10.0, np.float32)
-    z[0, :, :3] = 1.0                     # frame 0: near object + far wall; frame 1: far wall only
+    z[0, :, :3] = 1.0  # frame 0: near object + far wall; frame 1: far wall only
     v = depth_to_video(z)
     assert v.shape == (2, 4, 6, 3) and v.dtype == np.uint8
-    assert (v[0, :, :3] == 255).all()     # nearest in the clip: white
-    assert (v[0, :, 3:] == 0).all()       # farthest in the clip: black
-    assert (v[1] == 0).all()              # per-frame normalization would have made this white
+    assert (v[0, :, :3] == 255).all()  # nearest in the clip: white
+    assert (v[0, :, 3:] == 0).all()  # farthest in the clip: black
+    assert (v[1] == 0).all()  # per-frame normalization would have made this white
 
 
 def test_background_black_and_inverse_depth_values():
@@ -25,13 +25,13 @@ def test_background_black_and_inverse_depth_values():
     v = depth_to_video(z)
     # d = 1, .5, 0, .25 over [0, 1] -> 255, 127.5 -> 128 (half to even), 0, 63.75 -> 64
     np.testing.assert_array_equal(v[0, 0, :, 0], [255, 128, 0, 64])
-    assert (v[..., 0] == v[..., 1]).all() and (v[..., 1] == v[..., 2]).all()   # grey
+    assert (v[..., 0] == v[..., 1]).all() and (v[..., 1] == v[..., 2]).all()  # grey
 
 
 def test_depth_resize_and_constant_clip():
     z = np.full((3, 9, 16), 5.0, np.float32)
     v = depth_to_video(z, 32, 18)
-    assert v.shape == (3, 18, 32, 3) and (v == 255).all()      # one depth everywhere: geometry white
+    assert v.shape == (3, 18, 32, 3) and (v == 255).all()  # one depth everywhere: geometry white
     z[:, :, :8] = np.inf
     v = depth_to_video(z, 32, 18)
     assert (v[:, :, :14] == 0).all() and (v[:, :, 18:] == 255).all()
@@ -68,9 +68,9 @@ def test_dilate_and_feather():
     block[10:31, 10:31] = 1
     soft = attention_mask(block, None, 1, 41, 41, feather_px=6)[0]
     assert soft[20, 20] == pytest.approx(1.0) and soft[0, 0] == 0
-    assert 0 < soft[20, 9] < 0.5 < soft[20, 10] < 1       # the edge is soft on both sides
+    assert 0 < soft[20, 9] < 0.5 < soft[20, 10] < 1  # the edge is soft on both sides
     assert soft[20, 3] == 0 and soft[20, 17] == pytest.approx(1.0)
-    assert np.all(np.diff(soft[20, :21]) >= -1e-6)          # rises monotonically into the block
+    assert np.all(np.diff(soft[20, :21]) >= -1e-6)  # rises monotonically into the block
 
 
 def test_mask_resize_and_refusals():
@@ -105,18 +105,20 @@ def test_rasterize_dispatches_on_kind():
     frames = rasterize(pose)
     assert tuple(frames[4, 18, 32]) == (255, 0, 0)
     canny = ControlPackage("canny", 64, 36, Fraction(24), 9, rgb=np.zeros((9, 36, 64, 3), np.uint8))
-    with pytest.raises(UserError, match="reference_frames"):   # edges: shared.raster.model_frames
+    with pytest.raises(UserError, match="reference_frames"):  # edges: shared.raster.model_frames
         rasterize(canny)
 
 
 @pytest.mark.parametrize("radius", [1, 2, 3, 5, 13])
 def test_box_blur_is_the_window_mean_with_replicated_edges(radius):
     from shared.raster.mask import _box_blur_axis
+
     x = np.random.default_rng(radius).random((2, 17, 40), dtype=np.float32)
     for axis in (-1, -2):
         pad = [(0, 0)] * 3
         pad[axis] = (radius, radius)
         padded = np.pad(x, pad, mode="edge").astype(np.float64)
-        windows = [np.take(padded, np.arange(i, i + 2 * radius + 1), axis=axis).mean(axis=axis)
-                   for i in range(x.shape[axis])]
+        windows = [
+            np.take(padded, np.arange(i, i + 2 * radius + 1), axis=axis).mean(axis=axis) for i in range(x.shape[axis])
+        ]
         np.testing.assert_allclose(_box_blur_axis(x, radius, axis), np.stack(windows, axis=axis), atol=1e-5)

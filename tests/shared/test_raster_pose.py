@@ -23,10 +23,28 @@ def px(frame, x, y):
 
 # ------------------------------------------------------------------------------ a synthetic person
 # OpenPose-18 in units of the person's height, origin at the neck, y down
-_TEMPLATE = np.array([
-    (0.0, -0.12), (0.0, 0.0), (-0.11, 0.01), (-0.16, 0.17), (-0.2, 0.32), (0.11, 0.01), (0.17, 0.16),
-    (0.24, 0.3), (-0.07, 0.34), (-0.08, 0.58), (-0.09, 0.82), (0.07, 0.34), (0.1, 0.58), (0.12, 0.82),
-    (-0.025, -0.14), (0.025, -0.14), (-0.06, -0.12), (0.06, -0.12)])
+_TEMPLATE = np.array(
+    [
+        (0.0, -0.12),
+        (0.0, 0.0),
+        (-0.11, 0.01),
+        (-0.16, 0.17),
+        (-0.2, 0.32),
+        (0.11, 0.01),
+        (0.17, 0.16),
+        (0.24, 0.3),
+        (-0.07, 0.34),
+        (-0.08, 0.58),
+        (-0.09, 0.82),
+        (0.07, 0.34),
+        (0.1, 0.58),
+        (0.12, 0.82),
+        (-0.025, -0.14),
+        (0.025, -0.14),
+        (-0.06, -0.12),
+        (0.06, -0.12),
+    ]
+)
 
 
 def _hand_points(wrist, elbow, size, rng):
@@ -46,17 +64,29 @@ def _hand_points(wrist, elbow, size, rng):
 def _face_points(nose, size, rng):
     """68 points laid out like the iBUG face: jaw, brows, nose, eyes, mouth."""
     t = np.linspace(-1, 1, 17)
-    jaw = np.stack([t * 0.5, 0.1 + 0.45 * (1 - t ** 2) ** 0.5 - 0.25], 1)
-    brows = np.concatenate([np.stack([np.linspace(-0.4, -0.1, 5), np.full(5, -0.3)], 1),
-                            np.stack([np.linspace(0.1, 0.4, 5), np.full(5, -0.3)], 1)])
-    nose_pts = np.concatenate([np.stack([np.zeros(4), np.linspace(-0.2, 0.05, 4)], 1),
-                               np.stack([np.linspace(-0.1, 0.1, 5), np.full(5, 0.1)], 1)])
+    jaw = np.stack([t * 0.5, 0.1 + 0.45 * (1 - t**2) ** 0.5 - 0.25], 1)
+    brows = np.concatenate(
+        [
+            np.stack([np.linspace(-0.4, -0.1, 5), np.full(5, -0.3)], 1),
+            np.stack([np.linspace(0.1, 0.4, 5), np.full(5, -0.3)], 1),
+        ]
+    )
+    nose_pts = np.concatenate(
+        [
+            np.stack([np.zeros(4), np.linspace(-0.2, 0.05, 4)], 1),
+            np.stack([np.linspace(-0.1, 0.1, 5), np.full(5, 0.1)], 1),
+        ]
+    )
     a = np.linspace(0, 2 * np.pi, 6, endpoint=False)
     eyes = np.concatenate([np.stack([c + 0.1 * np.cos(a), -0.17 + 0.04 * np.sin(a)], 1) for c in (-0.22, 0.22)])
     b = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     c = np.linspace(0, 2 * np.pi, 8, endpoint=False)
-    mouth = np.concatenate([np.stack([0.2 * np.cos(b), 0.3 + 0.07 * np.sin(b)], 1),
-                            np.stack([0.12 * np.cos(c), 0.3 + 0.03 * np.sin(c)], 1)])
+    mouth = np.concatenate(
+        [
+            np.stack([0.2 * np.cos(b), 0.3 + 0.07 * np.sin(b)], 1),
+            np.stack([0.12 * np.cos(c), 0.3 + 0.03 * np.sin(c)], 1),
+        ]
+    )
     pts = np.concatenate([jaw, brows, nose_pts, eyes, mouth])
     assert len(pts) == 68
     return nose + pts * size + rng.normal(0, 0.3, pts.shape)
@@ -70,7 +100,7 @@ def person(cx, cy, height, rng, turn=1.0):
     b[1, :2] = (b[2, :2] + b[5, :2]) / 2
     b[:, 2] = rng.uniform(0.5, 1.0, 18)
     hands = np.zeros((2, 21, 3))
-    for side, (wrist, elbow) in enumerate(((7, 6), (4, 3))):     # left hand, then right hand
+    for side, (wrist, elbow) in enumerate(((7, 6), (4, 3))):  # left hand, then right hand
         hands[side, :, :2] = _hand_points(b[wrist, :2], b[elbow, :2], height * 0.11, rng)
         hands[side, :, 2] = rng.uniform(0.4, 1.0, 21)
     face = np.zeros((68, 3))
@@ -83,9 +113,11 @@ def scene(width, height, people, seed):
     rng = np.random.default_rng(seed)
     if people == 1:
         parts = [person(width * 0.5 + 0.37, height * 0.18 + 0.61, height * 0.78, rng)]
-    else:   # two people, the second one overlapping the first one's right side
-        parts = [person(width * 0.45 + 0.21, height * 0.2 + 0.43, height * 0.75, rng),
-                 person(width * 0.55 + 0.77, height * 0.25 + 0.19, height * 0.7, rng, turn=-0.9)]
+    else:  # two people, the second one overlapping the first one's right side
+        parts = [
+            person(width * 0.45 + 0.21, height * 0.2 + 0.43, height * 0.75, rng),
+            person(width * 0.55 + 0.77, height * 0.25 + 0.19, height * 0.7, rng, turn=-0.9),
+        ]
     return tuple(np.stack([p[i] for p in parts])[None].astype(np.float32) for i in range(3))
 
 
@@ -119,31 +151,31 @@ def test_confidence_and_edge_rules_match_the_reference():
     b, h, f = b.astype(np.float64), h.astype(np.float64), f.astype(np.float64)
     b[0, 0, [3, 9], 2] = 0.3
     h[0, 0, 0, [0, 5, 9], 2] = 0.3
-    h[0, 0, 1, 3, :2] = (0.7, 200.2)     # column 0 after truncation
-    h[0, 0, 1, 8, :2] = (150.9, 0.99)    # row 0
+    h[0, 0, 1, 3, :2] = (0.7, 200.2)  # column 0 after truncation
+    h[0, 0, 1, 8, :2] = (150.9, 0.99)  # row 0
     f[0, 0, :30, :2] = rng.uniform(-3, 1.5, (30, 2))
     ours = draw_pose(b, h, f, 512, 512)[0]
     ref = reference_frame(b[0], h[0], f[0], 512, 512)
     assert (ours != ref).any(2).sum() <= 0.001 * ref.any(2).sum()
-    assert not (ours == LIMB_COLOURS[2]).all(2).any()      # limb 2 (R shoulder -> R elbow) needs keypoint 3
+    assert not (ours == LIMB_COLOURS[2]).all(2).any()  # limb 2 (R shoulder -> R elbow) needs keypoint 3
 
 
 def test_face_draws_the_body_eyes_only_with_a_face():
     b = body({14: (100.5, 100.5), 15: (140.2, 100.9)})
     face = np.zeros((1, 1, 68, 3), np.float32)
-    assert px(draw_pose(b, None, face, 256, 256)[0], 100, 100) == (170, 0, 255)    # joint 14's colour
+    assert px(draw_pose(b, None, face, 256, 256)[0], 100, 100) == (170, 0, 255)  # joint 14's colour
     face[0, 0, 0] = (60, 60, 1)
     frame = draw_pose(b, None, face, 256, 256)[0]
     assert px(frame, 100, 100) == (255, 255, 255) and px(frame, 140, 100) == (255, 255, 255)
-    assert px(frame, 103, 100) == (255, 255, 255)            # radius 3 over the radius-4 joint
+    assert px(frame, 103, 100) == (255, 255, 255)  # radius 3 over the radius-4 joint
     assert px(frame, 104, 100) == (170, 0, 255)
 
 
 def test_people_are_drawn_one_after_the_other():
     """Person 2's limb covers person 1's joint (limb-major drawing would put the joint on top)."""
     b = np.zeros((1, 2, 18, 3), np.float32)
-    b[0, 0, 2] = (200, 200, 1)                     # person 1: a lone R shoulder
-    b[0, 1, 2] = (150, 200, 1)                     # person 2: R shoulder -> R elbow through it
+    b[0, 0, 2] = (200, 200, 1)  # person 1: a lone R shoulder
+    b[0, 1, 2] = (150, 200, 1)  # person 2: R shoulder -> R elbow through it
     b[0, 1, 3] = (250, 200, 1)
     frame = draw_pose(b, None, None, 400, 400)[0]
     assert px(frame, 200, 200) == tuple(LIMB_COLOURS[2])
@@ -152,9 +184,9 @@ def test_people_are_drawn_one_after_the_other():
 def test_limb_colour_is_dimmed_and_joints_full_colour():
     # R shoulder (2) -> R elbow (3) is limb 2 ([3, 4] one-based), colour (255, 170, 0)
     frame = draw_pose(body({2: (100, 100), 3: (300, 100)}), None, None, 512, 512)[0]
-    assert px(frame, 200, 100) == (153, 102, 0)          # int(c * 0.6)
-    assert px(frame, 100, 100) == (255, 170, 0)          # joint 2's colour
-    assert px(frame, 300, 100) == (255, 255, 0)          # joint 3's colour
+    assert px(frame, 200, 100) == (153, 102, 0)  # int(c * 0.6)
+    assert px(frame, 100, 100) == (255, 170, 0)  # joint 2's colour
+    assert px(frame, 300, 100) == (255, 255, 0)  # joint 3's colour
     # the limb is an ellipse polygon with semi-minor axis 4 px, outline included
     assert px(frame, 200, 104) == (153, 102, 0) and px(frame, 200, 105) == (0, 0, 0)
     assert px(frame, 200, 96) == (153, 102, 0) and px(frame, 200, 95) == (0, 0, 0)
@@ -166,7 +198,7 @@ def test_limb_geometry_is_truncated():
     frame = draw_pose(body({2: (100.9, 100.9), 3: (201.8, 100.9)}), None, None, 512, 512)[0]
     dim = (frame == LIMB_COLOURS[2]).all(2) | (frame != 0).any(2)
     row = np.flatnonzero(dim[100])
-    assert (row.min(), row.max()) == (96, 205)           # joints of radius 4 at x = 100 and 201
+    assert (row.min(), row.max()) == (96, 205)  # joints of radius 4 at x = 100 and 201
     assert dim[96:105, 151].all() and not dim[95, 151] and not dim[105, 151]
 
 
@@ -180,39 +212,39 @@ def test_later_limb_overwrites_earlier_where_they_cross():
 
 def test_missing_keypoints_skip_limbs_and_joints():
     b = body({2: (100, 100), 3: (300, 100)})
-    b[0, 0, 3, 2] = 0.3                             # not above 0.3: absent
+    b[0, 0, 3, 2] = 0.3  # not above 0.3: absent
     frame = draw_pose(b, None, None, 512, 512)[0]
     assert px(frame, 200, 100) == (0, 0, 0) and px(frame, 300, 100) == (0, 0, 0)
     assert px(frame, 100, 100) == (255, 170, 0)
-    assert frame.any(axis=2).sum() == 49            # only joint 2's disc of radius 4
+    assert frame.any(axis=2).sum() == 49  # only joint 2's disc of radius 4
 
 
 def test_hands_and_face():
     b = body({})
     hands = np.zeros((1, 1, 2, 21, 3), np.float32)
     left = hands[0, 0, 0]
-    left[:, 0] = 100 + np.arange(21) * 20            # points along a line, 20 px apart
+    left[:, 0] = 100 + np.arange(21) * 20  # points along a line, 20 px apart
     left[:, 1] = 200
-    left[:5, 2] = 1                                  # the thumb chain only: edges 0..3
+    left[:5, 2] = 1  # the thumb chain only: edges 0..3
     face = np.zeros((1, 1, 68, 3), np.float32)
     face[0, 0, :, :2] = (400, 400)
-    face[0, 0, 0] = (400, 400, 1)                    # one visible landmark
+    face[0, 0, 0] = (400, 400, 1)  # one visible landmark
     frame = draw_pose(b, hands, face, 512, 512)[0]
-    assert px(frame, 110, 200) == (255, 0, 0)        # edge 0: HSV(0, 1, 1)
+    assert px(frame, 110, 200) == (255, 0, 0)  # edge 0: HSV(0, 1, 1)
     assert px(frame, 130, 200) == tuple(HAND_EDGE_COLOURS[1]) == (255, 77, 0)
     assert px(frame, 110, 201) == (255, 0, 0) and px(frame, 110, 202) == (0, 0, 0)  # 2 px line: 3 rows
-    assert px(frame, 100, 200) == (0, 0, 255)        # hand joints
+    assert px(frame, 100, 200) == (0, 0, 255)  # hand joints
     assert px(frame, 400, 400) == (255, 255, 255) and px(frame, 403, 400) == (255, 255, 255)
-    assert px(frame, 404, 400) == (0, 0, 0)          # face dot radius 3
+    assert px(frame, 404, 400) == (0, 0, 0)  # face dot radius 3
     assert not frame[390:411, 380:390].any()
 
 
 def test_draw_order_body_hands_face():
     b = body({2: (100, 100), 3: (300, 100)})
     hands = np.zeros((1, 1, 2, 21, 3), np.float32)
-    hands[0, 0, 1, 0] = (200, 100, 1)                # a right-hand joint on the limb
+    hands[0, 0, 1, 0] = (200, 100, 1)  # a right-hand joint on the limb
     face = np.zeros((1, 1, 68, 3), np.float32)
-    face[0, 0, 0] = (150, 100, 1)                    # a face dot on the limb
+    face[0, 0, 0] = (150, 100, 1)  # a face dot on the limb
     frame = draw_pose(b, hands, face, 512, 512)[0]
     assert px(frame, 200, 100) == (0, 0, 255)
     assert px(frame, 150, 100) == (255, 255, 255)

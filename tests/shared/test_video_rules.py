@@ -3,12 +3,35 @@ from fractions import Fraction
 import pytest
 
 from shared.errors import UserError
-from shared.video_rules import (VideoRuleError, check_frames, check_size, format_fps, parse_fps,
-                                size_multiple, snap_frames, snap_size)
+from shared.video_rules import (
+    VideoRuleError,
+    check_frames,
+    check_size,
+    format_fps,
+    parse_fps,
+    size_multiple,
+    snap_frames,
+    snap_size,
+)
 
 
-@pytest.mark.parametrize("n, expected", [(121, 121), (120, 121), (118, 121), (117, 121), (116, 113),
-                                         (113, 113), (9, 9), (5, 9), (1, 9), (0, 9), (-7, 9), (125, 129)])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (121, 121),
+        (120, 121),
+        (118, 121),
+        (117, 121),
+        (116, 113),
+        (113, 113),
+        (9, 9),
+        (5, 9),
+        (1, 9),
+        (0, 9),
+        (-7, 9),
+        (125, 129),
+    ],
+)
 def test_snap_frames_nearest_8k_plus_1_ties_up(n, expected):
     assert snap_frames(n) == expected
 
@@ -50,8 +73,8 @@ def test_size_multiple_refuses_bad_factor():
 
 def test_snap_size():
     assert snap_size(1000, 570, 64) == (1024, 576)
-    assert snap_size(10, 10, 64) == (64, 64)           # at least one multiple
-    assert snap_size(1024, 576, 128) == (1024, 640)    # 4.5 multiples: ties go up
+    assert snap_size(10, 10, 64) == (64, 64)  # at least one multiple
+    assert snap_size(1024, 576, 128) == (1024, 640)  # 4.5 multiples: ties go up
     assert snap_size(960, 544, 32) == (960, 544)
 
 
@@ -62,20 +85,33 @@ def test_check_size_names_axis_and_nearest():
     assert "1024x576" in str(err.value) and "width" in str(err.value)
     assert err.value.field == "width"
     with pytest.raises(VideoRuleError) as err:
-        check_size(1024, 576, 128)   # factor 2 (ref0.5 LoRA), two-stage
+        check_size(1024, 576, 128)  # factor 2 (ref0.5 LoRA), two-stage
     assert "1024x640" in str(err.value) and err.value.field == "height"
     with pytest.raises(VideoRuleError) as err:
         check_size(1000, 570, 64)
     assert err.value.field == "size"
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("23.976", Fraction(24000, 1001)), (23.976, Fraction(24000, 1001)), ("29.97", Fraction(30000, 1001)),
-    (29.97, Fraction(30000, 1001)), ("47.952", Fraction(48000, 1001)), ("59.94", Fraction(60000, 1001)),
-    ("119.88", Fraction(120000, 1001)), ("24000/1001", Fraction(24000, 1001)), ("24", Fraction(24)),
-    (24, Fraction(24)), (25.0, Fraction(25)), ("12.5", Fraction(25, 2)), (Fraction(30), Fraction(30)),
-    (" 30000 / 1001 ", Fraction(30000, 1001)), (240, Fraction(240)),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("23.976", Fraction(24000, 1001)),
+        (23.976, Fraction(24000, 1001)),
+        ("29.97", Fraction(30000, 1001)),
+        (29.97, Fraction(30000, 1001)),
+        ("47.952", Fraction(48000, 1001)),
+        ("59.94", Fraction(60000, 1001)),
+        ("119.88", Fraction(120000, 1001)),
+        ("24000/1001", Fraction(24000, 1001)),
+        ("24", Fraction(24)),
+        (24, Fraction(24)),
+        (25.0, Fraction(25)),
+        ("12.5", Fraction(25, 2)),
+        (Fraction(30), Fraction(30)),
+        (" 30000 / 1001 ", Fraction(30000, 1001)),
+        (240, Fraction(240)),
+    ],
+)
 def test_parse_fps_exact(value, expected):
     fps = parse_fps(value)
     assert fps == expected and isinstance(fps, Fraction)

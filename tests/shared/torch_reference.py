@@ -1,6 +1,7 @@
 """An independent, deliberately plain torch re-implementation of the Draw Tracks raster (the steps
 listed in shared/raster/tracks.py's docstring), used only by the tests: whole 1080p canvases, one
 circle at a time, the real `torch.nn.functional.interpolate` for the resize."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,9 @@ def reference_tracks(points: np.ndarray, visible: np.ndarray, width: int, height
     centres = xy.round().long()
     canvas = torch.zeros(frames, rh, rw, 3)
     yy, xx = torch.meshgrid(torch.arange(-9, 10), torch.arange(-9, 10), indexing="ij")
-    d2 = (yy.float() ** 2 + xx.float() ** 2)
+    d2 = yy.float() ** 2 + xx.float() ** 2
     for t in range(frames):
-        for age in range(min(t, 50), -1, -1):       # oldest first: newer circles overwrite
+        for age in range(min(t, 50), -1, -1):  # oldest first: newer circles overwrite
             s = torch.tensor(1.0) - torch.tensor(float(age)) / 50
             r = 2 + 6 * s
             if s <= 1 / 3:
@@ -39,6 +40,7 @@ def reference_tracks(points: np.ndarray, visible: np.ndarray, width: int, height
                 py, px = cy + yy[inside], cx + xx[inside]
                 ok = (py >= 0) & (py < rh) & (px >= 0) & (px < rw)
                 canvas[t, py[ok], px[ok]] = colour
-    out = F.interpolate(canvas.permute(0, 3, 1, 2), size=(height, width), mode="bilinear",
-                        align_corners=False).permute(0, 2, 3, 1)
+    out = F.interpolate(canvas.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False).permute(
+        0, 2, 3, 1
+    )
     return out[..., [2, 1, 0]].numpy()

@@ -5,6 +5,7 @@ The test camera sits at CAMERA_LOCATION looking along +Y (rotation 90 degrees ab
 on a 36 mm sensor, so a point (x, y, z) lands at
     u = W/2 + f * x / (y - cy),  v = H/2 - f * (z - cz) / (y - cy),  f = 50 / 36 * W  (W >= H).
 """
+
 from __future__ import annotations
 
 import math
@@ -16,12 +17,11 @@ LENS_MM = 50.0
 SENSOR_MM = 36.0
 
 
-def add_camera(scene, location=CAMERA_LOCATION, rotation=(math.pi / 2, 0.0, 0.0), lens=LENS_MM,
-               name="Camera"):
+def add_camera(scene, location=CAMERA_LOCATION, rotation=(math.pi / 2, 0.0, 0.0), lens=LENS_MM, name="Camera"):
     data = bpy.data.cameras.new(name)
     data.lens = lens
     data.sensor_width = SENSOR_MM
-    data.sensor_fit = 'AUTO'
+    data.sensor_fit = "AUTO"
     data.clip_start, data.clip_end = 0.1, 100.0
     cam = bpy.data.objects.new(name, data)
     cam.location = location
@@ -59,8 +59,7 @@ def _mesh_object(scene, name, verts, faces, location=(0.0, 0.0, 0.0)):
 def add_plane(scene, name, size, location):
     """A square facing the test camera (in the XZ plane), `size` metres wide, centred at location."""
     h = size / 2
-    return _mesh_object(scene, name, [(-h, 0, -h), (h, 0, -h), (h, 0, h), (-h, 0, h)],
-                        [(0, 1, 2, 3)], location)
+    return _mesh_object(scene, name, [(-h, 0, -h), (h, 0, -h), (h, 0, h), (-h, 0, h)], [(0, 1, 2, 3)], location)
 
 
 def add_box(scene, name, size, location):
@@ -99,6 +98,7 @@ def build_track_scene(width=128, height=72, frames=9):
             ob.location = track_position(ob.name, frame, frames)
             ob.keyframe_insert("location", frame=frame)
         from .humanoid import _linear
+
         _linear(ob)
     return scene
 
@@ -109,6 +109,6 @@ def track_position(name, frame, frames=9):
         return (-1.5 + 3.0 * t, 0.0, 1.0 + 0.5 * t)
     if name == "Cube":
         return (1.0, 2.0 - 6.5 * t, 0.5)
-    if name == "Ghost":      # from in front of the camera to behind it
+    if name == "Ghost":  # from in front of the camera to behind it
         return (0.0, -4.0 - 4.5 * t, 1.0)
     raise KeyError(name)

@@ -1,6 +1,7 @@
 """The demo scene: a walking humanoid (meta-rig bone names, body mesh bound to it), a ball on a
 circular path, a moving camera that follows the character; 121 frames at 24 fps, 1024x576.
 Used by the capture tests, the add-on tests, `make demo` and the capture benchmark."""
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,7 @@ def build_demo_scene(frames: int = FRAMES, width: int = WIDTH, height: int = HEI
     path = bpy.context.active_object
     path.name = "BallPath"
     ball = add_box(scene, "Ball", 0.3, (0.0, 0.0, 0.0))
-    con = ball.constraints.new('FOLLOW_PATH')
+    con = ball.constraints.new("FOLLOW_PATH")
     con.target = path
     con.use_fixed_location = True
     con.offset_factor = 0.0
@@ -51,13 +52,13 @@ def build_demo_scene(frames: int = FRAMES, width: int = WIDTH, height: int = HEI
     cam.keyframe_insert("location", frame=1)
     cam.location = (-3.0, -10.0, 1.8)
     cam.keyframe_insert("location", frame=frames)
-    aim = cam.constraints.new('TRACK_TO')
+    aim = cam.constraints.new("TRACK_TO")
     aim.target = arm
     aim.subtarget = "spine.002"
-    aim.track_axis = 'TRACK_NEGATIVE_Z'
-    aim.up_axis = 'UP_Y'
+    aim.track_axis = "TRACK_NEGATIVE_Z"
+    aim.up_axis = "UP_Y"
 
-    light = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", 'SUN'))
+    light = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
     light.rotation_euler = (0.6, 0.2, 0.4)
     scene.collection.objects.link(light)
     colour_objects(scene, DEMO_COLOURS)
@@ -80,7 +81,7 @@ def colour_objects(scene, colours: dict) -> None:
     """One flat material per named mesh (Workbench reads `diffuse_color`, Cycles the BSDF)."""
     for name, rgb in colours.items():
         ob = scene.objects.get(name)
-        if ob is None or ob.type != 'MESH':
+        if ob is None or ob.type != "MESH":
             continue
         mat = bpy.data.materials.new(f"Demo {name}")
         mat.diffuse_color = (*rgb, 1.0)

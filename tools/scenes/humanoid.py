@@ -4,6 +4,7 @@
 on +X (the meta-rig convention), so tests know the exact joint positions. `add_humanoid` creates the
 armature and optionally a box-per-bone mesh bound to it with an Armature modifier.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,11 @@ import bpy
 
 def _side(name, rest, parent, head, tail):
     for s, sign in (("L", 1.0), ("R", -1.0)):
-        rest[f"{name}.{s}"] = ((sign * head[0], head[1], head[2]), (sign * tail[0], tail[1], tail[2]),
-                               parent.replace("@", s) if parent else None)
+        rest[f"{name}.{s}"] = (
+            (sign * head[0], head[1], head[2]),
+            (sign * tail[0], tail[1], tail[2]),
+            parent.replace("@", s) if parent else None,
+        )
 
 
 def _build_rest():
@@ -27,8 +31,13 @@ def _build_rest():
     _side("upper_arm", rest, "shoulder.@", (0.18, 0.0, 1.45), (0.24, 0.0, 1.17))
     _side("forearm", rest, "upper_arm.@", (0.24, 0.0, 1.17), (0.28, -0.02, 0.92))
     _side("hand", rest, "forearm.@", (0.28, -0.02, 0.92), (0.29, -0.02, 0.84))
-    fingers = {"thumb": (0.28, -0.05, 0.88), "f_index": (0.29, -0.04, 0.84),
-               "f_middle": (0.295, -0.02, 0.835), "f_ring": (0.29, 0.0, 0.84), "f_pinky": (0.285, 0.02, 0.845)}
+    fingers = {
+        "thumb": (0.28, -0.05, 0.88),
+        "f_index": (0.29, -0.04, 0.84),
+        "f_middle": (0.295, -0.02, 0.835),
+        "f_ring": (0.29, 0.0, 0.84),
+        "f_pinky": (0.285, 0.02, 0.845),
+    }
     for f, (x, y, z) in fingers.items():
         parent = "hand.@"
         for k in range(1, 4):
@@ -47,8 +56,7 @@ def _build_rest():
 REST = _build_rest()
 
 
-def add_humanoid(scene, name: str = "Armature", with_mesh: bool = True, face: bool = True,
-                 fingers: bool = True):
+def add_humanoid(scene, name: str = "Armature", with_mesh: bool = True, face: bool = True, fingers: bool = True):
     """Create the armature (and its bound mesh) in `scene`; returns the armature object."""
     data = bpy.data.armatures.new(name)
     arm = bpy.data.objects.new(name, data)
@@ -56,11 +64,13 @@ def add_humanoid(scene, name: str = "Armature", with_mesh: bool = True, face: bo
     view_layer = scene.view_layers[0]
     prev_active = view_layer.objects.active
     view_layer.objects.active = arm
-    bones = {n: v for n, v in REST.items()
-             if (face or n.split(".")[0] not in ("eye", "ear", "nose"))
-             and (fingers or not n.startswith(("thumb", "f_")))}
+    bones = {
+        n: v
+        for n, v in REST.items()
+        if (face or n.split(".")[0] not in ("eye", "ear", "nose")) and (fingers or not n.startswith(("thumb", "f_")))
+    }
     with bpy.context.temp_override(scene=scene, view_layer=view_layer, active_object=arm, object=arm):
-        bpy.ops.object.mode_set(mode='EDIT')
+        bpy.ops.object.mode_set(mode="EDIT")
         for n, (head, tail, _parent) in bones.items():
             eb = data.edit_bones.new(n)
             eb.head, eb.tail = head, tail
@@ -68,10 +78,10 @@ def add_humanoid(scene, name: str = "Armature", with_mesh: bool = True, face: bo
         for n, (_h, _t, parent) in bones.items():
             if parent:
                 data.edit_bones[n].parent = data.edit_bones[parent]
-        bpy.ops.object.mode_set(mode='OBJECT')
+        bpy.ops.object.mode_set(mode="OBJECT")
     view_layer.objects.active = prev_active
     for pb in arm.pose.bones:
-        pb.rotation_mode = 'XYZ'
+        pb.rotation_mode = "XYZ"
     if with_mesh:
         _add_body(scene, arm, bones)
     return arm
@@ -89,35 +99,40 @@ def _add_body(scene, arm, bones):
         base = len(verts)
         hx, hy, hz = head
         tx, ty, tz = tail
-        for (x, y, z) in ((hx, hy, hz), (tx, ty, tz)):
+        for x, y, z in ((hx, hy, hz), (tx, ty, tz)):
             for dx, dy in ((-r, -r), (r, -r), (r, r), (-r, r)):
                 verts.append((x + dx, y + dy, z))
-        faces += [(base + a, base + b, base + c, base + d) for a, b, c, d in
-                  ((0, 1, 2, 3), (4, 7, 6, 5), (0, 4, 5, 1), (1, 5, 6, 2), (2, 6, 7, 3), (3, 7, 4, 0))]
+        faces += [
+            (base + a, base + b, base + c, base + d)
+            for a, b, c, d in ((0, 1, 2, 3), (4, 7, 6, 5), (0, 4, 5, 1), (1, 5, 6, 2), (2, 6, 7, 3), (3, 7, 4, 0))
+        ]
         groups[n] = list(range(base, base + 8))
     mesh = bpy.data.meshes.new(arm.name + "_body")
     mesh.from_pydata(verts, [], faces)
     body = bpy.data.objects.new(arm.name + "_Body", mesh)
     scene.collection.objects.link(body)
     for n, idx in groups.items():
-        body.vertex_groups.new(name=n).add(idx, 1.0, 'REPLACE')
-    mod = body.modifiers.new("Armature", 'ARMATURE')
+        body.vertex_groups.new(name=n).add(idx, 1.0, "REPLACE")
+    mod = body.modifiers.new("Armature", "ARMATURE")
     mod.object = arm
     body.parent = arm
     return body
 
 
-def key_walk(arm, frame_start: int, frame_end: int, speed: float = 0.8, fps: float = 24.0,
-             step_frames: int = 24):
+def key_walk(arm, frame_start: int, frame_end: int, speed: float = 0.8, fps: float = 24.0, step_frames: int = 24):
     """A walk cycle towards -Y: legs and arms swing, the armature moves forward."""
     pb = arm.pose.bones
     for f in range(frame_start, frame_end + 1, 4):
         phase = 2 * math.pi * (f - frame_start) / step_frames
         swing = 0.45 * math.sin(phase)
-        for bone, value in (("thigh.L", swing), ("thigh.R", -swing),
-                            ("shin.L", -0.4 * max(0.0, -math.sin(phase))),
-                            ("shin.R", -0.4 * max(0.0, math.sin(phase))),
-                            ("upper_arm.L", -0.6 * swing), ("upper_arm.R", 0.6 * swing)):
+        for bone, value in (
+            ("thigh.L", swing),
+            ("thigh.R", -swing),
+            ("shin.L", -0.4 * max(0.0, -math.sin(phase))),
+            ("shin.R", -0.4 * max(0.0, math.sin(phase))),
+            ("upper_arm.L", -0.6 * swing),
+            ("upper_arm.R", 0.6 * swing),
+        ):
             pb[bone].rotation_euler = (value, 0.0, 0.0)
             pb[bone].keyframe_insert("rotation_euler", frame=f)
         pb["spine.006"].rotation_euler = (0.0, 0.0, 0.25 * math.sin(phase / 2))
@@ -136,7 +151,7 @@ def _linear(ob):
         return
     for fc in _fcurves(ad.action):
         for kp in fc.keyframe_points:
-            kp.interpolation = 'LINEAR'
+            kp.interpolation = "LINEAR"
 
 
 def _fcurves(action):

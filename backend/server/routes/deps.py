@@ -1,4 +1,5 @@
 """Dependencies shared by the routers: the server state, the token check, the job lookup."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -25,8 +26,7 @@ def server_state(request: Request) -> ServerState:
 State = Annotated[ServerState, Depends(server_state)]
 
 
-async def require_token(state: State,
-                        cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+async def require_token(state: State, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
     """AccessGuard already refused requests without the token; this documents the scheme in the
     OpenAPI schema and checks again (defence in depth)."""
     if cred is None or not token_matches(f"Bearer {cred.credentials}", state.token):
@@ -36,13 +36,15 @@ async def require_token(state: State,
 AUTH = [Depends(require_token)]
 
 
-async def existing_job(state: State,
-                       job_id: Annotated[str, PathParam(description=JOB_ID_DOC, max_length=64)]) -> JobRecord:
+async def existing_job(
+    state: State, job_id: Annotated[str, PathParam(description=JOB_ID_DOC, max_length=64)]
+) -> JobRecord:
     record = state.store.get(job_id) if valid_job_id(job_id) else None
     if record is None:
         shown = job_id.encode("ascii", "backslashreplace").decode("ascii")
-        raise HTTPException(404, f"no job {shown!r} on this server (finished jobs are kept "
-                                 f"{state.settings.keep_days:g} days)")
+        raise HTTPException(
+            404, f"no job {shown!r} on this server (finished jobs are kept {state.settings.keep_days:g} days)"
+        )
     return record
 
 

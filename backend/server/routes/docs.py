@@ -3,6 +3,7 @@
 FastAPI's Swagger UI page loads its scripts from a public CDN, so on an offline machine (or a GPU
 box without internet) it is blank. This page is one inline script: it fetches the schema from this
 server and lists every operation with its parameters, body parts and answers."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

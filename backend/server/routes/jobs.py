@@ -6,6 +6,7 @@ combination (`engine.plan`) and what the plan asks of the files (frames, mask fr
 size), and last, under one lock, the exact queue limit, the job's creation and its place in the
 queue: concurrent submits never exceed --max-queued and run in the order they were accepted.
 """
+
 from __future__ import annotations
 
 import errno
@@ -32,24 +33,39 @@ from .deps import AUTH, CONFLICT, NOT_FOUND, Job, State
 
 router = APIRouter(tags=["jobs"], dependencies=AUTH)
 
-STAGING_PREFIX = ".upload-"          # inside jobs/; JobStore.open removes leftovers of a crash
+STAGING_PREFIX = ".upload-"  # inside jobs/; JobStore.open removes leftovers of a crash
 
 _FILE = {"type": "string", "format": "binary"}
-SUBMIT_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["spec", "control"], "additionalProperties": False,
-    "properties": {
-        "spec": {"type": "string", "description": "GenerationSpec as JSON text (UTF-8, at most 1 MiB)"},
-        "control": {**_FILE, "description": "a .npz ControlPackage or a control video"},
-        "image": {"anyOf": [_FILE, {"type": "null"}], "description": "first frame, PNG or JPEG"},
-        "mask": {"anyOf": [_FILE, {"type": "null"}],
-                 "description": "attention mask: video or .npz with 'mask'"},
-    }}}}}}
+SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["spec", "control"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "spec": {"type": "string", "description": "GenerationSpec as JSON text (UTF-8, at most 1 MiB)"},
+                        "control": {**_FILE, "description": "a .npz ControlPackage or a control video"},
+                        "image": {"anyOf": [_FILE, {"type": "null"}], "description": "first frame, PNG or JPEG"},
+                        "mask": {
+                            "anyOf": [_FILE, {"type": "null"}],
+                            "description": "attention mask: video or .npz with 'mask'",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 SUBMIT_ERRORS = {
     408: {"model": schemas.ErrorMessage, "description": "the upload stalled"},
     413: {"model": schemas.ErrorMessage, "description": "upload too large"},
     422: {"model": schemas.ValidationErrorMessage, "description": "invalid spec or upload"},
     429: {"model": schemas.ErrorMessage, "description": "too many jobs queued"},
-    507: {"model": schemas.ErrorMessage, "description": "the server's disk is full"}}
+    507: {"model": schemas.ErrorMessage, "description": "the server's disk is full"},
+}
 
 
 def field_error(state: ServerState, exc: UserError, part: str, staging: Path | None = None) -> RequestValidationError:
@@ -58,8 +74,7 @@ def field_error(state: ServerState, exc: UserError, part: str, staging: Path | N
         part = exc.field
     field = exc.field if isinstance(exc.field, str) else None
     loc = ["body", part] + ([field] if field and field != part else [])
-    return RequestValidationError([{"loc": loc, "msg": scrub_paths(state, str(exc), staging),
-                                    "type": "value_error"}])
+    return RequestValidationError([{"loc": loc, "msg": scrub_paths(state, str(exc), staging), "type": "value_error"}])
 
 
 def scrub_paths(state: ServerState, text: str, staging: Path | None = None) -> str:
@@ -76,8 +91,10 @@ def scrub_paths(state: ServerState, text: str, staging: Path | None = None) -> s
 
 def queue_full(state: ServerState) -> HTTPException:
     limit = state.settings.max_queued
-    return HTTPException(429, f"{limit} jobs are already queued or running (the server's limit, serve "
-                              "--max-queued); wait for one to finish")
+    return HTTPException(
+        429,
+        f"{limit} jobs are already queued or running (the server's limit, serve --max-queued); wait for one to finish",
+    )
 
 
 def _new_staging(state: ServerState) -> Path:
@@ -110,14 +127,17 @@ def _admit(state: ServerState, spec_bytes: bytes, files: dict[str, Path], stagin
             stored["mask"] = (files["mask"], mask.name)
         part = "spec"
         if checked.video_info is not None and spec.fps is None:
-            spec.fps = format_fps(checked.video_info.fps)        # the video's own rate
-        plan = state.engine.plan(spec, plan_input(checked))       # sizes, frames, kind, LoRAs
-        check_plan(plan, checked, mask)                            # what the plan asks of the files
+            spec.fps = format_fps(checked.video_info.fps)  # the video's own rate
+        plan = state.engine.plan(spec, plan_input(checked))  # sizes, frames, kind, LoRAs
+        check_plan(plan, checked, mask)  # what the plan asks of the files
     except UserError as exc:
         raise field_error(state, exc, part, staging) from None
     except MemoryError:
-        raise field_error(state, UserError(f"{part}: decoding it needs more memory than the server has free; "
-                                           "send a smaller file", part), part) from None
+        raise field_error(
+            state,
+            UserError(f"{part}: decoding it needs more memory than the server has free; send a smaller file", part),
+            part,
+        ) from None
     try:
         with state.admission:
             if state.store.count_active() >= state.settings.max_queued:
@@ -131,20 +151,25 @@ def _admit(state: ServerState, spec_bytes: bytes, files: dict[str, Path], stagin
     return record.id
 
 
-@router.post("/v1/jobs", status_code=202, response_model=schemas.JobCreated, openapi_extra=SUBMIT_BODY,
-             responses=SUBMIT_ERRORS)
+@router.post(
+    "/v1/jobs", status_code=202, response_model=schemas.JobCreated, openapi_extra=SUBMIT_BODY, responses=SUBMIT_ERRORS
+)
 async def create_job(request: Request, state: State):
     """Queue a job; returns its id at once. Watch it with GET /v1/jobs/{id}/events."""
     settings = state.settings
-    if state.store.count_active() >= settings.max_queued:        # before a byte of the upload is read
+    if state.store.count_active() >= settings.max_queued:  # before a byte of the upload is read
         raise queue_full(state)
     staging = await run_in_threadpool(_new_staging, state)
     try:
         try:
             form = await receive_form(
-                request.receive, request.headers.get("content-type", ""), staging,
-                max_body_bytes=settings.max_upload_bytes, too_large_message=state.too_large_message,
-                stall_timeout_s=settings.upload_stall_timeout_s)
+                request.receive,
+                request.headers.get("content-type", ""),
+                staging,
+                max_body_bytes=settings.max_upload_bytes,
+                too_large_message=state.too_large_message,
+                stall_timeout_s=settings.upload_stall_timeout_s,
+            )
         except FormError as exc:
             return form_error_response(state, exc, staging)
         job_id = await run_in_threadpool(_admit, state, form.spec, form.files, staging)
@@ -157,8 +182,9 @@ def form_error_response(state: ServerState, exc: FormError, staging: Path) -> JS
     message = scrub_paths(state, exc.message, staging)
     if exc.status == 422:
         loc = ["body"] + ([exc.part] if exc.part else [])
-        return JSONResponse({"detail": [{"loc": loc, "msg": message, "type": "value_error"}], "message": message},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": [{"loc": loc, "msg": message, "type": "value_error"}], "message": message}, status_code=422
+        )
     # the rest of the body is not read: the connection cannot carry another request
     return JSONResponse({"detail": message}, status_code=exc.status, headers={"Connection": "close"})
 
@@ -174,20 +200,26 @@ async def job_status(record: Job):
     return record.public()
 
 
-@router.post("/v1/jobs/{job_id}/cancel", status_code=202, response_model=schemas.JobStatus,
-             responses={**NOT_FOUND, **CONFLICT})
+@router.post(
+    "/v1/jobs/{job_id}/cancel", status_code=202, response_model=schemas.JobStatus, responses={**NOT_FOUND, **CONFLICT}
+)
 def cancel_job(state: State, record: Job):
     """A queued job is cancelled at once; a running one stops at its next step."""
     if not state.worker.cancel(record.id):
-        raise HTTPException(409, f"job {record.id} is {state.store.get(record.id).status}; only queued "
-                                 "or running jobs can be cancelled")
+        raise HTTPException(
+            409, f"job {record.id} is {state.store.get(record.id).status}; only queued or running jobs can be cancelled"
+        )
     return state.store.get(record.id).public()
 
 
-@router.get("/v1/jobs/{job_id}/events", response_class=StreamingResponse,
-            responses={**NOT_FOUND, 200: {"content": {"text/event-stream": {}}, "description": "the event stream"}})
+@router.get(
+    "/v1/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={**NOT_FOUND, 200: {"content": {"text/event-stream": {}}, "description": "the event stream"}},
+)
 async def job_events(state: State, record: Job):
     """Server-Sent Events: `status` (first, and on each status change) and `progress` events,
     each with the status JSON as data; the stream ends after a final status."""
-    return StreamingResponse(job_event_stream(state.broker, state.store, record.id),
-                             media_type="text/event-stream", headers=HEADERS)
+    return StreamingResponse(
+        job_event_stream(state.broker, state.store, record.id), media_type="text/event-stream", headers=HEADERS
+    )

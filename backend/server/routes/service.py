@@ -1,4 +1,5 @@
 """`/v1/health` (public, minimal without the token) and `/v1/models`."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -29,10 +30,18 @@ def health(request: Request, state: State):
         return schemas.Health(status="ok", engine=worker.engine_state, authenticated=False)
     memory_summary = getattr(state.engine, "memory_summary", None)
     return schemas.Health(
-        status="ok", engine=worker.engine_state, authenticated=True, version=state.version, device=state.device,
-        torch=package_version("torch"), ltx_core=package_version("ltx-core"), tiny_model=state.tiny_model,
-        engine_error=worker.engine_error, queued=state.store.count_active(),
-        memory=memory_summary() if memory_summary is not None else None)
+        status="ok",
+        engine=worker.engine_state,
+        authenticated=True,
+        version=state.version,
+        device=state.device,
+        torch=package_version("torch"),
+        ltx_core=package_version("ltx-core"),
+        tiny_model=state.tiny_model,
+        engine_error=worker.engine_error,
+        queued=state.store.count_active(),
+        memory=memory_summary() if memory_summary is not None else None,
+    )
 
 
 @router.get("/v1/models", dependencies=AUTH)

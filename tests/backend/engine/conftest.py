@@ -1,5 +1,6 @@
 """Fixtures of the engine tests (the bundles and resident engines are in tests/backend/conftest.py): a guard for the stock pipeline's unconditional
 `torch.cuda.synchronize()` on a machine without a GPU (facts/ltx2.md)."""
+
 from __future__ import annotations
 
 import numpy as np

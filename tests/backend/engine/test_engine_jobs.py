@@ -1,5 +1,6 @@
 """End-to-end jobs on the tiny bundle: from a ControlPackage and from a control video, the files
 written, the progress events, and cancellation followed by a good job."""
+
 from __future__ import annotations
 
 import json
@@ -27,13 +28,22 @@ def _canny_package() -> ControlPackage:
     """A canny package: RGB renders (a moving square), a spatial mask, per-frame strength, first frame."""
     rgb = np.zeros((F, 96, 96, 3), np.uint8)
     for f in range(F):
-        rgb[f, 20 + f:60 + f, 30:70] = (200, 180, 40)
+        rgb[f, 20 + f : 60 + f, 30:70] = (200, 180, 40)
     mask = np.zeros((F, 64, 64), np.float32)
     mask[:, :, :32] = 1.0
     first = np.full((H, W, 3), 90, np.uint8)
-    return ControlPackage(kind="canny", width=W, height=H, fps=Fraction(24000, 1001), frame_count=F, rgb=rgb,
-                          mask=mask, attention_strength=np.linspace(1.0, 0.5, F, dtype=np.float32),
-                          first_frame=first, source={"app": "test"})
+    return ControlPackage(
+        kind="canny",
+        width=W,
+        height=H,
+        fps=Fraction(24000, 1001),
+        frame_count=F,
+        rgb=rgb,
+        mask=mask,
+        attention_strength=np.linspace(1.0, 0.5, F, dtype=np.float32),
+        first_frame=first,
+        source={"app": "test"},
+    )
 
 
 def _check_events(events, preview=False, with_load=False):
@@ -57,8 +67,12 @@ def test_job_from_package(engine23, tmp_path):
     pkg = _canny_package()
     events = []
     with_load = not engine23.loaded
-    result = engine23.run(GenerationSpec(prompt="a yellow box", seed=1), ControlInput(package=pkg),
-                          tmp_path / "job", on_progress=events.append)
+    result = engine23.run(
+        GenerationSpec(prompt="a yellow box", seed=1),
+        ControlInput(package=pkg),
+        tmp_path / "job",
+        on_progress=events.append,
+    )
     _check_events(events, with_load=with_load)
 
     assert (result.frames, result.width, result.height, result.fps) == (F, W, H, Fraction(24000, 1001))
@@ -75,10 +89,16 @@ def test_job_from_package(engine23, tmp_path):
     side = json.loads(result.sidecar_path.read_text())
     assert side["tiny_model"] is True and "noise" in side["note"]
     assert side["resolved"]["fps"] == "24000/1001" and side["resolved"]["frames"] == F
-    assert side["control"] == {"source": "package", "kind": "canny", "reference_width": 32, "reference_height": 32,
-                               "reference_downscale_factor": 2, "conditioning_strength": 1.0,
-                               "first_frame_image": True,
-                               "canny": {"preset": "union-2.3", "low": 92, "high": 200, "short_side": 512}}
+    assert side["control"] == {
+        "source": "package",
+        "kind": "canny",
+        "reference_width": 32,
+        "reference_height": 32,
+        "reference_downscale_factor": 2,
+        "conditioning_strength": 1.0,
+        "first_frame_image": True,
+        "canny": {"preset": "union-2.3", "low": 92, "high": 200, "short_side": 512},
+    }
     assert side["attention"]["mask"] is True
     assert side["loras"]["stage1"][0]["name"] == "ic-lora:canny" and side["loras"]["stage2"] == []
     assert len(side["model"]["files"]["checkpoint"]["sha256"]) == 64
@@ -87,7 +107,7 @@ def test_job_from_package(engine23, tmp_path):
 
 
 def test_job_from_video_and_preview(engine23, tmp_path):
-    video = control_video(F, 48, 48, seed=3)   # another size: resized like the stock pipeline does
+    video = control_video(F, 48, 48, seed=3)  # another size: resized like the stock pipeline does
     spec = GenerationSpec(prompt="blobs", seed=4, width=W, height=H, frames=F, fps="25", control_kind="pose")
     result = engine23.run(spec, ControlInput(video=video), tmp_path / "full")
     assert probe_video(result.video_path).fps == 25
@@ -117,8 +137,8 @@ def test_cancel_mid_job_then_next_job(engine23):
 
     with pytest.raises(JobCancelled):
         engine23.generate(spec, ControlInput(video=video), on_progress=on_progress, cancel=cancel)
-    assert (seen[-1].stage, seen[-1].step) == ("stage1", 3)   # stopped before step 4
-    assert engine23._models.loras._active == []               # the IC-LoRA is off again
+    assert (seen[-1].stage, seen[-1].step) == ("stage1", 3)  # stopped before step 4
+    assert engine23._models.loras._active == []  # the IC-LoRA is off again
 
     again = engine23.generate(spec, ControlInput(video=video))
     assert np.array_equal(again.video, reference.video) and np.array_equal(again.audio, reference.audio)
@@ -128,8 +148,12 @@ def test_cancel_before_start(engine23, tmp_path):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(JobCancelled):
-        engine23.run(GenerationSpec(prompt="x", width=W, height=H, frames=F, fps="24", control_kind="depth"),
-                     ControlInput(video=control_video(F, 32, 32)), tmp_path / "never", cancel=cancel)
+        engine23.run(
+            GenerationSpec(prompt="x", width=W, height=H, frames=F, fps="24", control_kind="depth"),
+            ControlInput(video=control_video(F, 32, 32)),
+            tmp_path / "never",
+            cancel=cancel,
+        )
     assert not (tmp_path / "never" / "video.mp4").exists()
 
 
@@ -138,11 +162,12 @@ def test_depth_package_is_rasterized_at_the_reference_size(engine23):
 
     depth = np.full((F, 72, 72), np.inf, np.float32)
     for f in range(F):
-        depth[f, 10:50, 10 + f:50 + f] = 2.0 + 0.1 * f
+        depth[f, 10:50, 10 + f : 50 + f] = 2.0 + 0.1 * f
     pkg = ControlPackage(kind="depth", width=W, height=H, fps=Fraction(24), frame_count=F, depth=depth)
     events = []
-    media = engine23.generate(GenerationSpec(prompt="depth", seed=2), ControlInput(package=pkg),
-                              on_progress=events.append)
+    media = engine23.generate(
+        GenerationSpec(prompt="depth", seed=2), ControlInput(package=pkg), on_progress=events.append
+    )
     assert np.array_equal(media.control, rasterize(pkg, width=W // 4, height=H // 4))
     assert media.video.shape == (F, H, W, 3) and not media.has_mask and not media.has_first_frame
     assert [e.stage for e in events][-1] == "decode"

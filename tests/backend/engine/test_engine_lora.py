@@ -1,4 +1,5 @@
 """Runtime LoRA on the one resident transformer == the stock build-time fusion, bit for bit."""
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,13 @@ CPU = torch.device("cpu")
 
 
 def _ledger(bundle, loras=(), quantization=None):
-    return ModelLedger(dtype=torch.bfloat16, device=CPU, checkpoint_path=str(bundle.checkpoint),
-                       loras=tuple(loras), quantization=quantization)
+    return ModelLedger(
+        dtype=torch.bfloat16,
+        device=CPU,
+        checkpoint_path=str(bundle.checkpoint),
+        loras=tuple(loras),
+        quantization=quantization,
+    )
 
 
 def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -52,8 +58,11 @@ def test_runtime_lora_equals_stock_fusion(bundle23, tmp_path, quantized):
     ic = str(bundle23.ic_loras["depth"].path)
     second = str(_second_lora(bundle23, tmp_path))
     asked = [(ic, 0.8), (second, 0.5)]
-    stock = _ledger(bundle23, [LoraPathStrengthAndSDOps(p, s, LTXV_LORA_COMFY_RENAMING_MAP) for p, s in asked],
-                    policy).transformer().velocity_model
+    stock = (
+        _ledger(bundle23, [LoraPathStrengthAndSDOps(p, s, LTXV_LORA_COMFY_RENAMING_MAP) for p, s in asked], policy)
+        .transformer()
+        .velocity_model
+    )
     plain = _ledger(bundle23, (), policy).transformer().velocity_model
     base = _weights(plain)
 
@@ -97,9 +106,13 @@ def test_all_zero_strength_is_no_fusion(bundle23):
 def test_lora_matching_nothing_is_an_error(bundle23, tmp_path):
     plain = _ledger(bundle23).transformer().velocity_model
     bogus = tmp_path / "bogus.safetensors"
-    save_file({"diffusion_model.not_a_block.0.proj.lora_A.weight": torch.zeros(4, 64, dtype=torch.bfloat16),
-               "diffusion_model.not_a_block.0.proj.lora_B.weight": torch.zeros(64, 4, dtype=torch.bfloat16)},
-              str(bogus))
+    save_file(
+        {
+            "diffusion_model.not_a_block.0.proj.lora_A.weight": torch.zeros(4, 64, dtype=torch.bfloat16),
+            "diffusion_model.not_a_block.0.proj.lora_B.weight": torch.zeros(64, 4, dtype=torch.bfloat16),
+        },
+        str(bogus),
+    )
     with pytest.raises(LoraError, match=r"none of its 1 LoRA pairs match a weight"):
         load_lora("bogus", bogus, plain, CPU)
 
@@ -109,9 +122,13 @@ def test_lora_matching_nothing_is_an_error(bundle23, tmp_path):
         load_lora("np", no_pairs, plain, CPU)
 
     wrong_shape = tmp_path / "shape.safetensors"
-    save_file({"diffusion_model.transformer_blocks.0.attn1.to_q.lora_A.weight": torch.zeros(4, 7, dtype=torch.bfloat16),
-               "diffusion_model.transformer_blocks.0.attn1.to_q.lora_B.weight": torch.zeros(5, 4, dtype=torch.bfloat16)},
-              str(wrong_shape))
+    save_file(
+        {
+            "diffusion_model.transformer_blocks.0.attn1.to_q.lora_A.weight": torch.zeros(4, 7, dtype=torch.bfloat16),
+            "diffusion_model.transformer_blocks.0.attn1.to_q.lora_B.weight": torch.zeros(5, 4, dtype=torch.bfloat16),
+        },
+        str(wrong_shape),
+    )
     with pytest.raises(LoraError, match="different model"):
         load_lora("shape", wrong_shape, plain, CPU)
 

@@ -7,6 +7,7 @@ pixels are the same uint8 values (asserted below). The mask tensor and the first
 for the stock pipeline) are the same data too. Comparison is on the decoded uint8 frames and the
 float waveform, before any mp4 encoding (lossy H.264/AAC would hide differences).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,13 +22,20 @@ from .conftest import control_video
 
 pytestmark = pytest.mark.slow
 
-W = H = 128   # the smallest size a factor-2 IC-LoRA allows (stage 1 64 px, reference 32 px)
+W = H = 128  # the smallest size a factor-2 IC-LoRA allows (stage 1 64 px, reference 32 px)
 F = 9
 FPS = "24"
 
 
-def _stock(bundle, tmp_path, spec: GenerationSpec, video: np.ndarray, mask: np.ndarray | None,
-           image: np.ndarray | None, quantization=None):
+def _stock(
+    bundle,
+    tmp_path,
+    spec: GenerationSpec,
+    video: np.ndarray,
+    mask: np.ndarray | None,
+    image: np.ndarray | None,
+    quantization=None,
+):
     from ltx_core.loader import LTXV_LORA_COMFY_RENAMING_MAP, LoraPathStrengthAndSDOps
     from ltx_core.model.video_vae import TilingConfig
     from ltx_pipelines.ic_lora import ICLoraPipeline
@@ -45,16 +53,29 @@ def _stock(bundle, tmp_path, spec: GenerationSpec, video: np.ndarray, mask: np.n
         images = [ImageConditioningInput(str(tmp_path / "first.png"), 0, 1.0)]
     prepare_gemma_config(bundle)
     ic = bundle.ic_loras[spec.control_kind]
-    pipe = ICLoraPipeline(str(bundle.checkpoint), str(bundle.upsampler), str(bundle.gemma_root),
-                          [LoraPathStrengthAndSDOps(str(ic.path), spec.ic_lora_strength, LTXV_LORA_COMFY_RENAMING_MAP)],
-                          device=torch.device("cpu"), quantization=quantization)
+    pipe = ICLoraPipeline(
+        str(bundle.checkpoint),
+        str(bundle.upsampler),
+        str(bundle.gemma_root),
+        [LoraPathStrengthAndSDOps(str(ic.path), spec.ic_lora_strength, LTXV_LORA_COMFY_RENAMING_MAP)],
+        device=torch.device("cpu"),
+        quantization=quantization,
+    )
     with torch.inference_mode():
         frames, audio = pipe(
-            prompt=spec.prompt, seed=spec.seed, height=H, width=W, num_frames=F, frame_rate=24.0, images=images,
+            prompt=spec.prompt,
+            seed=spec.seed,
+            height=H,
+            width=W,
+            num_frames=F,
+            frame_rate=24.0,
+            images=images,
             video_conditioning=[(str(control_path), spec.conditioning_strength)],
-            tiling_config=TilingConfig.default(), conditioning_attention_strength=spec.attention_strength,
+            tiling_config=TilingConfig.default(),
+            conditioning_attention_strength=spec.attention_strength,
             conditioning_attention_mask=None if mask is None else torch.from_numpy(mask)[None, None],
-            skip_stage_2=spec.preview)
+            skip_stage_2=spec.preview,
+        )
         frames = torch.cat(list(frames), dim=0).numpy()
     return frames, audio.waveform.float().numpy()
 
@@ -80,7 +101,7 @@ def _check(request, tmp_path, arch, case, seed):
     bundle = request.getfixturevalue("bundle23" if arch == "ltx-2.3" else "bundle2")
     engine = request.getfixturevalue("engine23" if arch == "ltx-2.3" else "engine2")
     rng = np.random.default_rng(seed)
-    video = control_video(F, H // 4, W // 4, seed=seed)      # at the reference size, as the engine renders it
+    video = control_video(F, H // 4, W // 4, seed=seed)  # at the reference size, as the engine renders it
     # A spatio-temporal mask at stage-1 size (what the stock CLI loads): left half on, fading in over time.
     mask = None
     if case["mask"]:
@@ -88,8 +109,16 @@ def _check(request, tmp_path, arch, case, seed):
         mask[:, :, : W // 4] = np.linspace(0.2, 1.0, F, dtype=np.float32)[:, None, None]
         mask[:, : H // 8] *= 0.5
     image = rng.integers(0, 256, (H, W, 3), dtype=np.uint8) if case["image"] else None
-    spec = GenerationSpec(prompt=f"parity {arch}", seed=seed, width=W, height=H, frames=F, fps=FPS,
-                          control_kind="depth", attention_strength=case["strength"])
+    spec = GenerationSpec(
+        prompt=f"parity {arch}",
+        seed=seed,
+        width=W,
+        height=H,
+        frames=F,
+        fps=FPS,
+        control_kind="depth",
+        attention_strength=case["strength"],
+    )
     media = engine.generate(spec, ControlInput(video=video, mask=mask, first_frame=image))
     assert np.array_equal(media.control, video)
     stock_frames, stock_audio = _stock(bundle, tmp_path, spec, video, mask, image)
@@ -98,15 +127,17 @@ def _check(request, tmp_path, arch, case, seed):
     assert media.audio.shape == stock_audio.shape
     assert media.has_mask == case["mask"] and media.has_first_frame == case["image"]
     # Bit-identical: the runtime LoRA computes the very fusion the stock builder does.
-    assert np.array_equal(media.video, stock_frames), \
+    assert np.array_equal(media.video, stock_frames), (
         f"max |diff| = {np.abs(media.video.astype(int) - stock_frames.astype(int)).max()}"
+    )
     assert np.array_equal(media.audio, stock_audio), f"max |diff| = {np.abs(media.audio - stock_audio).max()}"
 
 
 def test_preview_is_stock_stage1_only(request, tmp_path, no_cuda_sync, bundle23, engine23):
     video = control_video(F, H // 4, W // 4, seed=2)
-    spec = GenerationSpec(prompt="preview", seed=2, width=W, height=H, frames=F, fps=FPS, control_kind="depth",
-                          preview=True)
+    spec = GenerationSpec(
+        prompt="preview", seed=2, width=W, height=H, frames=F, fps=FPS, control_kind="depth", preview=True
+    )
     media = engine23.generate(spec, ControlInput(video=video))
     stock_frames, stock_audio = _stock(bundle23, tmp_path, spec, video, None, None)
     assert media.video.shape == (F, H // 2, W // 2, 3)
@@ -125,8 +156,9 @@ def test_parity_fp8_cast(tmp_path, no_cuda_sync, bundle23):
     spec = GenerationSpec(prompt="fp8", seed=4, width=W, height=H, frames=F, fps=FPS, control_kind="depth")
     media = engine.generate(spec, ControlInput(video=video))
     assert engine.describe()["quantization"] == "fp8-cast"
-    assert engine._models.transformer.velocity_model.transformer_blocks[0].attn1.to_k.weight.dtype \
-        == torch.float8_e4m3fn
+    assert (
+        engine._models.transformer.velocity_model.transformer_blocks[0].attn1.to_k.weight.dtype == torch.float8_e4m3fn
+    )
     stock_frames, stock_audio = _stock(bundle23, tmp_path, spec, video, None, None, QuantizationPolicy.fp8_cast())
     assert np.array_equal(media.video, stock_frames)
     assert np.array_equal(media.audio, stock_audio)
@@ -138,13 +170,24 @@ def test_parity_streamed_tiers_with_stock_pipeline(tmp_path, no_cuda_sync, bundl
     stage) against the stock pipeline directly, with a mask: bit-identical."""
     from backend.engine import Engine, MemoryOptions
 
-    engine = Engine(bundle23, device="cpu",
-                    memory=MemoryOptions(tier=tier, resident_blocks=resident_blocks, disk_dir=tmp_path / "maps"))
+    engine = Engine(
+        bundle23,
+        device="cpu",
+        memory=MemoryOptions(tier=tier, resident_blocks=resident_blocks, disk_dir=tmp_path / "maps"),
+    )
     video = control_video(F, H // 4, W // 4, seed=8)
     mask = np.zeros((F, H // 2, W // 2), np.float32)
-    mask[:, H // 4:] = 0.7
-    spec = GenerationSpec(prompt="streamed parity", seed=8, width=W, height=H, frames=F, fps=FPS,
-                          control_kind="depth", attention_strength=0.8)
+    mask[:, H // 4 :] = 0.7
+    spec = GenerationSpec(
+        prompt="streamed parity",
+        seed=8,
+        width=W,
+        height=H,
+        frames=F,
+        fps=FPS,
+        control_kind="depth",
+        attention_strength=0.8,
+    )
     media = engine.generate(spec, ControlInput(video=video, mask=mask))
     stock_frames, stock_audio = _stock(bundle23, tmp_path, spec, video, mask, None)
     assert engine.memory_plan.tier == tier

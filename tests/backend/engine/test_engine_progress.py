@@ -1,4 +1,5 @@
 """ProgressEvent bookkeeping: order, monotonic progress, ETA, cancellation points."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Bad jobs and bad bundles fail with clear messages before any model is built."""
+
 from __future__ import annotations
 
 import json
@@ -48,17 +49,20 @@ def _video_job(**spec):
     return GenerationSpec(**base), ControlInput(video=control_video(9, 32, 32))
 
 
-@pytest.mark.parametrize("changes, match", [
-    (dict(width=192), r"width"),                   # factor-2 IC-LoRA: multiples of 128
-    (dict(height=100), r"height"),
-    (dict(frames=10), r"8k\+1|frames"),
-    (dict(attention_strength=1.5), r"attention_strength"),
-    (dict(attention_strength=-0.1), r"attention_strength"),
-    (dict(conditioning_strength=2.0), r"conditioning_strength"),
-    (dict(control_kind=None), r"control_kind"),
-    (dict(fps=None), r"fps"),
-    (dict(loras=[{"name": "nope", "strength": 1.0}]), r"no LoRA named 'nope'"),
-])
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        (dict(width=192), r"width"),  # factor-2 IC-LoRA: multiples of 128
+        (dict(height=100), r"height"),
+        (dict(frames=10), r"8k\+1|frames"),
+        (dict(attention_strength=1.5), r"attention_strength"),
+        (dict(attention_strength=-0.1), r"attention_strength"),
+        (dict(conditioning_strength=2.0), r"conditioning_strength"),
+        (dict(control_kind=None), r"control_kind"),
+        (dict(fps=None), r"fps"),
+        (dict(loras=[{"name": "nope", "strength": 1.0}]), r"no LoRA named 'nope'"),
+    ],
+)
 def test_bad_job_is_refused_before_models_load(fresh, tmp_path, changes, match):
     spec, control = _video_job(**changes)
     with pytest.raises(UserError, match=match):
@@ -117,9 +121,13 @@ def test_conflicting_lora_factors(bundle23, tiny_bundle, tmp_path):
 
 def test_lora_matching_nothing_refused_when_engine_is_made(tiny_bundle, tmp_path):
     bogus = tmp_path / "bogus.safetensors"
-    save_file({"diffusion_model.audio_only.proj.lora_A.weight": torch.zeros(4, 8, dtype=torch.bfloat16),
-               "diffusion_model.audio_only.proj.lora_B.weight": torch.zeros(8, 4, dtype=torch.bfloat16)},
-              str(bogus))
+    save_file(
+        {
+            "diffusion_model.audio_only.proj.lora_A.weight": torch.zeros(4, 8, dtype=torch.bfloat16),
+            "diffusion_model.audio_only.proj.lora_B.weight": torch.zeros(8, 4, dtype=torch.bfloat16),
+        },
+        str(bogus),
+    )
     path = _variant(tiny_bundle, tmp_path, loras={"bogus": {"path": str(bogus), "strength": 1.0}})
     with pytest.raises(UserError, match=r"LoRA 'bogus'.*none of its 1 LoRA pairs match"):
         Engine(path, device="cpu")
@@ -151,7 +159,11 @@ def test_describe_is_the_bundles_plus_the_engines_runtime(bundle23):
     d = engine.describe()
     assert {k: d[k] for k in bundle23.describe()} == bundle23.describe()
     assert d["control_kinds"] == ["depth", "pose", "tracks", "canny"]
-    assert d["ic_loras"]["depth"] == {"file": bundle23.ic_loras["depth"].path.name, "strength": 1.0,
-                                      "reference_downscale_factor": 2, "size_multiple": 128}
+    assert d["ic_loras"]["depth"] == {
+        "file": bundle23.ic_loras["depth"].path.name,
+        "strength": 1.0,
+        "reference_downscale_factor": 2,
+        "size_multiple": 128,
+    }
     assert d["tiny_model"] is True and d["loaded"] is False and d["device"] == "cpu"
     assert d["memory"]["tier"] == "resident" and d["memory"]["blocks"] == len(engine.memory_plan.sizes.blocks)

@@ -1,6 +1,7 @@
 """The glibc malloc settings (backend/engine/host_memory.py) are an explicit option: a process only
 gets them when it asks (`Engine(tune_host_malloc=True)`, what `ltx-scene serve` does). Their effect
 (page faults per warm job) is measured in benchmarks/bench_host_memory.py, not asserted here."""
+
 from __future__ import annotations
 
 import platform
@@ -12,8 +13,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 
-glibc_only = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                                reason="the malloc settings exist for glibc on Linux only")
+glibc_only = pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+    reason="the malloc settings exist for glibc on Linux only",
+)
 
 _ENGINE_THEN_STATE = r"""
 import sys
@@ -28,14 +31,19 @@ def test_settings_are_accepted_by_glibc_and_applied_once():
     from backend.engine import host_memory
 
     assert host_memory.keep_host_memory() is True
-    assert host_memory.keep_host_memory() is True          # idempotent, no second mallopt round
+    assert host_memory.keep_host_memory() is True  # idempotent, no second mallopt round
 
 
 @glibc_only
 @pytest.mark.slow
 @pytest.mark.parametrize("asked, expected", [("0", "None"), ("1", "True")])
 def test_an_engine_changes_malloc_only_when_asked(tiny_bundle, asked, expected):
-    done = subprocess.run([sys.executable, "-c", _ENGINE_THEN_STATE, str(tiny_bundle), asked], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _ENGINE_THEN_STATE, str(tiny_bundle), asked],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == expected

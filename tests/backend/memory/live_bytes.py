@@ -2,6 +2,7 @@
 against. A dispatch mode sees every op's outputs; a storage no input shares is a new allocation, and
 its Python object lives exactly as long as the storage (torch keeps them one to one), so a weakref
 finalizer counts it freed at the right moment."""
+
 from __future__ import annotations
 
 import weakref
@@ -22,8 +23,11 @@ class LiveBytes(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        inputs = {id(t.untyped_storage()) for t in pytree.tree_leaves((args, kwargs))
-                  if isinstance(t, torch.Tensor) and t.layout == torch.strided}
+        inputs = {
+            id(t.untyped_storage())
+            for t in pytree.tree_leaves((args, kwargs))
+            if isinstance(t, torch.Tensor) and t.layout == torch.strided
+        }
         for t in pytree.tree_leaves(out):
             if not isinstance(t, torch.Tensor) or t.layout != torch.strided:
                 continue

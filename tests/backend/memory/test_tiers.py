@@ -1,6 +1,7 @@
 """Every memory tier computes the same job: frames and audio bit-identical to the resident engine, on the
 tiny bundle on a CPU (where the copy stream is the synchronous stand-in). And the streamed weights are
 where the plan says: in a slot while their block runs, nowhere between blocks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,16 @@ def _job(seed: int, mask: bool):
     if mask:
         m = np.zeros((F, H // 2, W // 2), np.float32)
         m[:, :, : W // 4] = np.linspace(0.2, 1.0, F, dtype=np.float32)[:, None, None]
-    spec = GenerationSpec(prompt=f"tiers {seed}", seed=seed, width=W, height=H, frames=F, fps="24",
-                          control_kind="depth", attention_strength=0.6 if mask else 1.0)
+    spec = GenerationSpec(
+        prompt=f"tiers {seed}",
+        seed=seed,
+        width=W,
+        height=H,
+        frames=F,
+        fps="24",
+        control_kind="depth",
+        attention_strength=0.6 if mask else 1.0,
+    )
     return spec, ControlInput(video=video, mask=m, first_frame=None)
 
 
@@ -51,7 +60,7 @@ def test_every_tier_gives_the_resident_engines_frames_and_audio(bundle23, reside
     assert np.array_equal(media.audio, resident_media.audio)
     streamer = engine._models.streamers.get("transformer")
     if TIERS[name].resident_blocks is not None:
-        assert streamer is not None and streamer.copies > 0          # blocks really went through the slots
+        assert streamer is not None and streamer.copies > 0  # blocks really went through the slots
     assert not list(tmp_path.glob("*.bin")), "the disk tier's weight files are mapped, then unlinked"
 
 
@@ -63,15 +72,16 @@ def _with_disk(opts: MemoryOptions, folder):
 
 def test_streamed_fp8_cast_is_the_resident_fp8_engine(bundle23):
     resident = Engine(bundle23, device="cpu", quantization="fp8-cast")
-    streamed = Engine(bundle23, device="cpu", quantization="fp8-cast",
-                      memory=MemoryOptions(tier="streamed", resident_blocks=0))
+    streamed = Engine(
+        bundle23, device="cpu", quantization="fp8-cast", memory=MemoryOptions(tier="streamed", resident_blocks=0)
+    )
     spec, control = _job(3, mask=False)
     a, b = resident.generate(spec, control), streamed.generate(spec, control)
     assert np.array_equal(a.video, b.video) and np.array_equal(a.audio, b.audio)
     packed = streamed._models.streamers["transformer"].packed[0]
     import torch
 
-    assert torch.float8_e4m3fn in {e.dtype for e in packed.entries}     # fp8 is what is streamed
+    assert torch.float8_e4m3fn in {e.dtype for e in packed.entries}  # fp8 is what is streamed
 
 
 def test_streamed_block_weights_live_in_a_slot_only_while_the_block_runs(bundle23):
@@ -119,7 +129,7 @@ def test_a_cached_prompt_touches_no_text_encoder_weight(bundle23):
     text_place, text_layers = models.places["text_encoder"], models.streamers["text_encoder"]
     loads, copies = text_place.loads, text_layers.copies
     assert loads == 1 and copies == len(text_layers.packed)
-    engine.generate(spec, control)                                   # the same prompt: cached
+    engine.generate(spec, control)  # the same prompt: cached
     assert (text_place.loads, text_layers.copies) == (loads, copies)
     engine.generate(GenerationSpec(**{**spec.to_json(), "prompt": "another prompt"}), control)
     assert text_place.loads == loads + 1
@@ -137,11 +147,12 @@ def test_per_stage_components_are_on_the_device_only_for_their_stage(bundle23):
     def on_progress(event):
         held = engine._models.ledger.held()
         stages_seen.setdefault(event.stage, set()).update(
-            name for name in ("video_encoder", "video_decoder", "upsampler", "audio_decoder", "vocoder") if name in held)
+            name for name in ("video_encoder", "video_decoder", "upsampler", "audio_decoder", "vocoder") if name in held
+        )
 
     engine.generate(spec, control, on_progress=on_progress)
     assert engine._models.places["video_decoder"].kind == "per-stage"
     # Progress is reported between the pieces of work: no component is held across stages.
     assert all(not names for names in stages_seen.values()), stages_seen
     assert engine._models.places["video_decoder"].loads == 1
-    assert engine._models.places["video_encoder"].loads == 2          # control encode, then the upsample
+    assert engine._models.places["video_encoder"].loads == 2  # control encode, then the upsample

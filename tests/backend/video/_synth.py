@@ -1,4 +1,5 @@
 """Small synthetic clips and sounds for the video tests (deterministic, a few KB each)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -11,7 +12,7 @@ def smooth_clip(frames: int, height: int, width: int) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     out = np.empty((frames, height, width, 3), np.uint8)
     for i in range(frames):
-        out[i, ..., 0] = (xx / max(width - 1, 1) * 200 + 20 + i) .astype(np.uint8)
+        out[i, ..., 0] = (xx / max(width - 1, 1) * 200 + 20 + i).astype(np.uint8)
         out[i, ..., 1] = (yy / max(height - 1, 1) * 180 + 30).astype(np.uint8)
         out[i, ..., 2] = 90 + 3 * i
     return out

@@ -1,4 +1,5 @@
 """canny_video: trainer-reference edges on synthetic shapes, thresholds, the short-side variant."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ from backend.video import VideoError, canny_video
 
 def _square_frame(height, width, top, left, size_h, size_w, value=255):
     frame = np.zeros((height, width, 3), np.uint8)
-    frame[top:top + size_h, left:left + size_w] = value
+    frame[top : top + size_h, left : left + size_w] = value
     return frame
 
 
@@ -18,7 +19,7 @@ def _boundary_band(inside: np.ndarray) -> np.ndarray:
     padded = np.pad(inside, 1, mode="edge")
     band = np.zeros_like(inside)
     for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        band |= padded[1 + dy:1 + dy + inside.shape[0], 1 + dx:1 + dx + inside.shape[1]] != inside
+        band |= padded[1 + dy : 1 + dy + inside.shape[0], 1 + dx : 1 + dx + inside.shape[1]] != inside
     return band
 
 
@@ -32,17 +33,17 @@ def test_white_square_edges_exactly_on_its_border():
     on = e[..., 0] == 255
 
     inside = np.zeros((h, w), bool)
-    inside[top:top + sh, left:left + sw] = True
+    inside[top : top + sh, left : left + sw] = True
     band = _boundary_band(inside)
     assert not (on & ~band).any(), "an edge pixel lies off the square's border"
 
     # each side: exactly one edge pixel across the 2-px step, all along (corners excepted)
     for x in range(left + 1, left + sw - 1):
-        assert on[top - 1:top + 1, x].sum() == 1           # top side
-        assert on[top + sh - 1:top + sh + 1, x].sum() == 1  # bottom side
+        assert on[top - 1 : top + 1, x].sum() == 1  # top side
+        assert on[top + sh - 1 : top + sh + 1, x].sum() == 1  # bottom side
     for y in range(top + 1, top + sh - 1):
-        assert on[y, left - 1:left + 1].sum() == 1          # left side
-        assert on[y, left + sw - 1:left + sw + 1].sum() == 1  # right side
+        assert on[y, left - 1 : left + 1].sum() == 1  # left side
+        assert on[y, left + sw - 1 : left + sw + 1].sum() == 1  # right side
 
 
 def test_every_frame_is_processed_on_its_own():
@@ -50,7 +51,7 @@ def test_every_frame_is_processed_on_its_own():
     edges = canny_video(clip)
     for i in range(3):
         inside = np.zeros((24, 24), bool)
-        inside[4 + i:12 + i, 4 + i:12 + i] = True
+        inside[4 + i : 12 + i, 4 + i : 12 + i] = True
         on = edges[i, ..., 0] == 255
         assert on.any() and not (on & ~_boundary_band(inside)).any()
 
@@ -75,8 +76,9 @@ def test_short_side_variant_resizes_first():
     assert on.sum() > 40 and not (on & ~_boundary_band(inside)).any()
 
 
-@pytest.mark.parametrize("bad", [np.zeros((2, 8, 8, 3), np.float32), np.zeros((2, 8, 8), np.uint8),
-                                 np.zeros((0, 8, 8, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((2, 8, 8, 3), np.float32), np.zeros((2, 8, 8), np.uint8), np.zeros((0, 8, 8, 3), np.uint8)]
+)
 def test_bad_input_refused(bad):
     with pytest.raises(VideoError, match="expected uint8 RGB frames"):
         canny_video(bad)

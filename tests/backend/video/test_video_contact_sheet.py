@@ -1,4 +1,5 @@
 """contact_sheet: grid size = rows x columns of thumbnails, right frames in the right cells."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,11 @@ def _coded_clip(row: int, frames: int, height: int, width: int) -> np.ndarray:
 
 
 def test_grid_geometry_and_contents(tmp_path):
-    rows = [("depth", _coded_clip(0, 9, 32, 64)), ("pose", _coded_clip(1, 9, 32, 64)),
-            ("output", _coded_clip(2, 9, 32, 64))]
+    rows = [
+        ("depth", _coded_clip(0, 9, 32, 64)),
+        ("pose", _coded_clip(1, 9, 32, 64)),
+        ("output", _coded_clip(2, 9, 32, 64)),
+    ]
     indices = [0, 3, 8, 5]
     sheet = render_contact_sheet(rows, indices, thumb_height=24)
     assert len(sheet.cells) == 3 * 4
@@ -34,16 +38,17 @@ def test_grid_geometry_and_contents(tmp_path):
     height, width = sheet.image.shape[:2]
     assert width == xs[-1] + 48 + 4 and height == ys[-1] + 24 + 4
     # labels were drawn: text pixels left of the grid and above it
-    assert (sheet.image[ys[0]:, :xs[0]] != BACKGROUND).any()
-    assert (sheet.image[:ys[0], xs[0]:] != BACKGROUND).any()
+    assert (sheet.image[ys[0] :, : xs[0]] != BACKGROUND).any()
+    assert (sheet.image[: ys[0], xs[0] :] != BACKGROUND).any()
 
     out = contact_sheet(rows, indices, tmp_path / "sheet.png", thumb_height=24)
     assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), sheet.image)
 
 
 def test_rows_of_another_aspect_are_centred():
-    sheet = render_contact_sheet([("wide", _coded_clip(0, 3, 16, 64)),
-                                  ("square", _coded_clip(1, 3, 16, 16))], [0, 2], thumb_height=16)
+    sheet = render_contact_sheet(
+        [("wide", _coded_clip(0, 3, 16, 64)), ("square", _coded_clip(1, 3, 16, 16))], [0, 2], thumb_height=16
+    )
     wide, square = sheet.cells[(0, 0)], sheet.cells[(1, 0)]
     assert wide[2:] == (64, 16) and square[2:] == (16, 16)
     assert square[0] == wide[0] + 24  # centred in a 64 px cell

@@ -1,4 +1,5 @@
 """load_image: cover resize + centre crop geometry on coloured bands, decoding rules, refusals."""
+
 from __future__ import annotations
 
 import io
@@ -50,7 +51,7 @@ def test_tall_image_crops_vertically_and_upscales():
 def test_alpha_over_black_and_grey_to_rgb():
     rgba = np.zeros((8, 8, 4), np.uint8)
     rgba[..., :3] = 255
-    rgba[:, :4, 3] = 255   # left opaque white, right transparent
+    rgba[:, :4, 3] = 255  # left opaque white, right transparent
     out = load_image(_png_bytes(rgba, "RGBA"), 8, 8)
     assert (out[:, :4] == 255).all() and (out[:, 4:] == 0).all()
     grey = load_image(_png_bytes(np.full((8, 8), 90, np.uint8), "L"), 8, 8)
@@ -70,11 +71,14 @@ def test_jpeg_with_exif_rotation_is_upright(tmp_path):
     assert top[0] > 200 and bottom[0] < 30  # the red half ends on top after rotation
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "the uploaded image is empty"),
-    (b"GIF89a but not really an image", "not a readable image"),
-    (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "not a readable image"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "the uploaded image is empty"),
+        (b"GIF89a but not really an image", "not a readable image"),
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "not a readable image"),
+    ],
+)
 def test_non_images_refused(data, message):
     with pytest.raises(VideoError) as info:
         load_image(data, 64, 64)
@@ -100,8 +104,12 @@ def test_matches_the_official_resize_rule():
     from ltx_pipelines.utils.media_io import resize_and_center_crop
 
     rng = np.random.default_rng(5)
-    for (sw, sh), (w, h) in [((97, 61), (64, 64)), ((300, 170), (128, 96)), ((50, 90), (128, 64)),
-                                   ((1920, 1080), (1280, 768))]:
+    for (sw, sh), (w, h) in [
+        ((97, 61), (64, 64)),
+        ((300, 170), (128, 96)),
+        ((50, 90), (128, 64)),
+        ((1920, 1080), (1280, 768)),
+    ]:
         src = rng.integers(0, 256, (sh, sw, 3), dtype=np.uint8)
         ours = load_image(_png_bytes(src), w, h).astype(np.float32)
         ref = resize_and_center_crop(torch.from_numpy(src).float(), h, w)[0, :, 0]

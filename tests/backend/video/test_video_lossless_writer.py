@@ -1,4 +1,5 @@
 """write_lossless_video: bit-identical pixels and exact fps in both containers."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -28,8 +29,7 @@ def test_bit_identical_round_trip(tmp_path, suffix, codec, fps):
 @pytest.mark.parametrize("suffix", [".mov", ".mkv"])
 def test_odd_size_and_chunks(tmp_path, suffix):
     clip = noise_clip(5, 17, 33, seed=4)
-    out = write_lossless_video(tmp_path / f"odd{suffix}", (clip[i:i + 2] for i in range(0, 5, 2)),
-                               "30000/1001")
+    out = write_lossless_video(tmp_path / f"odd{suffix}", (clip[i : i + 2] for i in range(0, 5, 2)), "30000/1001")
     decoded, fps = read_video(out)
     assert np.array_equal(decoded, clip)
     assert fps == Fraction(30000, 1001)
@@ -39,8 +39,8 @@ def test_tracks_colours_survive_exactly(tmp_path):
     """The reason controls are lossless: 2 px saturated dots on black stay exactly as drawn."""
     clip = np.zeros((9, 32, 32, 3), np.uint8)
     for i in range(9):
-        clip[i, 10:12, 3 * i:3 * i + 2] = (0, 0, 255)
-        clip[i, 20:22, 3 * i:3 * i + 2] = (255, 0, 0)
+        clip[i, 10:12, 3 * i : 3 * i + 2] = (0, 0, 255)
+        clip[i, 20:22, 3 * i : 3 * i + 2] = (255, 0, 0)
     decoded, _ = read_video(write_lossless_video(tmp_path / "tracks.mov", clip, 24))
     assert np.array_equal(decoded, clip)
 

@@ -1,4 +1,5 @@
 """load_mask_video: values from images, lossless and lossy videos, folders; resizing; refusals."""
+
 from __future__ import annotations
 
 import io
@@ -56,8 +57,7 @@ def test_folder_of_frames(tmp_path):
     for i in range(4):
         Image.fromarray(np.full((8, 8), 50 * i, np.uint8), "L").save(tmp_path / f"m_{i:03d}.png")
     mask = load_mask_video(tmp_path, 4, 8, 8)
-    assert [float(mask[i, 0, 0]) for i in range(4)] == pytest.approx([0, 50 / 255, 100 / 255,
-                                                                        150 / 255])
+    assert [float(mask[i, 0, 0]) for i in range(4)] == pytest.approx([0, 50 / 255, 100 / 255, 150 / 255])
 
 
 def test_too_few_frames_and_junk_refused(tmp_path):

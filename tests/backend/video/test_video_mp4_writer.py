@@ -1,4 +1,5 @@
 """write_mp4: exact fps, frame count, size, AAC audio, streaming, refusals, atomic output."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -53,7 +54,7 @@ def test_chunks_are_streamed_not_collected(tmp_path):
     def chunks():
         for start in range(0, 9, 3):
             pulled_at.append(len(written))
-            yield clip[start:start + 3]
+            yield clip[start : start + 3]
 
     write_mp4(tmp_path / "s.mp4", chunks(), 24, on_frame=written.append)
     assert pulled_at == [0, 3, 6]
@@ -84,13 +85,11 @@ def test_single_frames_and_torch_like_chunks(tmp_path):
 
 def test_mono_and_48k_audio_kept_unsupported_rate_resampled(tmp_path):
     fps = Fraction(24)
-    write_mp4(tmp_path / "m.mp4", smooth_clip(9, 32, 32), fps,
-              audio=(stereo_tone(9, fps, 48000, channels=1)[0], 48000))
+    write_mp4(tmp_path / "m.mp4", smooth_clip(9, 32, 32), fps, audio=(stereo_tone(9, fps, 48000, channels=1)[0], 48000))
     info = probe_video(tmp_path / "m.mp4")
     assert (info.audio_rate, info.audio_channels) == (48000, 1)
 
-    write_mp4(tmp_path / "r.mp4", smooth_clip(9, 32, 32), fps,
-              audio=(stereo_tone(9, fps, 22000), 22000))
+    write_mp4(tmp_path / "r.mp4", smooth_clip(9, 32, 32), fps, audio=(stereo_tone(9, fps, 22000), 22000))
     info = probe_video(tmp_path / "r.mp4")
     assert (info.audio_rate, info.audio_channels) == (48000, 2)
     with av.open(str(tmp_path / "r.mp4")) as container:
@@ -107,13 +106,16 @@ def test_audio_object_with_waveform_and_sampling_rate(tmp_path):
     assert probe_video(tmp_path / "o.mp4").audio_rate == 24000
 
 
-@pytest.mark.parametrize("frames, message", [
-    (np.zeros((3, 33, 32, 3), np.uint8), "even width and height, got 32x33"),
-    (np.zeros((3, 32, 32, 3), np.float32), "expected uint8"),
-    (np.zeros((3, 32, 32, 4), np.uint8), "(F, H, W, 3)"),
-    ([], "no frames were given"),
-    ("clip.mp4", "expected a uint8 array"),
-])
+@pytest.mark.parametrize(
+    "frames, message",
+    [
+        (np.zeros((3, 33, 32, 3), np.uint8), "even width and height, got 32x33"),
+        (np.zeros((3, 32, 32, 3), np.float32), "expected uint8"),
+        (np.zeros((3, 32, 32, 4), np.uint8), "(F, H, W, 3)"),
+        ([], "no frames were given"),
+        ("clip.mp4", "expected a uint8 array"),
+    ],
+)
 def test_bad_frames_refused(tmp_path, frames, message):
     with pytest.raises(VideoError) as info:
         write_mp4(tmp_path / "bad.mp4", frames, 24)
@@ -121,14 +123,17 @@ def test_bad_frames_refused(tmp_path, frames, message):
     assert not (tmp_path / "bad.mp4").exists()
 
 
-@pytest.mark.parametrize("audio, message", [
-    ((np.zeros((4800, 2), np.float32), 24000), "looks transposed"),
-    ((np.zeros((2, 100), np.int16), 24000), "expected a float waveform"),
-    ((np.zeros((2, 0), np.float32), 24000), "no samples"),
-    ((np.full((2, 10), np.nan, np.float32), 24000), "NaN"),
-    ((np.zeros((2, 10), np.float32), 0), "positive integer"),
-    (np.zeros((2, 10), np.float32), "expected (waveform, sample_rate)"),
-])
+@pytest.mark.parametrize(
+    "audio, message",
+    [
+        ((np.zeros((4800, 2), np.float32), 24000), "looks transposed"),
+        ((np.zeros((2, 100), np.int16), 24000), "expected a float waveform"),
+        ((np.zeros((2, 0), np.float32), 24000), "no samples"),
+        ((np.full((2, 10), np.nan, np.float32), 24000), "NaN"),
+        ((np.zeros((2, 10), np.float32), 0), "positive integer"),
+        (np.zeros((2, 10), np.float32), "expected (waveform, sample_rate)"),
+    ],
+)
 def test_bad_audio_refused(tmp_path, audio, message):
     with pytest.raises(VideoError) as info:
         write_mp4(tmp_path / "bad.mp4", smooth_clip(3, 32, 32), 24, audio=audio)
@@ -175,9 +180,8 @@ def test_torch_chunks_and_bf16_audio_like_the_ltx_decoder(tmp_path):
 
     fps = Fraction(24000, 1001)
     clip = smooth_clip(17, 64, 64)
-    chunks = (torch.from_numpy(clip[i:i + 8]) for i in range(0, 17, 8))
-    audio = Audio(waveform=torch.from_numpy(stereo_tone(17, fps, 24000)).to(torch.bfloat16),
-                  sampling_rate=24000)
+    chunks = (torch.from_numpy(clip[i : i + 8]) for i in range(0, 17, 8))
+    audio = Audio(waveform=torch.from_numpy(stereo_tone(17, fps, 24000)).to(torch.bfloat16), sampling_rate=24000)
     out = write_mp4(tmp_path / "ltx.mp4", chunks, fps, audio=audio)
     info = probe_video(out)
     assert (info.frames, info.fps, info.audio_rate, info.audio_channels) == (17, fps, 24000, 2)
@@ -189,5 +193,5 @@ def test_finished_output_gets_ordinary_permissions_not_owner_only(tmp_path):
 
     with atomic_output(tmp_path / "clip.mp4") as tmp:
         tmp.write_bytes(b"x")
-    (tmp_path / "plain").write_bytes(b"x")           # what an ordinary create gives in this process
+    (tmp_path / "plain").write_bytes(b"x")  # what an ordinary create gives in this process
     assert ((tmp_path / "clip.mp4").stat().st_mode & 0o777) == ((tmp_path / "plain").stat().st_mode & 0o777)

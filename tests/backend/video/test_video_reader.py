@@ -1,4 +1,5 @@
 """read_video / probe_video / PNG folders: contents, limits, and refusals with their messages."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -83,12 +84,15 @@ def test_png_folder_refusals(tmp_path):
     assert "frame_00001.png: is 6x4 but frame_00000.png is 4x4" in str(info.value)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda b: b"", "the uploaded data is empty (0 bytes)"),
-    (lambda b: b"this is not a video at all " * 20, "not a readable video"),
-    (lambda b: b[:len(b) // 2], "truncated"),
-    (lambda b: b[:64], "has no video stream"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda b: b"", "the uploaded data is empty (0 bytes)"),
+        (lambda b: b"this is not a video at all " * 20, "not a readable video"),
+        (lambda b: b[: len(b) // 2], "truncated"),
+        (lambda b: b[:64], "has no video stream"),
+    ],
+)
 def test_corrupt_uploads_refused(mp4_bytes, make, message):
     with pytest.raises(VideoError) as info:
         read_video(make(mp4_bytes))
@@ -102,8 +106,7 @@ def test_audio_only_file_refused(tmp_path):
     with av.open(str(path), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=8000)
         stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
         frame.sample_rate = 8000
         for packet in stream.encode(frame):
             container.mux(packet)
@@ -148,8 +151,7 @@ def test_playlists_that_point_at_other_files_are_refused(tmp_path, mp4_bytes):
     """An HLS playlist makes FFmpeg read the files it names: an upload must never do that."""
     secret = tmp_path / "other_users_video.mp4"
     secret.write_bytes(mp4_bytes)
-    playlist = (f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\nfile://{secret}\n"
-                f"#EXT-X-ENDLIST\n").encode()
+    playlist = (f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\nfile://{secret}\n#EXT-X-ENDLIST\n").encode()
     path = tmp_path / "upload.m3u8"
     path.write_bytes(playlist)
     for src in (path, playlist):

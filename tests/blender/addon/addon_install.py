@@ -4,6 +4,7 @@
 `bpy.ops.extensions.package_install_files` and enables it; `remove(installed)` disables the add-on
 and removes the repository. Used by the add-on tests and the end-to-end test.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,7 +22,7 @@ EXTENSION_ID = "ltx_scene_control"
 class Installed:
     repo_module: str
     directory: str
-    module_name: str          # bl_ext.<repo>.ltx_scene_control
+    module_name: str  # bl_ext.<repo>.ltx_scene_control
 
     def module(self, sub: str = ""):
         return importlib.import_module(self.module_name + (f".{sub}" if sub else ""))
@@ -39,13 +40,12 @@ def install(zip_path: Path, repo_name: str = "ltx_test") -> Installed:
     repo_module = f"{repo_name}_{os.getpid()}"
     directory = tempfile.mkdtemp(prefix="ltx-scene-ext-repo-")
     bpy.context.preferences.extensions.repos.new(
-        name="LTX Scene Test", module=repo_module, custom_directory=directory, source='USER')
-    result = bpy.ops.extensions.package_install_files(
-        filepath=str(zip_path), repo=repo_module, enable_on_install=True)
-    assert result == {'FINISHED'}, result
+        name="LTX Scene Test", module=repo_module, custom_directory=directory, source="USER"
+    )
+    result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo=repo_module, enable_on_install=True)
+    assert result == {"FINISHED"}, result
     installed = Installed(repo_module, directory, f"bl_ext.{repo_module}.{EXTENSION_ID}")
-    assert installed.module_name in bpy.context.preferences.addons, \
-        list(bpy.context.preferences.addons.keys())
+    assert installed.module_name in bpy.context.preferences.addons, list(bpy.context.preferences.addons.keys())
     return installed
 
 

@@ -1,4 +1,5 @@
 """Fixtures of the add-on tests: the built zip, the add-on installed into the bpy module."""
+
 from __future__ import annotations
 
 import pytest

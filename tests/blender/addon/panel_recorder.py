@@ -1,6 +1,7 @@
 """Draw the add-on's panels in background Blender, which has no windows to draw into: each panel's
 `draw` runs against a layout that records the calls (the panel code itself is the real one, with the
 real scene properties)."""
+
 from __future__ import annotations
 
 import types
@@ -16,6 +17,7 @@ class Layout:
         def call(*args, **kwargs):
             self.log.append((name, args, kwargs))
             return Layout(self.log)
+
         return call
 
     def __setattr__(self, name, value):

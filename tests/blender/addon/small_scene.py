@@ -1,9 +1,11 @@
 """A small scene for add-on tests: a camera looking down +Y at an empty moving left to right."""
+
 from __future__ import annotations
 
 
-def build_tracks_scene(frames: int = 17, size: int = 256, prompt: str = "a glowing ball rolls "
-                       "across a table", seed: int = 3):
+def build_tracks_scene(
+    frames: int = 17, size: int = 256, prompt: str = "a glowing ball rolls across a table", seed: int = 3
+):
     """An empty file with that scene, the add-on's settings for a motion-tracks run at size x size."""
     import bpy
 

@@ -1,6 +1,7 @@
 """Check Backend: what the panel shows from /v1/health and /v1/models (the memory summary
 included), and the threaded path, one worker and the add-on's one timer. Timers never fire in
 background mode, so the tests drive `main_thread.tick()` by hand."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,11 +12,19 @@ import pytest
 from .panel_recorder import draw_all
 
 SUMMARY = "24 GB: 31 of 48 blocks resident, about 20.6 GB peak"
-HEALTH = {"status": "ok", "device": "cuda:0", "version": "0.1.0",
-          "memory": {"tier": "stream-blocks", "summary": SUMMARY, "peak_device_bytes": 22_119_000_000}}
-MODELS = {"control_kinds": ["depth", "pose"],
-          "ic_loras": {"depth": {"reference_downscale_factor": 2, "size_multiple": 128},
-                       "pose": {"reference_downscale_factor": 2, "size_multiple": 128}}}
+HEALTH = {
+    "status": "ok",
+    "device": "cuda:0",
+    "version": "0.1.0",
+    "memory": {"tier": "stream-blocks", "summary": SUMMARY, "peak_device_bytes": 22_119_000_000},
+}
+MODELS = {
+    "control_kinds": ["depth", "pose"],
+    "ic_loras": {
+        "depth": {"reference_downscale_factor": 2, "size_multiple": 128},
+        "pose": {"reference_downscale_factor": 2, "size_multiple": 128},
+    },
+}
 
 
 def test_status_of_a_health_answer_with_and_without_memory():
@@ -23,12 +32,14 @@ def test_status_of_a_health_answer_with_and_without_memory():
 
     rules = {"depth": {"factor": 2, "multiple": 128}, "pose": {"factor": 2, "multiple": 128}}
     assert status_of(HEALTH, MODELS) == BackendStatus(
-        True, "cuda:0, version 0.1.0, controls: depth, pose", rules, SUMMARY)
-    assert status_of(dict(HEALTH, memory=None), MODELS).memory == ""       # not known yet
+        True, "cuda:0, version 0.1.0, controls: depth, pose", rules, SUMMARY
+    )
+    assert status_of(dict(HEALTH, memory=None), MODELS).memory == ""  # not known yet
     old_server = {k: v for k, v in HEALTH.items() if k != "memory"}
     assert status_of(old_server, MODELS).memory == ""
     assert status_of(dict(HEALTH, memory="24 GB"), MODELS).memory.startswith(
-        "memory: the backend's answer is not understood")
+        "memory: the backend's answer is not understood"
+    )
 
 
 @pytest.fixture
@@ -49,14 +60,14 @@ def test_check_backend_puts_the_memory_summary_in_the_panel(backend_state, insta
     monkeypatch.setattr(http.BackendClient, "health", lambda self: answer["health"])
     monkeypatch.setattr(http.BackendClient, "models", lambda self: MODELS)
 
-    assert bpy.ops.ltx_scene.check_backend() == {'FINISHED'}   # inline: background mode
+    assert bpy.ops.ltx_scene.check_backend() == {"FINISHED"}  # inline: background mode
     assert backend_state.backend_ok is True
     assert backend_state.backend_memory == SUMMARY
     _, _, labels = draw_all(installed_addon, bpy.context)
     assert SUMMARY in " ".join(labels)
 
-    answer["health"] = dict(HEALTH, memory=None)                # e.g. the models are still loading
-    assert bpy.ops.ltx_scene.check_backend() == {'FINISHED'}
+    answer["health"] = dict(HEALTH, memory=None)  # e.g. the models are still loading
+    assert bpy.ops.ltx_scene.check_backend() == {"FINISHED"}
     assert backend_state.backend_memory == ""
     _, _, labels = draw_all(installed_addon, bpy.context)
     assert "blocks resident" not in " ".join(labels)
@@ -90,14 +101,14 @@ def test_two_quick_clicks_share_one_question_and_one_answer(backend_state, insta
     second = ops.refresh_rules_async(backend, then=lambda ok, line: called.append(("second", ok, line)))
     assert second is first and main_thread.running(first)
     assert bpy.app.timers.is_registered(main_thread.tick)
-    assert main_thread.tick() == main_thread.TICK_S          # no answer yet: keep ticking
+    assert main_thread.tick() == main_thread.TICK_S  # no answer yet: keep ticking
     assert called == [] and backend_state.backend_status == "not checked"
 
     gates[backend.url].set()
     first.worker.join(30)
-    assert main_thread.tick() is None                        # answered, nothing left to follow
+    assert main_thread.tick() is None  # answered, nothing left to follow
     line = f"answer from {backend.url}"
-    assert asked == [backend.url]                            # the backend was asked once
+    assert asked == [backend.url]  # the backend was asked once
     assert called == [("first", True, line), ("second", True, line)]
     assert (backend_state.backend_ok, backend_state.backend_status) == (True, line)
     assert backend_state.backend_memory == f"memory of {backend.url}"
@@ -122,11 +133,11 @@ def test_a_check_with_new_settings_replaces_the_one_in_flight(backend_state, ins
     fresh.worker.join(30)
     main_thread.tick()
     assert backend_state.backend_status == f"answer from {new.url}"
-    assert called == [f"answer from {new.url}"]              # the waiting Generate gets the new answer
+    assert called == [f"answer from {new.url}"]  # the waiting Generate gets the new answer
 
     gates[old.url].set()
     stale.worker.join(30)
     assert main_thread.tick() is None
     assert sorted(asked) == sorted([old.url, new.url])
-    assert backend_state.backend_status == f"answer from {new.url}"   # the stale answer is dropped
+    assert backend_state.backend_status == f"answer from {new.url}"  # the stale answer is dropped
     assert called == [f"answer from {new.url}"]

@@ -1,4 +1,5 @@
 """The built zip is self-contained, passes Blender's validator, installs, registers and unregisters."""
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,27 @@ from tests.conftest import REPO_ROOT
 
 from .addon_install import install, remove
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (extension install API)
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS (extension install API)
 
 
-OPERATORS = {"generate", "cancel", "preview_controls", "export_controls", "regenerate",
-             "check_backend", "start_backend", "fix_frame_range"}
-PANELS = ("VIEW3D_PT_ltx_scene", "VIEW3D_PT_ltx_scene_control", "VIEW3D_PT_ltx_scene_first_frame",
-          "VIEW3D_PT_ltx_scene_loras", "VIEW3D_PT_ltx_scene_backend", "SEQUENCER_PT_ltx_scene_strip")
+OPERATORS = {
+    "generate",
+    "cancel",
+    "preview_controls",
+    "export_controls",
+    "regenerate",
+    "check_backend",
+    "start_backend",
+    "fix_frame_range",
+}
+PANELS = (
+    "VIEW3D_PT_ltx_scene",
+    "VIEW3D_PT_ltx_scene_control",
+    "VIEW3D_PT_ltx_scene_first_frame",
+    "VIEW3D_PT_ltx_scene_loras",
+    "VIEW3D_PT_ltx_scene_backend",
+    "SEQUENCER_PT_ltx_scene_strip",
+)
 
 
 def test_zip_contents(addon_zip):
@@ -36,17 +51,35 @@ def test_zip_contents(addon_zip):
             assert zf.read(rel) == path.read_bytes(), rel
         for info in zf.infolist():  # no symlinks stored
             assert (info.external_attr >> 16) & 0o170000 != 0o120000, info.filename
-    for required in ("__init__.py", "properties.py", "preferences.py", "compat.py", "settings.py",
-                     "vse.py", "client/http.py", "client/worker.py", "operators/generate.py",
-                     "ui/panel.py", "shared/__init__.py", "shared/package.py"):
+    for required in (
+        "__init__.py",
+        "properties.py",
+        "preferences.py",
+        "compat.py",
+        "settings.py",
+        "vse.py",
+        "client/http.py",
+        "client/worker.py",
+        "operators/generate.py",
+        "ui/panel.py",
+        "shared/__init__.py",
+        "shared/package.py",
+    ):
         assert required in names, required
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # exactly the add-on's own files and the shared/ copy: nothing of tools/, tests or the backend
     assert names == {"blender_manifest.toml"} | _source_files(REPO_ROOT / "blender_addon")
     assert {n.split("/")[0] for n in names if "/" in n} == {"capture", "client", "operators", "ui", "shared"}
     assert {n for n in names if "/" not in n} == {
-        "blender_manifest.toml", "README.md", "__init__.py", "compat.py", "preferences.py", "properties.py",
-        "settings.py", "vse.py"}
+        "blender_manifest.toml",
+        "README.md",
+        "__init__.py",
+        "compat.py",
+        "preferences.py",
+        "properties.py",
+        "settings.py",
+        "vse.py",
+    }
 
 
 def _source_files(folder):
@@ -54,16 +87,16 @@ def _source_files(folder):
     found = set()
     for root, dirs, files in os.walk(folder, followlinks=True):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
-        found.update((Path(root) / name).relative_to(folder).as_posix() for name in files
-                     if not name.endswith(".pyc"))
+        found.update((Path(root) / name).relative_to(folder).as_posix() for name in files if not name.endswith(".pyc"))
     return found
 
 
 def test_blender_validator_accepts_zip(addon_zip):
     tool = blender_validator()
     assert tool is not None, "the bpy module ships blender_ext.py"
-    result = subprocess.run([sys.executable, str(tool), "validate", str(addon_zip)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(tool), "validate", str(addon_zip)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout
 

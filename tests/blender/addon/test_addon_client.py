@@ -1,4 +1,5 @@
 """The backend client never imports bpy, parses the event stream, and explains connection failures."""
+
 from __future__ import annotations
 
 import ast
@@ -11,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (operators)
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS (operators)
 
 
 CLIENT_DIR = REPO_ROOT / "blender_addon" / "client"
@@ -29,8 +30,9 @@ def test_client_sources_do_not_import_bpy():
             else:
                 continue
             for name in names:
-                assert name.split(".")[0] not in {"bpy", "bpy_extras", "mathutils", "gpu"}, \
+                assert name.split(".")[0] not in {"bpy", "bpy_extras", "mathutils", "gpu"}, (
                     f"{path.name} imports {name}"
+                )
 
 
 def test_client_imports_with_bpy_unimportable():
@@ -42,8 +44,7 @@ def test_client_imports_with_bpy_unimportable():
         assert "bpy" not in {n for n, m in sys.modules.items() if m is not None}
         print("ok")
     """)
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -51,8 +52,17 @@ def test_client_imports_with_bpy_unimportable():
 def test_parse_sse():
     from blender_addon.client.http import parse_sse
 
-    lines = ["event: progress", 'data: {"progress": 0.5,', 'data:  "stage": "stage1"}', "",
-             ": keep-alive", "", "event: status", 'data: {"status": "succeeded"}', ""]
+    lines = [
+        "event: progress",
+        'data: {"progress": 0.5,',
+        'data:  "stage": "stage1"}',
+        "",
+        ": keep-alive",
+        "",
+        "event: status",
+        'data: {"status": "succeeded"}',
+        "",
+    ]
     events = list(parse_sse(iter(lines)))
     assert [(e.event, e.data) for e in events] == [
         ("progress", {"progress": 0.5, "stage": "stage1"}),
@@ -106,8 +116,12 @@ def test_worker_reports_server_down_as_error_message():
     from blender_addon.client.http import BackendSettings
     from blender_addon.client.worker import GenerationWorker, JobRequest
 
-    request = JobRequest(backend=BackendSettings(f"http://127.0.0.1:{_free_port()}", "t"),
-                         spec={"prompt": "x"}, control=b"", out_dir="/nonexistent")
+    request = JobRequest(
+        backend=BackendSettings(f"http://127.0.0.1:{_free_port()}", "t"),
+        spec={"prompt": "x"},
+        control=b"",
+        out_dir="/nonexistent",
+    )
     worker = GenerationWorker(request).start()
     worker.join(timeout=30)
     messages = worker.drain()
@@ -155,14 +169,15 @@ def test_threaded_job_failure_reaches_the_panel_through_the_timer(fresh_scene, i
     fresh_scene.ltx_scene.prompt = "a ball rolls"
     try:
         settings = settings_mod.snapshot(bpy.context)
-        started = job.start(bpy.context, settings, control=b"npz", control_path=str(tmp_path / "c.npz"),
-                            synchronous=False)
+        started = job.start(
+            bpy.context, settings, control=b"npz", control_path=str(tmp_path / "c.npz"), synchronous=False
+        )
     finally:
         prefs.backend_url, prefs.output_dir = "http://127.0.0.1:8765", ""
     state = bpy.context.window_manager.ltx_scene_job
     assert job.active() is started and state.status == "uploading"
     started.worker.join(30)
-    assert state.status == "uploading"                   # nothing reaches bpy before the tick
-    assert main_thread.tick() is None                    # delivered; no worker left
+    assert state.status == "uploading"  # nothing reaches bpy before the tick
+    assert main_thread.tick() is None  # delivered; no worker left
     assert started.finished and job.active() is None
     assert state.status == "failed" and "no LTX Scene backend is running" in state.error

@@ -1,4 +1,5 @@
 """The extension manifest has every field Blender requires, with valid values."""
+
 from __future__ import annotations
 
 import tomllib
@@ -37,16 +38,19 @@ def test_manifest_version_matches_pyproject():
         assert tomllib.load(fh)["project"]["version"] == _manifest()["version"]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"tagline": "x" * 65}, "tagline"),
-    ({"tagline": "Generate video."}, "tagline"),
-    ({"version": "1.0"}, "version"),
-    ({"blender_version_min": "4.1.0"}, "blender_version_min"),
-    ({"license": "GPL"}, "license"),
-    ({"type": "theme"}, "type"),
-    ({"permissions": {"network": "Talks to the backend."}}, "permissions.network"),
-    ({"permissions": {"internet": "Talks to the backend"}}, "permissions"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"tagline": "x" * 65}, "tagline"),
+        ({"tagline": "Generate video."}, "tagline"),
+        ({"version": "1.0"}, "version"),
+        ({"blender_version_min": "4.1.0"}, "blender_version_min"),
+        ({"license": "GPL"}, "license"),
+        ({"type": "theme"}, "type"),
+        ({"permissions": {"network": "Talks to the backend."}}, "permissions.network"),
+        ({"permissions": {"internet": "Talks to the backend"}}, "permissions"),
+    ],
+)
 def test_manifest_check_refuses(change, field):
     bad = {**_manifest(), **change}
     with pytest.raises(ManifestError) as info:

@@ -3,6 +3,7 @@
 Background Blender has no windows to draw into, so each panel's `draw` runs against a layout that
 records the calls (the panel code itself is the real one, with the real scene properties).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from .panel_recorder import draw_all
 
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (panel drawing API)
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS (panel drawing API)
 
 
 def test_panel_draws_the_controls(fresh_scene, installed_addon):
@@ -21,15 +22,29 @@ def test_panel_draws_the_controls(fresh_scene, installed_addon):
     state = bpy.context.window_manager.ltx_scene_job
     state.status, state.error = "idle", "no LTX Scene backend is running at http://127.0.0.1:1"
     props, ops, labels = draw_all(installed_addon, bpy.context)
-    assert {"control_kind", "prompt", "seed", "size_preset", "attention_strength", "mask_source",
-            "first_frame_source", "ic_lora_strength", "conditioning_strength"} <= props
-    assert {"ltx_scene.generate", "ltx_scene.preview_controls", "ltx_scene.export_controls",
-            "ltx_scene.check_backend", "ltx_scene.fix_frame_range"} <= ops
+    assert {
+        "control_kind",
+        "prompt",
+        "seed",
+        "size_preset",
+        "attention_strength",
+        "mask_source",
+        "first_frame_source",
+        "ic_lora_strength",
+        "conditioning_strength",
+    } <= props
+    assert {
+        "ltx_scene.generate",
+        "ltx_scene.preview_controls",
+        "ltx_scene.export_controls",
+        "ltx_scene.check_backend",
+        "ltx_scene.fix_frame_range",
+    } <= ops
     assert "ltx_scene.cancel" not in ops
     assert any(t.startswith("Frames 1-20 at 24 fps") for t in labels), labels
     assert "Generates 17 frames at 768x512" in labels
     text = " ".join(labels)
-    assert "no LTX Scene backend is running" in text   # the last error shows in the panel
+    assert "no LTX Scene backend is running" in text  # the last error shows in the panel
     state.error = ""
 
 

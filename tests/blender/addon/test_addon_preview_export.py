@@ -1,4 +1,5 @@
 """Preview Controls and Export Controls work from the scene alone, without a backend."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import pytest
 from .small_scene import build_tracks_scene
 
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (image sequences, capture)
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS (image sequences, capture)
 
 
 def _prefs(installed, out_dir):
@@ -28,19 +29,20 @@ def test_preview_controls_writes_and_loads_the_control(fresh_scene, installed_ad
     prefs = _prefs(installed_addon, tmp_path)
     try:
         scene = build_tracks_scene(frames=17, size=256)
-        assert bpy.ops.ltx_scene.preview_controls() == {'FINISHED'}
+        assert bpy.ops.ltx_scene.preview_controls() == {"FINISHED"}
     finally:
         prefs.output_dir, prefs.backend_url = "", "http://127.0.0.1:8765"
     folder = tmp_path / "preview" / scene.name
     files = sorted(os.listdir(folder))
     assert files == [f"control_{i:05d}.png" for i in range(17)]
     image = bpy.data.images["LTX Controls"]
-    assert image.source == 'SEQUENCE'
+    assert image.source == "SEQUENCE"
     assert os.path.samefile(bpy.path.abspath(image.filepath), folder / files[0])
     read_png = installed_addon.module("shared.png").read_png
     first, last = read_png(folder / files[0]), read_png(folder / files[-1])
-    factor = bpy.context.scene.ltx_scene.reference_factor          # no backend: the panel's factor
-    assert first.shape == (128 // factor, 128 // factor, 3) and first.dtype == np.uint8   # the reference size
+    factor = bpy.context.scene.ltx_scene.reference_factor  # no backend: the panel's factor
+    assert first.shape == (128 // factor, 128 // factor, 3) and first.dtype == np.uint8  # the reference size
+
     # the ball moves left to right: the newest (blue) dot's column moves right
     # (at the reference size the dot is a pixel or two, softened by the resize: take the bluest pixels)
     def blue_x(img):
@@ -48,17 +50,17 @@ def test_preview_controls_writes_and_loads_the_control(fresh_scene, installed_ad
         assert blueness.max() > 40
         ys, xs = np.nonzero(blueness == blueness.max())
         return xs.mean()
+
     assert blue_x(last) > blue_x(first) + 50 / factor
 
 
-def test_export_controls_writes_frames_tracks_json_and_package(fresh_scene, installed_addon,
-                                                               tmp_path):
+def test_export_controls_writes_frames_tracks_json_and_package(fresh_scene, installed_addon, tmp_path):
     import bpy
 
     _prefs(installed_addon, tmp_path)
     build_tracks_scene(frames=17, size=256)
     out = tmp_path / "export"
-    assert bpy.ops.ltx_scene.export_controls(directory=str(out)) == {'FINISHED'}
+    assert bpy.ops.ltx_scene.export_controls(directory=str(out)) == {"FINISHED"}
     names = sorted(os.listdir(out))
     assert names.count("tracks.json") == 1 and "control.npz" in names
     assert len([n for n in names if n.startswith("control_") and n.endswith(".png")]) == 17

@@ -1,4 +1,5 @@
 """The operator's settings snapshot: one plain object with exactly the panel's values."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ from fractions import Fraction
 import pytest
 
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (scene and preferences API)
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS (scene and preferences API)
 
 
 def _plain(value, path="settings"):
@@ -24,8 +25,7 @@ def _plain(value, path="settings"):
         for i, v in enumerate(value):
             _plain(v, f"{path}[{i}]")
     else:
-        assert value is None or type(value) in (str, int, float, bool, Fraction), \
-            f"{path} is {type(value)}"
+        assert value is None or type(value) in (str, int, float, bool, Fraction), f"{path} is {type(value)}"
 
 
 @pytest.fixture
@@ -69,14 +69,22 @@ def test_snapshot_values(configured, installed_addon):
     pickle.dumps(settings)  # no bpy data inside
     assert settings.scene_name == scene.name
     assert settings.spec == {
-        "prompt": "a knight walks through fog", "seed": 42, "width": 896, "height": 512,
-        "frames": 17, "fps": "24000/1001", "control_kind": "depth", "attention_strength": 1.0,
-        "conditioning_strength": 0.75, "ic_lora_strength": pytest.approx(0.9),
-        "loras": [{"name": "style", "strength": 0.5}], "preview": False, "use_first_frame": True,
+        "prompt": "a knight walks through fog",
+        "seed": 42,
+        "width": 896,
+        "height": 512,
+        "frames": 17,
+        "fps": "24000/1001",
+        "control_kind": "depth",
+        "attention_strength": 1.0,
+        "conditioning_strength": 0.75,
+        "ic_lora_strength": pytest.approx(0.9),
+        "loras": [{"name": "style", "strength": 0.5}],
+        "preview": False,
+        "use_first_frame": True,
     }
     c = settings.capture
-    assert (c.kind, c.width, c.height, c.mask_objects, c.mask_collection) == \
-        ("depth", 896, 512, ("Hero",), None)
+    assert (c.kind, c.width, c.height, c.mask_objects, c.mask_collection) == ("depth", 896, 512, ("Hero",), None)
     assert c.reference_downscale_factor == 2 and c.first_frame is False
     assert (settings.plan.frame_start, settings.plan.frame_count) == (1, 17)
     assert settings.plan.fps == Fraction(24000, 1001)
@@ -98,19 +106,22 @@ def test_snapshot_seed_override_and_snapping(configured, installed_addon):
     import bpy
 
     scene, _, _ = configured
-    scene.frame_end = 20           # 20 frames: snapped to 17
+    scene.frame_end = 20  # 20 frames: snapped to 17
     settings = installed_addon.module("settings").snapshot(bpy.context, seed=5)
     assert settings.spec["seed"] == 5 and settings.spec["frames"] == 17
     assert any("20 frames snapped to 17" in n for n in settings.plan.notes)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda p, s: setattr(p, "prompt", "  "), "prompt"),
-    (lambda p, s: setattr(p, "mask_object", None), "no object is picked"),
-    (lambda p, s: setattr(p, "first_frame_image", "/does/not/exist.png"), "does not exist"),
-    (lambda p, s: setattr(p, "control_kind", "tracks"), "needs at least one object"),
-    (lambda p, s: (setattr(p, "snap", False), setattr(s, "frame_end", 20)), "nearest valid counts are 17 and 25"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda p, s: setattr(p, "prompt", "  "), "prompt"),
+        (lambda p, s: setattr(p, "mask_object", None), "no object is picked"),
+        (lambda p, s: setattr(p, "first_frame_image", "/does/not/exist.png"), "does not exist"),
+        (lambda p, s: setattr(p, "control_kind", "tracks"), "needs at least one object"),
+        (lambda p, s: (setattr(p, "snap", False), setattr(s, "frame_end", 20)), "nearest valid counts are 17 and 25"),
+    ],
+)
 def test_snapshot_refuses_with_clear_message(configured, installed_addon, change, message):
     import bpy
 

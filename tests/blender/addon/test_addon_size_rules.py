@@ -1,4 +1,5 @@
 """The size rule comes from the backend's /v1/models when known, the panel's factor otherwise."""
+
 from __future__ import annotations
 
 import json
@@ -27,11 +28,14 @@ def scene_704(fresh_scene):
 
 def test_size_rules_from_models_answer(installed_addon):
     http = installed_addon.module("client.http")
-    models = {"control_kinds": ["depth", "pose"],
-              "ic_loras": {"depth": {"reference_downscale_factor": 1, "size_multiple": 64},
-                           "pose": {"reference_downscale_factor": 2, "size_multiple": 128}}}
-    assert http.size_rules(models) == {"depth": {"factor": 1, "multiple": 64},
-                                       "pose": {"factor": 2, "multiple": 128}}
+    models = {
+        "control_kinds": ["depth", "pose"],
+        "ic_loras": {
+            "depth": {"reference_downscale_factor": 1, "size_multiple": 64},
+            "pose": {"reference_downscale_factor": 2, "size_multiple": 128},
+        },
+    }
+    assert http.size_rules(models) == {"depth": {"factor": 1, "multiple": 64}, "pose": {"factor": 2, "multiple": 128}}
     assert http.size_rules({}) == {}
 
 
@@ -41,17 +45,17 @@ def test_snapping_uses_manual_factor_without_backend(scene_704, installed_addon)
     assert settings.backend_rules() is None
     capture, plan = settings.plan_for(props, scene)
     assert capture.reference_downscale_factor == 2
-    assert (plan.width, plan.height) == (768, 512)       # multiple 128
+    assert (plan.width, plan.height) == (768, 512)  # multiple 128
     props.reference_factor = 1
     _, plan = settings.plan_for(props, scene)
-    assert (plan.width, plan.height) == (704, 448)       # multiple 64
+    assert (plan.width, plan.height) == (704, 448)  # multiple 64
 
 
 def test_snapping_uses_backend_multiple_when_known(scene_704, installed_addon):
     scene, props, state = scene_704
     settings = installed_addon.module("settings")
     state.backend_rules = json.dumps({"depth": {"factor": 1, "multiple": 64}})
-    capture, plan = settings.plan_for(props, scene)     # the property says 2; the backend wins
+    capture, plan = settings.plan_for(props, scene)  # the property says 2; the backend wins
     assert capture.reference_downscale_factor == 1
     assert (plan.width, plan.height) == (704, 448)
     state.backend_rules = json.dumps({"depth": {"factor": 2, "multiple": 128}})
@@ -61,19 +65,19 @@ def test_snapping_uses_backend_multiple_when_known(scene_704, installed_addon):
 
 
 def test_unsupported_kind_refused_before_capture(scene_704, installed_addon):
-    import bpy
 
     scene, props, state = scene_704
     settings = installed_addon.module("settings")
     errors = installed_addon.module("shared.errors")
-    state.backend_rules = json.dumps({"depth": {"factor": 1, "multiple": 64},
-                                      "pose": {"factor": 1, "multiple": 64}})
+    state.backend_rules = json.dumps({"depth": {"factor": 1, "multiple": 64}, "pose": {"factor": 1, "multiple": 64}})
     props.control_kind = "canny"
     with pytest.raises(errors.UserError) as info:
         settings.plan_for(props, scene)
-    assert str(info.value) == ("control: the backend's model bundle has no IC-LoRA for 'canny' "
-                               "(it offers: depth, pose); pick one of those control kinds or "
-                               "serve a bundle with that IC-LoRA")
+    assert str(info.value) == (
+        "control: the backend's model bundle has no IC-LoRA for 'canny' "
+        "(it offers: depth, pose); pick one of those control kinds or "
+        "serve a bundle with that IC-LoRA"
+    )
     assert info.value.field == "control_kind"
 
 
@@ -99,14 +103,15 @@ def test_async_check_records_the_rules_then_calls_back(scene_704, installed_addo
 
     monkeypatch.setattr(status_mod, "ask", slow_ask)
     called = []
-    task = backend_ops.refresh_rules_async(settings.backend_settings(bpy.context),
-                                           then=lambda ok, line: called.append((ok, line)))
-    assert main_thread.tick() == main_thread.TICK_S      # no answer yet: keep ticking
+    task = backend_ops.refresh_rules_async(
+        settings.backend_settings(bpy.context), then=lambda ok, line: called.append((ok, line))
+    )
+    assert main_thread.tick() == main_thread.TICK_S  # no answer yet: keep ticking
     assert called == [] and state.backend_rules == ""
     release.set()
     task.worker.join(30)
-    assert main_thread.tick() is None                    # answered: the timer ends
+    assert main_thread.tick() is None  # answered: the timer ends
     assert called == [(True, "cpu, version test")]
     assert json.loads(state.backend_rules) == rules
     capture, _ = settings.plan_for(props, scene)
-    assert capture.reference_downscale_factor == 1       # the backend's rule is in use
+    assert capture.reference_downscale_factor == 1  # the backend's rule is in use

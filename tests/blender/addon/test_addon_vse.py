@@ -1,4 +1,5 @@
 """A real mp4 with audio lands as movie + sound strips in free channels at the scene's start."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 from .mp4_fixture import write_mp4
 
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS (sequences vs strips)
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS (sequences vs strips)
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,9 @@ def clip(tmp_path_factory, installed_addon):
 
 def _colour(strips, name, channel, start, length):
     try:
-        return strips.new_effect(name=name, type='COLOR', channel=channel, frame_start=start,
-                                 length=length)
+        return strips.new_effect(name=name, type="COLOR", channel=channel, frame_start=start, length=length)
     except TypeError:  # before 5.0: frame_end instead of length
-        return strips.new_effect(name=name, type='COLOR', channel=channel, frame_start=start,
-                                 frame_end=start + length)
+        return strips.new_effect(name=name, type="COLOR", channel=channel, frame_start=start, frame_end=start + length)
 
 
 def test_import_into_free_channels(fresh_scene, installed_addon, clip):
@@ -47,7 +46,7 @@ def test_import_into_free_channels(fresh_scene, installed_addon, clip):
 
     movie, sound = vse.import_result(scene, str(clip), params)
 
-    assert movie.type == 'MOVIE' and sound.type == 'SOUND'
+    assert movie.type == "MOVIE" and sound.type == "SOUND"
     assert (movie.channel, sound.channel) == (2, 4)
     assert movie.frame_final_start == 10 and sound.frame_final_start == 10
     assert movie.frame_final_duration == 17

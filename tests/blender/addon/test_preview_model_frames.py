@@ -1,5 +1,6 @@
 """Preview Controls shows exactly the engine's reference frames, for every kind (the add-on's copy of
 shared/ in Blender on one side, the engine's control_frames on the other)."""
+
 from __future__ import annotations
 
 import io
@@ -33,7 +34,7 @@ def _arrays(kind):
         return {"tracks": pts, "tracks_visible": np.ones((1, F), bool)}
     rgb = np.zeros((F, H, W, 3), np.uint8)
     for f in range(F):
-        rgb[f, 40 + 4 * f:120 + 4 * f, 60:160] = (210, 190, 60)
+        rgb[f, 40 + 4 * f : 120 + 4 * f, 60:160] = (210, 190, 60)
     return {"rgb": rgb}
 
 
@@ -48,12 +49,13 @@ def test_preview_frames_equal_the_engines(installed_addon, kind, factor):
     preview = installed_addon.module("operators.preview")
     base = kind.split("-")[0]
     extra = {"canny": "trainer"} if kind == "canny-trainer" else {}
-    pkg = addon_package.ControlPackage(kind=base, width=W, height=H, fps=Fraction(24), frame_count=F,
-                                       **extra, **_arrays(base))
+    pkg = addon_package.ControlPackage(
+        kind=base, width=W, height=H, fps=Fraction(24), frame_count=F, **extra, **_arrays(base)
+    )
     shown, note = preview.preview_frames(pkg, factor)
     rw, rh = reference_size(W, H, factor)
     assert shown.shape == (F, rh, rw, 3) and f"{rw}x{rh}" in note
-    engine_pkg = ControlPackage.load(io.BytesIO(pkg.to_bytes()))        # what travels to the backend
+    engine_pkg = ControlPackage.load(io.BytesIO(pkg.to_bytes()))  # what travels to the backend
     model = control_frames(ControlInput(package=engine_pkg), base, F, rw, rh)
     assert (shown == model).all()
     # (a 4x bilinear reduction without antialias, the pipeline's, can miss every 1 px canny edge)
@@ -69,8 +71,16 @@ def test_preview_mask_is_the_engines_attention(installed_addon):
     mask = np.zeros((F, H // 2, W // 2), np.float32)
     mask[:, 20:70, 30:90] = 1.0
     strength = np.linspace(0.2, 1.0, F, dtype=np.float32)
-    pkg = addon_package.ControlPackage(kind="pose", width=W, height=H, fps=Fraction(24), frame_count=F,
-                                       mask=mask, attention_strength=strength, **_arrays("pose"))
+    pkg = addon_package.ControlPackage(
+        kind="pose",
+        width=W,
+        height=H,
+        fps=Fraction(24),
+        frame_count=F,
+        mask=mask,
+        attention_strength=strength,
+        **_arrays("pose"),
+    )
     shown = preview.preview_mask(pkg)
     engine_pkg = ControlPackage.load(io.BytesIO(pkg.to_bytes()))
     weights = attention_mask_frames(ControlInput(package=engine_pkg), F, W // 2, H // 2)
@@ -78,5 +88,5 @@ def test_preview_mask_is_the_engines_attention(installed_addon):
     assert (shown[..., 0] == np.rint(weights * 255)).all() and shown.max() == 255
     pkg.mask, pkg.attention_strength = None, None
     assert preview.preview_mask(pkg) is None
-    pkg.attention_strength = np.ones(F, np.float32)       # what every capture records without keys
+    pkg.attention_strength = np.ones(F, np.float32)  # what every capture records without keys
     assert preview.preview_mask(pkg) is None

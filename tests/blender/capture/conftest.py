@@ -1,4 +1,5 @@
 """Capture tests run the real bpy module on small procedural scenes (tiny sizes, few frames)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """A canny capture records its edge settings in the package: the Union 2.3 workflow's by default,
 whatever the capture settings ask for otherwise (a `canny` preset name or settings dict)."""
+
 from __future__ import annotations
 
 import math
@@ -27,6 +28,6 @@ def test_canny_packages_record_their_settings(empty_scene):
     assert pkg.canny == canny_settings() == {"preset": "union-2.3", "low": 92, "high": 200, "short_side": 512}
     assert pkg.manifest()["canny"] == pkg.canny
     settings = CaptureSettings(kind="canny", rgb_engine="CYCLES", rgb_samples=1)
-    settings.canny = "trainer"            # what a panel option sets
+    settings.canny = "trainer"  # what a panel option sets
     assert capture_package(scene, settings).canny["preset"] == "trainer"
     assert capture_package(scene, CaptureSettings(kind="tracks", track_targets=("Camera",))).canny is None

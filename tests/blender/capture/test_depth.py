@@ -1,4 +1,5 @@
 """Depth of a plane at a known distance: planar Z, background +inf, at the reference size."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,8 @@ def _check_plane(z, width, height):
     u0, v0, u1, v1 = _plane_rect(width, height)
     uc = np.arange(width) + 0.5
     vc = np.arange(height) + 0.5
-    inside = ((uc[None, :] > u0 + 1) & (uc[None, :] < u1 - 1) & (vc[:, None] > v0 + 1) & (vc[:, None] < v1 - 1))
-    outside = ((uc[None, :] < u0 - 1) | (uc[None, :] > u1 + 1) | (vc[:, None] < v0 - 1) | (vc[:, None] > v1 + 1))
+    inside = (uc[None, :] > u0 + 1) & (uc[None, :] < u1 - 1) & (vc[:, None] > v0 + 1) & (vc[:, None] < v1 - 1)
+    outside = (uc[None, :] < u0 - 1) | (uc[None, :] > u1 + 1) | (vc[:, None] < v0 - 1) | (vc[:, None] > v1 + 1)
     assert inside.sum() > 50 and outside.sum() > 500
     # Planar Z: the same value across the plane (radial distance would grow towards the edges).
     np.testing.assert_allclose(z[inside], DIST, atol=2e-4)
@@ -53,7 +54,7 @@ def test_package_depth_at_reference_size_without_egl(empty_scene, monkeypatch):
     messages = []
     pkg = capture_package(scene, CaptureSettings(kind="depth"), lambda f, m: messages.append((f, m)))
     assert (pkg.width, pkg.height, pkg.frame_count) == (256, 128, 9)
-    assert pkg.depth.shape == (9, 64, 128)          # stage-1 half size: what the model sees
+    assert pkg.depth.shape == (9, 64, 128)  # stage-1 half size: what the model sees
     for frame in pkg.depth:
         _check_plane(frame, 128, 64)
     assert any("cycles frame" in m for _, m in messages)

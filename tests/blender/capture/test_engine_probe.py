@@ -1,4 +1,5 @@
 """The EGL probe runs in a child process: an abort there is a 'no', never a crash here."""
+
 from __future__ import annotations
 
 import sys
@@ -6,7 +7,7 @@ import sys
 from blender_addon.capture import engine_probe
 import pytest
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS
 
 
 def test_abort_in_the_child_means_unavailable():

@@ -1,6 +1,7 @@
 """Faces from rigs: the 68 landmarks (and the nose, eyes, ears of rigs without face bones) lie inside
 the head's projected silhouette on every frame, for Mixamo-named, Rigify and meta-rig characters with
 a skinned head; the profile rule. The scenes are built here (own armatures, own head meshes)."""
+
 from __future__ import annotations
 
 import math
@@ -22,16 +23,23 @@ FACE_KEYS = [BODY_KEYPOINTS.index(k) for k in ("nose", "r_eye", "l_eye", "r_ear"
 # is long (0.233 m, like the Mixamo FBX in three.js' examples) and rolled, the others are not
 BONES = {
     "spine": ((0.0, 0.0, 1.0), (0.0, 0.0, 1.42)),
-    "upper_arm.L": ((0.18, 0.0, 1.42), (0.3, 0.0, 1.15)), "upper_arm.R": ((-0.18, 0.0, 1.42), (-0.3, 0.0, 1.15)),
-    "forearm.L": ((0.3, 0.0, 1.15), (0.36, 0.0, 0.9)), "forearm.R": ((-0.3, 0.0, 1.15), (-0.36, 0.0, 0.9)),
+    "upper_arm.L": ((0.18, 0.0, 1.42), (0.3, 0.0, 1.15)),
+    "upper_arm.R": ((-0.18, 0.0, 1.42), (-0.3, 0.0, 1.15)),
+    "forearm.L": ((0.3, 0.0, 1.15), (0.36, 0.0, 0.9)),
+    "forearm.R": ((-0.3, 0.0, 1.15), (-0.36, 0.0, 0.9)),
     "spine.006": ((0.0, 0.0, 1.55), (0.0, 0.0, 1.74)),
 }
 NAMES = {
     "metarig": {n: n for n in BONES},
     "rigify": {n: "DEF-" + n for n in BONES},
-    "mixamo": {"spine": "mixamorig:Spine", "upper_arm.L": "mixamorig:LeftArm", "upper_arm.R": "mixamorig:RightArm",
-               "forearm.L": "mixamorig:LeftForeArm", "forearm.R": "mixamorig:RightForeArm",
-               "spine.006": "mixamorig:Head"},
+    "mixamo": {
+        "spine": "mixamorig:Spine",
+        "upper_arm.L": "mixamorig:LeftArm",
+        "upper_arm.R": "mixamorig:RightArm",
+        "forearm.L": "mixamorig:LeftForeArm",
+        "forearm.R": "mixamorig:RightForeArm",
+        "spine.006": "mixamorig:Head",
+    },
 }
 
 
@@ -43,7 +51,7 @@ def _character(scene, family):
     view_layer = scene.view_layers[0]
     view_layer.objects.active = arm
     with bpy.context.temp_override(scene=scene, view_layer=view_layer, active_object=arm, object=arm):
-        bpy.ops.object.mode_set(mode='EDIT')
+        bpy.ops.object.mode_set(mode="EDIT")
         for n, (head, tail) in BONES.items():
             eb = data.edit_bones.new(names[n])
             eb.head, eb.tail = head, tail
@@ -53,17 +61,28 @@ def _character(scene, family):
         for n in BONES:
             if n != "spine":
                 data.edit_bones[names[n]].parent = data.edit_bones[names["spine"]]
-        bpy.ops.object.mode_set(mode='OBJECT')
+        bpy.ops.object.mode_set(mode="OBJECT")
     for pb in arm.pose.bones:
-        pb.rotation_mode = 'XYZ'
+        pb.rotation_mode = "XYZ"
     # the skinned head: an egg 15 cm wide, 19 deep, 24 tall, weighted to the head bone; a torso box
     bm = bmesh.new()
     bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=14, radius=1.0)
     for v in bm.verts:
         v.co = (v.co.x * 0.075, v.co.y * 0.095 - 0.012, v.co.z * 0.12 + 1.665)
     head_verts = len(bm.verts)
-    torso = [bm.verts.new(p) for p in ((-0.15, -0.1, 1.0), (0.15, -0.1, 1.0), (0.15, 0.1, 1.0), (-0.15, 0.1, 1.0),
-                                       (-0.15, -0.1, 1.45), (0.15, -0.1, 1.45), (0.15, 0.1, 1.45), (-0.15, 0.1, 1.45))]
+    torso = [
+        bm.verts.new(p)
+        for p in (
+            (-0.15, -0.1, 1.0),
+            (0.15, -0.1, 1.0),
+            (0.15, 0.1, 1.0),
+            (-0.15, 0.1, 1.0),
+            (-0.15, -0.1, 1.45),
+            (0.15, -0.1, 1.45),
+            (0.15, 0.1, 1.45),
+            (-0.15, 0.1, 1.45),
+        )
+    ]
     for quad in ((0, 1, 2, 3), (4, 7, 6, 5), (0, 4, 5, 1), (1, 5, 6, 2), (2, 6, 7, 3), (3, 7, 4, 0)):
         bm.faces.new([torso[i] for i in quad])
     mesh = bpy.data.meshes.new(family + "_body")
@@ -71,12 +90,11 @@ def _character(scene, family):
     bm.free()
     body = bpy.data.objects.new(family + "_Body", mesh)
     scene.collection.objects.link(body)
-    head = [v.index for v in mesh.vertices if v.co.z > 1.5]   # (to_mesh does not keep the creation order)
+    head = [v.index for v in mesh.vertices if v.co.z > 1.5]  # (to_mesh does not keep the creation order)
     assert len(head) == head_verts
-    body.vertex_groups.new(name=names["spine.006"]).add(head, 1.0, 'REPLACE')
-    body.vertex_groups.new(name=names["spine"]).add([v.index for v in mesh.vertices if v.co.z <= 1.5], 1.0,
-                                                      'REPLACE')
-    body.modifiers.new("Armature", 'ARMATURE').object = arm
+    body.vertex_groups.new(name=names["spine.006"]).add(head, 1.0, "REPLACE")
+    body.vertex_groups.new(name=names["spine"]).add([v.index for v in mesh.vertices if v.co.z <= 1.5], 1.0, "REPLACE")
+    body.modifiers.new("Armature", "ARMATURE").object = arm
     body.parent = arm
     return arm, body, names["spine.006"]
 
@@ -94,14 +112,17 @@ def _scene(family, head_yaw_deg, body_yaw_deg=(0.0, 0.0), pitch_deg=0.0):
     arm, body, head = _character(scene, family)
     pb = arm.pose.bones[head]
     for frame, t in ((1, 0.0), (FRAMES, 1.0)):
-        pb.rotation_euler = (math.radians(pitch_deg) * t, math.radians(head_yaw_deg[0] + t * (head_yaw_deg[1] -
-                                                                                               head_yaw_deg[0])), 0.0)
+        pb.rotation_euler = (
+            math.radians(pitch_deg) * t,
+            math.radians(head_yaw_deg[0] + t * (head_yaw_deg[1] - head_yaw_deg[0])),
+            0.0,
+        )
         pb.keyframe_insert("rotation_euler", frame=frame)
         arm.rotation_euler = (0.0, 0.0, math.radians(body_yaw_deg[0] + t * (body_yaw_deg[1] - body_yaw_deg[0])))
         arm.keyframe_insert("rotation_euler", frame=frame)
     for fc in _fcurves(arm):
         for kp in fc.keyframe_points:
-            kp.interpolation = 'LINEAR'
+            kp.interpolation = "LINEAR"
     return scene, cam, body
 
 
@@ -109,8 +130,7 @@ def _fcurves(ob):
     action = ob.animation_data.action
     if hasattr(action, "fcurves") and len(action.fcurves):
         return list(action.fcurves)
-    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
-            for fc in bag.fcurves]
+    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]
 
 
 def _head_triangles(scene, cam, body, head_group):
@@ -140,6 +160,7 @@ def _inside(tris, point, tol=0.5):
         edge = p1 - p0
         n = np.linalg.norm(edge, axis=1) + 1e-12
         return (edge[:, 0] * (q[1] - p0[:, 1]) - edge[:, 1] * (q[0] - p0[:, 0])) / n
+
     s1, s2, s3 = side(a, b, point), side(b, c, point), side(c, a, point)
     return bool((((s1 >= -tol) & (s2 >= -tol) & (s3 >= -tol)) | ((s1 <= tol) & (s2 <= tol) & (s3 <= tol))).any())
 
@@ -177,16 +198,16 @@ def test_profile_shows_one_eye_and_one_ear(empty_scene, family):
     for i in range(FRAMES):
         yaw = 11.25 * i
         body, marks = _visible(pkg, i)
-        if yaw <= 45:                 # frontal to three-quarter: both eyes, both ears, most of the face
+        if yaw <= 45:  # frontal to three-quarter: both eyes, both ears, most of the face
             assert all(body.values()), (yaw, body)
             assert marks.sum() >= 50
         elif yaw < 60:
             assert body["l_eye"] and body["r_eye"]
-        elif yaw < 105:               # profile: the character's left side turned away
+        elif yaw < 105:  # profile: the character's left side turned away
             assert body == {"nose": True, "r_eye": True, "l_eye": False, "r_ear": True, "l_ear": False}, yaw
             assert not marks[42:48].any() and marks[36:42].all() and marks[30]
-            assert not marks[16] and marks[0]             # the far cheek's jaw end is hidden
-        else:                         # facing away: no face, the ears stay
+            assert not marks[16] and marks[0]  # the far cheek's jaw end is hidden
+        else:  # facing away: no face, the ears stay
             assert not marks.any() and not body["nose"] and not body["l_eye"] and not body["r_eye"]
             assert body["r_ear"] and body["l_ear"]
 
@@ -199,8 +220,8 @@ def _occluder(scene, arm, bone):
     mesh.from_pydata(verts, [], faces)
     ob = bpy.data.objects.new("Hand", mesh)
     scene.collection.objects.link(ob)
-    ob.vertex_groups.new(name=bone).add(list(range(8)), 1.0, 'REPLACE')
-    ob.modifiers.new("Armature", 'ARMATURE').object = arm
+    ob.vertex_groups.new(name=bone).add(list(range(8)), 1.0, "REPLACE")
+    ob.modifiers.new("Armature", "ARMATURE").object = arm
     return ob
 
 
@@ -209,11 +230,11 @@ def test_points_behind_the_characters_own_mesh_are_dropped_when_asked(empty_scen
     _occluder(scene, body.parent, "spine")
     plain = capture_package(scene, CaptureSettings(kind="pose"))
     settings = CaptureSettings(kind="pose")
-    settings.face_occlusion = True            # the capture option (a panel toggle sets it)
+    settings.face_occlusion = True  # the capture option (a panel toggle sets it)
     occluded = capture_package(scene, settings)
     mouth = slice(48, 68)
     assert (plain.pose_face[:, 0, mouth, 2] == 1).all()
     assert (occluded.pose_face[:, 0, mouth, 2] == 0).all()
     eyes = list(range(36, 48))
-    assert (occluded.pose_face[:, 0, eyes, 2] == 1).all()            # above the hand: still seen
+    assert (occluded.pose_face[:, 0, eyes, 2] == 1).all()  # above the hand: still seen
     assert (occluded.pose_body[:, 0, FACE_KEYS, 2] == plain.pose_body[:, 0, FACE_KEYS, 2]).all()

@@ -1,4 +1,5 @@
 """Masks cover the chosen object (and only it); the attention strength is read per frame."""
+
 from __future__ import annotations
 
 import bpy
@@ -6,11 +7,11 @@ import numpy as np
 import pytest
 
 from blender_addon.capture import CaptureSettings, capture_package
-from tools.scenes.basic import CAMERA_LOCATION, add_camera, add_plane, analytic_projection, setup_render
+from tools.scenes.basic import add_camera, add_plane, analytic_projection, setup_render
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS
 
-W, H = 256, 128      # mask at the reference size: 128 x 64
+W, H = 256, 128  # mask at the reference size: 128 x 64
 
 
 def _scene():
@@ -22,8 +23,9 @@ def _scene():
     target.location = (0.2, 0.0, 1.2)
     target.keyframe_insert("location", frame=9)
     add_plane(scene, "Other", 1.0, (-1.0, 0.0, 0.8))
-    add_plane(scene, "InFront", 0.6, (0.2, -2.0, 1.2))   # hides part of the target
+    add_plane(scene, "InFront", 0.6, (0.2, -2.0, 1.2))  # hides part of the target
     from tools.scenes.humanoid import _linear
+
     _linear(target)
     return scene
 
@@ -65,6 +67,7 @@ def test_mask_covers_the_chosen_object(empty_scene, monkeypatch, how):
 def test_unknown_mask_object_is_refused(empty_scene, monkeypatch):
     monkeypatch.setenv("LTX_SCENE_RENDER_PROBE", "off")
     from blender_addon.shared.errors import UserError
+
     with pytest.raises(UserError, match="no object named 'Nope'"):
         capture_package(_scene(), CaptureSettings(kind="depth", mask_objects=("Nope",)))
 
@@ -88,16 +91,20 @@ def strength_property():
 
 def test_keyframed_attention_strength_is_captured(empty_scene, strength_property):
     from tools.scenes.basic import build_track_scene
+
     scene = build_track_scene(64, 64, frames=17)
     props = scene.ltx_scene
     props.attention_strength = 0.0
     props.keyframe_insert("attention_strength", frame=1)
     props.attention_strength = 1.0
     props.keyframe_insert("attention_strength", frame=9)
-    for fc in scene.animation_data.action.layers[0].strips[0].channelbags[0].fcurves if bpy.app.version >= (5, 0, 0) \
-            else scene.animation_data.action.fcurves:
+    for fc in (
+        scene.animation_data.action.layers[0].strips[0].channelbags[0].fcurves
+        if bpy.app.version >= (5, 0, 0)
+        else scene.animation_data.action.fcurves
+    ):
         for kp in fc.keyframe_points:
-            kp.interpolation = 'LINEAR'
+            kp.interpolation = "LINEAR"
     pkg = capture_package(scene, CaptureSettings(kind="tracks", track_targets=("Cube",)))
     expected = np.minimum(1.0, np.arange(17) / 8.0).astype(np.float32)
     np.testing.assert_allclose(pkg.attention_strength, expected, atol=1e-6)
@@ -105,6 +112,7 @@ def test_keyframed_attention_strength_is_captured(empty_scene, strength_property
 
 def test_strength_defaults_to_one(empty_scene):
     from tools.scenes.basic import build_track_scene
+
     scene = build_track_scene(64, 64, frames=9)
     pkg = capture_package(scene, CaptureSettings(kind="tracks", track_targets=("Cube",)))
     assert (pkg.attention_strength == 1.0).all()
@@ -114,10 +122,10 @@ def test_mask_of_a_skinned_mesh_follows_the_armature(empty_scene, monkeypatch):
     """The body mesh is rendered without its armature in the scene; it must still be deformed."""
     monkeypatch.setenv("LTX_SCENE_RENDER_PROBE", "off")
     from tools.scenes.demo import build_demo_scene
+
     scene = build_demo_scene(frames=9, width=256, height=128)
     pose = capture_package(scene, CaptureSettings(kind="pose"))
-    mask = capture_package(scene, CaptureSettings(kind="pose", mask_objects=("Armature_Body",),
-                                                  depth_size="full")).mask
+    mask = capture_package(scene, CaptureSettings(kind="pose", mask_objects=("Armature_Body",), depth_size="full")).mask
     for i in (0, 8):
         ys, xs = np.nonzero(mask[i])
         body = pose.pose_body[i, 0]

@@ -1,5 +1,6 @@
 """Rig -> OpenPose-18 (+ hands): keypoints within 0.5 px of the analytic projection of the known
 bone positions; off-frame, behind-camera and turned-away rules; presets and custom mappings."""
+
 from __future__ import annotations
 
 import math
@@ -14,17 +15,29 @@ from tools.scenes.basic import add_camera, analytic_projection, setup_render
 from tools.scenes.humanoid import REST, _linear, add_humanoid
 from blender_addon.shared.errors import UserError
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS
 
 W, H = 320, 192
 # keypoint -> (bone, 0 head / 1 tail / 0.5 middle) in the humanoid's meta-rig layout: the nose tip is
 # the nose bone's tail, an eye its bone's tail (the front of the eyeball), an ear its bone's middle
 BODY_BONES = {
-    "nose": ("nose", 1), "r_shoulder": ("upper_arm.R", 0), "r_elbow": ("forearm.R", 0),
-    "r_wrist": ("hand.R", 0), "l_shoulder": ("upper_arm.L", 0), "l_elbow": ("forearm.L", 0),
-    "l_wrist": ("hand.L", 0), "r_hip": ("thigh.R", 0), "r_knee": ("shin.R", 0), "r_ankle": ("foot.R", 0),
-    "l_hip": ("thigh.L", 0), "l_knee": ("shin.L", 0), "l_ankle": ("foot.L", 0),
-    "r_eye": ("eye.R", 1), "l_eye": ("eye.L", 1), "r_ear": ("ear.R", 0.5), "l_ear": ("ear.L", 0.5),
+    "nose": ("nose", 1),
+    "r_shoulder": ("upper_arm.R", 0),
+    "r_elbow": ("forearm.R", 0),
+    "r_wrist": ("hand.R", 0),
+    "l_shoulder": ("upper_arm.L", 0),
+    "l_elbow": ("forearm.L", 0),
+    "l_wrist": ("hand.L", 0),
+    "r_hip": ("thigh.R", 0),
+    "r_knee": ("shin.R", 0),
+    "r_ankle": ("foot.R", 0),
+    "l_hip": ("thigh.L", 0),
+    "l_knee": ("shin.L", 0),
+    "l_ankle": ("foot.L", 0),
+    "r_eye": ("eye.R", 1),
+    "l_eye": ("eye.L", 1),
+    "r_ear": ("ear.R", 0.5),
+    "l_ear": ("ear.L", 0.5),
 }
 
 
@@ -105,8 +118,8 @@ def test_off_frame_and_behind_camera_keypoints_are_dropped(empty_scene):
             dropped.append(name)
             assert (body[k, :2] == 0).all()
     assert "l_wrist" in dropped and "r_shoulder" not in dropped
-    assert body[1, 2] == float(body[2, 2] and body[5, 2])       # no neck without both shoulders
-    assert (pkg.pose_body[-1, 0, :, 2] == 0).all()                # behind the camera: nothing
+    assert body[1, 2] == float(body[2, 2] and body[5, 2])  # no neck without both shoulders
+    assert (pkg.pose_body[-1, 0, :, 2] == 0).all()  # behind the camera: nothing
     assert (pkg.pose_hands[-1, 0, :, :, 2] == 0).all()
 
 
@@ -118,7 +131,7 @@ def test_face_turned_away_drops_nose_and_eyes_profile_drops_far_side(empty_scene
     keys = {1: ((0.0, 0.0, 0.0), 0.0), 9: ((0.0, 0.0, 0.0), math.radians(180))}
     scene, _ = _rig_scene(keys)
     pkg = capture_package(scene, CaptureSettings(kind="pose"))
-    front, profile, back = _conf(pkg, 0), _conf(pkg, 4), _conf(pkg, 8)   # 0, 90, 180 degrees
+    front, profile, back = _conf(pkg, 0), _conf(pkg, 4), _conf(pkg, 8)  # 0, 90, 180 degrees
     assert all(front[k] == 1 for k in ("nose", "l_eye", "r_eye", "l_ear", "r_ear"))
     # 90 degrees: facing +X, the character's left side points away from the camera.
     assert profile["nose"] == 1 and profile["r_eye"] == 1 and profile["r_ear"] == 1
@@ -143,33 +156,44 @@ def test_presets_rigify_mixamo_and_custom(empty_scene):
     got = capture_package(scene, CaptureSettings(kind="pose", frame_count=9)).pose_body
     np.testing.assert_allclose(got, ref, atol=1e-4)
     # Mixamo names with a prefix (nose/eyes/ears come from the fitted face, no hands)
-    mix = {"DEF-upper_arm.L": "mixamorig:LeftArm", "DEF-forearm.L": "mixamorig:LeftForeArm",
-           "DEF-hand.L": "mixamorig:LeftHand", "DEF-thigh.L": "mixamorig:LeftUpLeg",
-           "DEF-shin.L": "mixamorig:LeftLeg", "DEF-foot.L": "mixamorig:LeftFoot",
-           "DEF-upper_arm.R": "mixamorig:RightArm", "DEF-forearm.R": "mixamorig:RightForeArm",
-           "DEF-hand.R": "mixamorig:RightHand", "DEF-thigh.R": "mixamorig:RightUpLeg",
-           "DEF-shin.R": "mixamorig:RightLeg", "DEF-foot.R": "mixamorig:RightFoot",
-           "DEF-spine.006": "mixamorig:Head", "DEF-eye.L": "mixamorig:LeftEye", "DEF-eye.R": "mixamorig:RightEye"}
+    mix = {
+        "DEF-upper_arm.L": "mixamorig:LeftArm",
+        "DEF-forearm.L": "mixamorig:LeftForeArm",
+        "DEF-hand.L": "mixamorig:LeftHand",
+        "DEF-thigh.L": "mixamorig:LeftUpLeg",
+        "DEF-shin.L": "mixamorig:LeftLeg",
+        "DEF-foot.L": "mixamorig:LeftFoot",
+        "DEF-upper_arm.R": "mixamorig:RightArm",
+        "DEF-forearm.R": "mixamorig:RightForeArm",
+        "DEF-hand.R": "mixamorig:RightHand",
+        "DEF-thigh.R": "mixamorig:RightUpLeg",
+        "DEF-shin.R": "mixamorig:RightLeg",
+        "DEF-foot.R": "mixamorig:RightFoot",
+        "DEF-spine.006": "mixamorig:Head",
+        "DEF-eye.L": "mixamorig:LeftEye",
+        "DEF-eye.R": "mixamorig:RightEye",
+    }
     _rename(arm, mix)
     assert detect_preset([b.name for b in arm.pose.bones]) == "mixamo"
     got = capture_package(scene, CaptureSettings(kind="pose", frame_count=9, hands=False)).pose_body
     face_keys = ("nose", "r_ear", "l_ear", "r_eye", "l_eye")
     limbs = [BODY_KEYPOINTS.index(k) for k in BODY_BONES if k not in face_keys]
     np.testing.assert_allclose(got[:, :, limbs], ref[:, :, limbs], atol=1e-4)
-    assert (got[:, 0, [BODY_KEYPOINTS.index(k) for k in face_keys], 2] == 1).all()   # from the fitted face
+    assert (got[:, 0, [BODY_KEYPOINTS.index(k) for k in face_keys], 2] == 1).all()  # from the fitted face
     # Custom: map two keypoints by hand; the rest stay absent
     custom = {"l_wrist": "mixamorig:LeftHand", "r_wrist": "mixamorig:RightForeArm@tail"}
-    got = capture_package(scene, CaptureSettings(kind="pose", frame_count=9, rig_preset="custom",
-                                                 custom_mapping=custom)).pose_body
+    got = capture_package(
+        scene, CaptureSettings(kind="pose", frame_count=9, rig_preset="custom", custom_mapping=custom)
+    ).pose_body
     lw, rw = BODY_KEYPOINTS.index("l_wrist"), BODY_KEYPOINTS.index("r_wrist")
     np.testing.assert_allclose(got[:, 0, [lw, rw]], ref[:, 0, [lw, rw]], atol=1e-4)
     assert got[:, 0, :, 2].sum() == 2 * 9
     with pytest.raises(UserError, match="has no bone named 'Nope'"):
-        capture_package(scene, CaptureSettings(kind="pose", rig_preset="custom",
-                                               custom_mapping={"nose": "Nope"}))
+        capture_package(scene, CaptureSettings(kind="pose", rig_preset="custom", custom_mapping={"nose": "Nope"}))
     with pytest.raises(UserError, match="unknown keypoint"):
-        capture_package(scene, CaptureSettings(kind="pose", rig_preset="custom",
-                                               custom_mapping={"tail": "mixamorig:Head"}))
+        capture_package(
+            scene, CaptureSettings(kind="pose", rig_preset="custom", custom_mapping={"tail": "mixamorig:Head"})
+        )
 
 
 def test_no_rig_is_a_clear_error(empty_scene):
@@ -187,7 +211,7 @@ def test_hidden_armature_is_not_captured_and_two_people_are(empty_scene):
     b.location = (0.6, 0.0, 0.0)
     pkg = capture_package(scene, CaptureSettings(kind="pose", frame_count=9))
     assert pkg.pose_body.shape[1] == 2
-    assert pkg.pose_body[0, 0, 2, 0] < pkg.pose_body[0, 1, 2, 0]     # sorted by name: Armature, Second
+    assert pkg.pose_body[0, 0, 2, 0] < pkg.pose_body[0, 1, 2, 0]  # sorted by name: Armature, Second
     b.hide_render = True
     pkg = capture_package(scene, CaptureSettings(kind="pose", frame_count=9))
     assert pkg.pose_body.shape[1] == 1

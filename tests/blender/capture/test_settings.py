@@ -1,4 +1,5 @@
 """CaptureSettings -> CapturePlan: snapping, refusal, notes (no bpy needed)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -10,7 +11,6 @@ from blender_addon.shared.errors import UserError
 from blender_addon.shared.video_rules import VideoRuleError
 
 
-
 def test_scene_values_snap_and_say_so():
     plan = resolve_plan(CaptureSettings(kind="depth"), 1000, 560, 1, 120, 24)
     assert (plan.width, plan.height) == (1024, 576)
@@ -18,9 +18,11 @@ def test_scene_values_snap_and_say_so():
     assert list(plan.frames)[-1] == 121
     assert (plan.depth_width, plan.depth_height) == (512, 288)
     assert plan.fps == Fraction(24)
-    assert plan.notes == ("size 1000x560 snapped to 1024x576 (multiples of 64)",
-                          "120 frames snapped to 121 (8k+1): frames 1-121",
-                          "depth rendered at 512x288, the size the model sees")
+    assert plan.notes == (
+        "size 1000x560 snapped to 1024x576 (multiples of 64)",
+        "120 frames snapped to 121 (8k+1): frames 1-121",
+        "depth rendered at 512x288, the size the model sees",
+    )
 
 
 def test_valid_values_pass_unchanged_and_without_notes():
@@ -47,13 +49,16 @@ def test_no_snap_refuses_with_the_fix():
         resolve_plan(CaptureSettings(snap=False), 1000, 576, 1, 121, 24)
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"kind": "normals"}, "kind"),
-    ({"depth_engine": "EEVEE"}, "depth_engine"),
-    ({"kind": "tracks"}, "track_targets"),
-    ({"rig_preset": "custom"}, "custom_mapping"),
-    ({"width": 0}, "width"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"kind": "normals"}, "kind"),
+        ({"depth_engine": "EEVEE"}, "depth_engine"),
+        ({"kind": "tracks"}, "track_targets"),
+        ({"rig_preset": "custom"}, "custom_mapping"),
+        ({"width": 0}, "width"),
+    ],
+)
 def test_bad_settings_name_the_field(changes, field):
     with pytest.raises(UserError) as err:
         resolve_plan(CaptureSettings(**changes), 512, 512, 1, 9, 24)

@@ -1,4 +1,5 @@
 """Keyframed objects, empties and bones -> per-frame 2D points matching the analytic projection."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from tools.scenes.basic import analytic_projection, build_track_scene, track_pos
 from tools.scenes.humanoid import REST, add_humanoid
 from blender_addon.shared.errors import UserError
 
-pytestmark = pytest.mark.bpy_compat   # also run under bpy 4.2 and 4.5 LTS
+pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS
 
 W, H = 128, 64
 
