@@ -33,7 +33,7 @@ class Budgets:
     @property
     def usable_device_bytes(self) -> int:
         """What the plan may fill at its peak."""
-        return int((self.device_bytes - DEVICE_RESERVE) * (1.0 - FRAGMENTATION))
+        return max(0, int((self.device_bytes - DEVICE_RESERVE) * (1.0 - FRAGMENTATION)))
 
     @property
     def pinned_cap_bytes(self) -> int:

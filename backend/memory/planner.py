@@ -100,7 +100,7 @@ class MemoryPlan:
             return f"{card}: everything resident, {peak}"
         if self.tier == "text-encoder-on-demand":
             return f"{card}: text encoder on demand, {peak}"
-        where = "pinned RAM" if self.storage != "disk" else "disk"
+        where = {"pinned": "pinned RAM", "host": "RAM", "disk": "disk"}[self.storage]
         return (
             f"{card}: {len(self.resident_blocks)} of {self.blocks} blocks resident, the rest streamed "
             f"from {where}, {peak}"

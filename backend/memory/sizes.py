@@ -18,6 +18,7 @@ Two sources:
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 
 import torch
@@ -301,8 +302,10 @@ def preset_config(architecture: str) -> tuple[dict, dict]:
     return config, upsampler
 
 
+@functools.lru_cache(maxsize=8)
 def preset_sizes(architecture: str, quantization: str = "none") -> ModelSizes:
-    """Sizes of the official full-size LTX-2.3 (22B) or LTX-2 (19B) bundle, from configs alone."""
+    """Sizes of the official full-size LTX-2.3 (22B) or LTX-2 (19B) bundle, from configs alone (a few
+    seconds of meta-device building, so remembered per process; treat the result as read-only)."""
     from backend.gemma_config import restore_official_gemma_config
 
     config, upsampler = preset_config(architecture)
