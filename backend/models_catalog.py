@@ -1,4 +1,4 @@
-"""The official weights `ltx-scene models download` knows (presets), from facts/ltx2.md.
+"""The official weights `ltx-scene models download` knows (presets): Lightricks' published file names.
 
 A preset names, per Hugging Face repository, the files of one complete IC-LoRA bundle: the
 distilled checkpoint (the IC-LoRA pipeline needs a distilled model), the spatial upsampler, the

@@ -211,7 +211,7 @@ def make_tiny_model(
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Write the tiny bundle into `out_dir` and return the path of its `bundle.json`."""
-    import ltx_pipelines  # noqa: F401  (ltx_core.loader before ltx_core.quantization: facts/ltx2.md)
+    import ltx_pipelines  # noqa: F401  (ltx_core.loader before ltx_core.quantization, or a circular import)
 
     if architecture not in configs.ARCHITECTURES:
         raise UserError(

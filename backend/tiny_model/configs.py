@@ -9,7 +9,7 @@ Each checkpoint config has the sections the official loaders read (`transformer`
   and the three other V2 keys -> FeatureExtractorV2), gated attention, prompt AdaLN, and a
   BigVGAN vocoder with bandwidth extension (`vocoder.vocoder` + `vocoder.bwe`).
 
-What the official code hard-codes and the tiny sizes must respect (see facts/ltx2.md):
+What the official code hard-codes and the tiny sizes must respect (found by building it; README.md here):
 video latent 128 channels (VAE factors 8 time / 32 space); audio latent 8 channels x 16 mel bins,
 so the transformer's audio input is 128 and the audio VAE's `ch` is 128 (its per-channel
 statistics are sized by `ch`); the vocoder input is 128 = 2 (stereo) x 64 mel bins; video and audio
@@ -250,7 +250,7 @@ def _vocoder_config(architecture: str) -> dict:
         }
     # LTX-2.3: a 16 kHz vocoder (160 per mel frame) + a bandwidth extension to 48 kHz whose
     # generator upsamples by hop_length * 48000 / 16000 = 240. Every transposed conv has an even
-    # kernel - stride (facts/ltx2.md).
+    # kernel - stride (an odd one makes the output length differ from the input's by one).
     amp = {"resblock": "AMP1", "stereo": True, "activation": "snakebeta", "use_tanh_at_final": False}
     return {
         "vocoder": dict(

@@ -42,7 +42,7 @@ FACE_RADIUS = 3
 LIMB_DIM = 0.6
 R_EYE, L_EYE = 14, 15
 
-# 0-based keypoint pairs (the facts list them 1-based), in draw order
+# 0-based keypoint pairs (the DWPose drawer lists them 1-based), in draw order
 LIMBS = [
     (a - 1, b - 1)
     for a, b in (

@@ -1,5 +1,5 @@
 """Fixtures of the engine tests (the bundles and resident engines are in tests/backend/conftest.py): a guard for the stock pipeline's unconditional
-`torch.cuda.synchronize()` on a machine without a GPU (facts/ltx2.md)."""
+`torch.cuda.synchronize()` on a machine without a GPU (it raises there)."""
 
 from __future__ import annotations
 
