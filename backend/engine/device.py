@@ -37,7 +37,6 @@ def synchronize(device: torch.device) -> None:
 
 def free_memory(device: torch.device) -> None:
     """Hand a job's cached CUDA blocks back. No `gc.collect()`: a job's tensors are freed by reference
-    counting, and a full collection over the resident models' object graph costs ~0.15 s per job."""
+    counting, and a full collection walks the resident models' whole object graph (benchmarks/README.md)."""
     if device.type == "cuda":
         torch.cuda.empty_cache()
-

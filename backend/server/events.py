@@ -13,8 +13,7 @@ Progress events are rate-limited per stream to one every `PROGRESS_INTERVAL_S`; 
   step, progress, eta), at most one interval late;
 - a status event drops the held progress (it is newer and carries the same fields).
 Why: every event wakes the server's event loop and the client, and on a CPU whose cores the
-engine keeps busy that time is taken from the job (benchmarks/bench_server.py: ~24 events and
-+20..50 ms on 0.3..1 s tiny-model jobs before the limit). A real job's stages and steps take
+engine keeps busy that time is taken from the job (benchmarks/README.md, "Measured reasons"). A real job's stages and steps take
 seconds, so it still reports every one of them; only bursts are thinned (the tiny model, the
 steps of a short preview on a fast GPU), and what is dropped is only superseded progress. Stage
 changes are progress too: a stage that ends within the interval is seen in the next event's

@@ -14,10 +14,9 @@
   held in memory until the next update: a job that was running is `interrupted` after a restart
   anyway, and listeners (SSE) and `get` see every change from memory. On a real job stages and
   steps are seconds apart, so each new stage is still on disk at once (a restart shows where an
-  interrupted job was); bursts are coalesced. Why: each write costs ~0.2 ms plus file-system work
-  on a CPU the engine keeps busy; the 6 stage changes of a 0.25 s tiny job made it ~5 ms slower
-  in the server than called directly (benchmarks/bench_server.py); such a job is now written 3
-  times (created, running, final).
+  interrupted job was); bursts are coalesced. Why: every write takes file-system time from a CPU
+  the engine keeps busy (the cost is in benchmarks/README.md, "Measured reasons"); a tiny job is
+  now written 3 times (created, running, final).
 - After a restart (`JobStore.open`): finished jobs are served as they were, `queued` jobs are
   returned in submission order for the worker, and a job found `running` becomes `interrupted` with
   an error saying so. Nothing is silently lost.

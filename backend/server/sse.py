@@ -1,11 +1,10 @@
 """The job progress stream (`GET /v1/jobs/{id}/events`) as Server-Sent Events bytes.
 
 Written directly on Starlette's `StreamingResponse` rather than FastAPI's `EventSourceResponse`:
-that one validates a pydantic model, passes every event through two memory streams and a
-keep-alive cancel scope, which cost about 1.3 ms of event-loop time per event. On a 2-core machine
-that time is taken from the engine, whose two threads keep both cores busy: with ~21 events per
-tiny job it made a served job ~25 ms (~10 %) slower than the same job called directly
-(benchmarks/bench_server.py). Here an event costs one queue hand-off and one `json.dumps`.
+that one validates a pydantic model and passes every event through two memory streams and a
+keep-alive cancel scope; on a machine whose cores the engine keeps busy that event-loop time is
+taken from the job (measured: benchmarks/README.md, "Measured reasons"). Here an event costs one
+queue hand-off and one `json.dumps`.
 
 Wire format (docs/contracts.md): `event: status|progress`, `data: <status JSON>`, blank line; a
 `: ping` comment after `PING_INTERVAL_S` without events keeps proxies from closing the stream.

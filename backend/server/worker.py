@@ -101,8 +101,8 @@ class Worker:
 
     def submit(self, job_id: str, package=None) -> None:
         """Queue a job. `package`: the ControlPackage the submit already loaded and checked; the
-        job then runs on it instead of decoding the stored file again (that second load cost
-        ~10 ms on a 17-frame 256x256 depth package). Kept while the held packages total at most
+        job then runs on it instead of decoding the stored file again (benchmarks/README.md, "Measured
+        reasons"). Kept while the held packages total at most
         PRELOAD_BUDGET_BYTES; otherwise, and after a restart, the stored file is read."""
         if package is not None:
             size = sum(a.nbytes for a in package.arrays().values())
