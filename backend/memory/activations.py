@@ -9,7 +9,12 @@ Transformer step (bf16, 2 bytes a value), per token of width D (video and audio 
 output, q / k / v, the attention output and its gate, the feed-forward's 4 D hidden and its GELU
 output (4 D), plus the per-token AdaLN modulation (up to 9 D with cross-attention AdaLN) and the RoPE
 tables (float32 cos and sin). The IC-LoRA's attention strength or mask adds a (T x T) float32 weight
-matrix and its bf16 additive bias. The text context (1024 tokens at both widths) is held once.
+matrix and its bf16 additive bias. The text context (1024 tokens at both widths) is held, and one
+block's cross-attention keys and values made from it: three copies in all.
+
+Measured on the tiny model (tests/backend/memory/test_activation_model.py, live tensor bytes per
+denoising stage): about 56 bytes per token x width value plus about 0.5 MB of context at its widths
+(64 / 32); 28 widths x 2 bytes + 8 bytes of RoPE = 64 bytes a value here, about 14 % above.
 
 VAE: bytes per pixel-frame of the tile (or video) being coded, from the two decoders measured by
 others (about 350 B untiled in a CUDA port, about 1 KB per tile pixel-frame with 40-frame x 512 px
@@ -29,8 +34,9 @@ LATENT_PIXELS = 32
 LATENT_FRAMES = 8
 AUDIO_TOKENS_PER_SECOND = 25
 PROMPT_TOKENS = 1024
-TOKEN_WIDTHS = 24  # values of width D live per token at a block's peak (see above)
+TOKEN_WIDTHS = 28  # values of width D live per token at a block's peak (see above)
 ROPE_BYTES_PER_VALUE = 8  # cos + sin, float32
+CONTEXT_COPIES = 3  # the text context at both widths, plus one block's cross-attention k and v
 VAE_DECODE_BYTES_PER_PIXEL_FRAME = 1024
 VAE_ENCODE_BYTES_PER_PIXEL_FRAME = 600
 AUDIO_DECODE_BYTES_PER_SECOND = 64 * 1024 * 1024  # mel decoder + vocoder at 48 kHz stereo
@@ -80,7 +86,7 @@ class JobShape:
 def transformer_step_bytes(video_tokens: int, audio_tokens: int, video_dim: int, audio_dim: int, masked: bool) -> int:
     per_token = TOKEN_WIDTHS * BF16 + ROPE_BYTES_PER_VALUE
     streams = per_token * (video_tokens * video_dim + audio_tokens * audio_dim)
-    context = 2 * BF16 * PROMPT_TOKENS * (video_dim + audio_dim)
+    context = CONTEXT_COPIES * BF16 * PROMPT_TOKENS * (video_dim + audio_dim)
     mask = video_tokens * video_tokens * (4 + BF16) if masked else 0
     return FIXED_BYTES + streams + context + mask
 

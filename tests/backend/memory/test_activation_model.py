@@ -1,0 +1,53 @@
+"""The plan's activation peaks come from a stated model (backend/memory/activations.py); here it is checked
+against the peaks measured on the tiny model: every byte of tensor storage allocated during a
+denoising stage, alive at once (`live_bytes.LiveBytes`). The model must never be below a measurement,
+and not so far above that it means nothing (within 3x, the fixed allowance aside)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.engine import ControlInput
+from backend.memory.activations import FIXED_BYTES, JobShape, transformer_step_bytes
+from shared.job_spec import GenerationSpec
+
+from .live_bytes import LiveBytes
+
+pytestmark = pytest.mark.slow
+
+SIZES = [(384, 256, 9, 0.5), (512, 384, 17, 1.0)]
+
+
+@pytest.mark.parametrize("width, height, frames, strength", SIZES)
+def test_transformer_step_model_bounds_the_measured_peaks(engine23, width, height, frames, strength):
+    sizes = engine23.memory_plan.sizes
+    video = np.random.default_rng(0).integers(0, 255, (frames, height // 4, width // 4, 3), dtype=np.uint8)
+    spec = GenerationSpec(
+        prompt="activations",
+        seed=1,
+        width=width,
+        height=height,
+        frames=frames,
+        fps="24",
+        control_kind="depth",
+        attention_strength=strength,
+    )
+    live = LiveBytes()
+    try:
+        engine23.generate(spec, ControlInput(video=video), on_progress=live.on_progress)
+    finally:
+        live.finish()
+    job = JobShape(width, height, frames, 24.0, 2, masked=strength < 1.0)
+    predicted = {
+        "stage1": transformer_step_bytes(
+            job.stage1_tokens, job.audio_tokens, sizes.video_dim, sizes.audio_dim, job.masked
+        )
+        - FIXED_BYTES,
+        "stage2": transformer_step_bytes(job.stage2_tokens, job.audio_tokens, sizes.video_dim, sizes.audio_dim, False)
+        - FIXED_BYTES,
+    }
+    for stage, model in predicted.items():
+        measured = live.stage_peak[stage]
+        assert measured > 0
+        assert measured <= model <= 3 * measured, (stage, measured, model)
