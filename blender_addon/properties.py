@@ -137,6 +137,20 @@ class LTXSceneSettings(PropertyGroup):
     rgb_engine: EnumProperty(name="Render Engine", items=RGB_ENGINES, default="BLENDER_WORKBENCH")
     rig_preset: EnumProperty(name="Rig", items=RIG_PRESETS, default="auto")
     hands: BoolProperty(name="Hands", default=True)
+    face: BoolProperty(name="Face", default=True, description="The 68 DWPose face landmarks, fitted to each head")
+    face_occlusion: BoolProperty(
+        name="Hide Occluded Face Points",
+        default=False,
+        description="Drop face landmarks the character's own meshes hide from the camera (slower: ray casts)",
+    )
+    canny_preset: EnumProperty(
+        name="Canny",
+        items=[
+            ("union-2.3", "LTX-2.3 Union (official)", "Canny 92/200 on the frame at 512 px short side"),
+            ("trainer", "Trainer", "Canny 100/200 at the generation size, as the LTX trainer makes pairs"),
+        ],
+        default="union-2.3",
+    )
     track_targets: CollectionProperty(type=LTXSceneTrackTarget)
 
 

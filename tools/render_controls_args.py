@@ -37,3 +37,16 @@ def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-engine", default="AUTO", choices=("AUTO", "BLENDER_WORKBENCH", "CYCLES"))
     parser.add_argument("--rgb-engine", default="BLENDER_WORKBENCH", choices=("BLENDER_WORKBENCH", "CYCLES"))
     parser.add_argument("--depth-size", default="reference", choices=("reference", "full"))
+    parser.add_argument("--no-hands", action="store_true", help="pose: no hand keypoints")
+    parser.add_argument("--no-face", action="store_true", help="pose: no face landmarks")
+    parser.add_argument(
+        "--face-occlusion",
+        action="store_true",
+        help="pose: drop face landmarks the character's own meshes hide (ray casts)",
+    )
+    parser.add_argument(
+        "--canny",
+        default="union-2.3",
+        choices=("union-2.3", "trainer"),
+        help="canny settings: the official LTX-2.3 Union workflow's (default) or the trainer's",
+    )

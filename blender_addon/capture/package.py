@@ -86,8 +86,8 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
                 people,
                 plan.frame_count,
                 settings.hands,
-                getattr(settings, "face", True),
-                getattr(settings, "face_occlusion", False),
+                settings.face,
+                settings.face_occlusion,
             )
             if people
             else None
@@ -161,7 +161,7 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
             "notes": list(plan.notes),
         },
         depth_units="m",
-        canny=(canny_settings(getattr(settings, "canny", None)) if kind == "canny" else None),
+        canny=(canny_settings(settings.canny) if kind == "canny" else None),
         **arrays,
     )
     pkg.validate()

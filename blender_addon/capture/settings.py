@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..shared.control_kinds import CONTROL_KINDS
+from ..shared.raster.canny import CANNY_PRESETS
 from ..shared.errors import UserError
 from ..shared.video_rules import (
     check_frames,
@@ -57,6 +58,10 @@ class CaptureSettings:
     rig_preset: str = "auto"
     custom_mapping: dict[str, str] = field(default_factory=dict)  # keypoint name -> bone name
     hands: bool = True
+    face: bool = True  # the 68 DWPose face landmarks, fitted to each head
+    face_occlusion: bool = False  # drop face points the character's own meshes hide (ray casts)
+    # canny: a preset of shared/raster/canny.py ("union-2.3", the official workflow's; "trainer")
+    canny: str = "union-2.3"
     # tracks
     track_targets: tuple[str, ...] = ()
     # canny source
@@ -76,6 +81,7 @@ class CaptureSettings:
                 raise UserError(f"{name}: {value!r} is not one of {', '.join(map(repr, allowed))}", name)
 
         bad("kind", KINDS)
+        bad("canny", tuple(CANNY_PRESETS))
         bad("depth_engine", DEPTH_ENGINES)
         bad("rgb_engine", RGB_ENGINES)
         bad("rig_preset", RIG_PRESETS)

@@ -123,9 +123,13 @@ class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
             layout.prop(props, "depth_engine")
         elif kind == "canny":
             layout.prop(props, "rgb_engine")
+            layout.prop(props, "canny_preset")
         elif kind == "pose":
             layout.prop(props, "rig_preset")
             layout.prop(props, "hands")
+            layout.prop(props, "face")
+            if props.face:
+                layout.prop(props, "face_occlusion")
         elif kind == "tracks":
             col = layout.column(align=True)
             for i, target in enumerate(props.track_targets):

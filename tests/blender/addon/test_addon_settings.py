@@ -155,3 +155,17 @@ def test_first_frame_sources(configured, installed_addon):
     scene.ltx_scene.first_frame_source = "NONE"
     settings = settings_mod.snapshot(bpy.context)
     assert settings.capture.first_frame is False and settings.spec["use_first_frame"] is False
+
+
+def test_face_and_canny_options_reach_the_capture_settings(configured, installed_addon):
+    """The panel's pose face toggles and canny preset become plain capture settings."""
+    import bpy
+
+    scene, _, _ = configured
+    props = scene.ltx_scene
+    snapshot = installed_addon.module("settings").snapshot
+    c = snapshot(bpy.context).capture
+    assert (c.face, c.face_occlusion, c.canny) == (True, False, "union-2.3")  # the defaults
+    props.face, props.face_occlusion, props.canny_preset = False, True, "trainer"
+    c = snapshot(bpy.context).capture
+    assert (c.face, c.face_occlusion, c.canny) == (False, True, "trainer")

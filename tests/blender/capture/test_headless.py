@@ -180,3 +180,12 @@ def test_cli_render_controls_maps_failures(demo_blend, tmp_path):
         timeout=60,
     )
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+@pytest.mark.parametrize("flags, face, hands", [((), True, True), (("--no-face", "--no-hands"), False, False)])
+def test_headless_pose_face_and_hands_options(demo_blend, tmp_path, flags, face, hands):
+    out = tmp_path / "pose"
+    _run("tools.headless", "render-controls", str(demo_blend), "--control", "pose", "--out", str(out), *flags)
+    pkg = ControlPackage.load(out / "control.npz")
+    assert (pkg.pose_face is not None) == face
+    assert (pkg.pose_hands is not None) == hands
