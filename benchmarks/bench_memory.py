@@ -3,7 +3,7 @@
 1. The plan of the official LTX-2.3 (22B) model, fp8-cast and bf16, for a 768x512x121 job on
    12, 16, 24, 32, 48 and 80 GB cards with 64 GB of RAM (`ltx-scene memory-plan`, no weights needed).
    This is the table README.md shows.
-2. The tiny bundle on this machine's CPU: the same warm job (256x256, 17 frames) in every tier,
+2. The tiny bundle on this machine's CPU: the same warm job (128x128, 9 frames) in every tier,
    engines side by side in one process, jobs interleaved round by round; the median seconds per job
    and the ratio to the resident tier. On a CPU "copying a block into a slot" is a memcpy, so this
    measures the streamer's bookkeeping and copies, not PCIe: the GPU figure comes from
@@ -75,8 +75,8 @@ def tier_times(rounds: int) -> str:
         "disk, every block": MemoryOptions(tier="disk", resident_blocks=0, disk_dir=folder / "maps"),
     }
     engines = {name: Engine(bundle, device="cpu", memory=opts) for name, opts in tiers.items()}
-    video = np.random.default_rng(0).integers(0, 255, (17, 32, 32, 3), dtype=np.uint8)
-    spec = GenerationSpec(prompt="bench", seed=1, width=256, height=256, frames=17, fps="24", control_kind="depth")
+    video = np.random.default_rng(0).integers(0, 255, (9, 32, 32, 3), dtype=np.uint8)
+    spec = GenerationSpec(prompt="bench", seed=1, width=128, height=128, frames=9, fps="24", control_kind="depth")
     control = ControlInput(video=video)
     for engine in engines.values():
         engine.generate(spec, control)  # cold: build + first job, not timed
@@ -87,7 +87,7 @@ def tier_times(rounds: int) -> str:
             engine.generate(spec, control)  # warm, cached prompt
             times[name].append(time.perf_counter() - t0)
     base = statistics.median(times["resident"])
-    lines = ["| tier (tiny bundle, CPU, 256x256x17) | s / warm job (median) | x resident |", "| --- | --- | --- |"]
+    lines = ["| tier (tiny bundle, CPU, 128x128x9) | s / warm job (median) | x resident |", "| --- | --- | --- |"]
     for name, values in times.items():
         median = statistics.median(values)
         lines.append(f"| {name} | {median:.3f} | {median / base:.2f} |")
