@@ -5,10 +5,12 @@ and not so far above that it means nothing (within 3x, the fixed allowance aside
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
-from backend.engine import ControlInput
+from backend.engine import ControlInput, JobCancelled
 from backend.memory.activations import FIXED_BYTES, JobShape, transformer_step_bytes
 from shared.job_spec import GenerationSpec
 
@@ -34,8 +36,16 @@ def test_transformer_step_model_bounds_the_measured_peaks(engine23, width, heigh
         attention_strength=strength,
     )
     live = LiveBytes()
+    stop = threading.Event()  # after the last stage-2 step: the VAE decode is not what is measured
+
+    def on_progress(event):
+        live.on_progress(event)
+        if event.stage == "stage2" and event.step == event.total:
+            stop.set()
+
     try:
-        engine23.generate(spec, ControlInput(video=video), on_progress=live.on_progress)
+        with pytest.raises(JobCancelled):
+            engine23.generate(spec, ControlInput(video=video), on_progress=on_progress, cancel=stop)
     finally:
         live.finish()
     job = JobShape(width, height, frames, 24.0, 2, masked=strength < 1.0)
