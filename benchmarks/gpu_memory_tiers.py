@@ -75,7 +75,9 @@ class _StreamingWriter:
         self.fh.write(text)
 
     def write(self, tensor) -> None:
-        self.fh.write(tensor.detach().contiguous().cpu().reshape(-1).view(__import__("torch").uint8).numpy().tobytes())
+        import torch
+
+        self.fh.write(tensor.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
 
     def close(self) -> None:
         self.fh.close()
@@ -117,7 +119,7 @@ def make_random_bundle(out: Path, full_size: bool, device: str, say=print) -> Pa
         _write_full_gemma(gemma, device)
     say(f"  gemma written ({time.perf_counter() - t0:.0f} s)")
 
-    entries, sources = [], []
+    entries, sources, seen = [], [], set()
     gemma_values = configs.gemma_hf_config() if not full_size else None
     import contextlib
 
@@ -130,8 +132,9 @@ def make_random_bundle(out: Path, full_size: bool, device: str, say=print) -> Pa
                     module = configurator.from_config(config)
                 for name, tensor in module.state_dict().items():
                     key = mapping(name)
-                    if key is None or any(k == key for k, _, _ in entries):
+                    if key is None or key in seen:
                         continue
+                    seen.add(key)
                     dtype = torch.bfloat16
                     bare = key[len("model.diffusion_model.") :] if key.startswith("model.diffusion_model.") else ""
                     if (
@@ -147,8 +150,9 @@ def make_random_bundle(out: Path, full_size: bool, device: str, say=print) -> Pa
             else:
                 module = _build(configurator, config, 0)
                 for key, value in module_tensors(module, mapping, 0, special=_stft_buffers).items():
-                    if any(k == key for k, _, _ in entries):
+                    if key in seen:
                         continue
+                    seen.add(key)
                     entries.append((key, value.dtype, tuple(value.shape)))
                     sources.append(("value", key, value, None))
     order = sorted(range(len(entries)), key=lambda i: entries[i][0])

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         sizes = preset_sizes(args.preset, args.quantization or "fp8-cast")
         factor = 2  # the official ref0.5 IC-LoRAs
     check_size(args.width, args.height, size_multiple(factor))
-    budgets = detect_budgets("cuda" if args.vram is None else "cuda", args.vram, args.ram)
+    budgets = detect_budgets("cuda", args.vram, args.ram)
     plan = plan_memory(
         sizes, JobShape(args.width, args.height, args.frames, args.fps, factor), budgets, force_tier=args.tier
     )
