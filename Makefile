@@ -9,7 +9,7 @@ UV      := uv==0.13.9
 
 BPY42   := .venv-bpy42
 BPY45   := .venv-bpy45
-.PHONY: setup setup-bpy-lts lock lint test test-fast test-bpy-lts bench demo addon clean
+.PHONY: setup setup-bpy-lts setup-redis lock lint test test-fast test-bpy-lts bench demo addon clean
 
 setup: $(STAMP)
 
@@ -42,8 +42,15 @@ lint: setup
 
 setup-bpy-lts: $(BPY42)/.installed-stamp $(BPY45)/.installed-stamp
 
+# Debian's redis-server for the studio-farm tests and benchmark (tests/farm start their own on a
+# loopback port and stop it; a farm itself runs one per studio, README "A studio farm").
+setup-redis:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
+
 # Everything, slow end-to-end tests included, then the Blender 4.2 and 4.5 LTS compatibility subset.
-test: setup setup-bpy-lts lint
+test: setup setup-bpy-lts setup-redis lint
 	$(BIN)/python -m pytest
 	$(BPY42)/bin/python -m pytest tests/blender -m bpy_compat -q
 	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
@@ -57,7 +64,7 @@ test-fast: setup lint
 	$(BIN)/python -m pytest -m "not slow"
 
 # Every benchmark prints a table.
-bench: setup
+bench: setup setup-redis
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 demo: setup
