@@ -61,6 +61,20 @@ class Projector:
         px[:, 1] = (1.0 - ndc[:, 1]) * 0.5 * self.height
         return px, in_front
 
+    def rays(self, px) -> tuple[np.ndarray, np.ndarray]:
+        """(K, 2) pixels -> the camera rays through them: (origins (K, 3) on the near clip plane,
+        unit directions (K, 3)). The inverse of `project`, for perspective and orthographic cameras."""
+        px = np.asarray(px, dtype=np.float64).reshape(-1, 2)
+        ndc_x = px[:, 0] / self.width * 2.0 - 1.0
+        ndc_y = 1.0 - px[:, 1] / self.height * 2.0
+        inverse = np.linalg.inv(self.proj @ self.view)
+        ends = []
+        for z in (-1.0, 1.0):  # the near and the far clip plane
+            hom = np.stack([ndc_x, ndc_y, np.full_like(ndc_x, z), np.ones_like(ndc_x)], axis=1) @ inverse.T
+            ends.append(hom[:, :3] / hom[:, 3:4])
+        d = ends[1] - ends[0]
+        return ends[0], d / np.linalg.norm(d, axis=1, keepdims=True)
+
     def on_canvas(self, px: np.ndarray) -> np.ndarray:
         return (px[:, 0] >= 0) & (px[:, 0] < self.width) & (px[:, 1] >= 0) & (px[:, 1] < self.height)
 

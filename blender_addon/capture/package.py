@@ -4,7 +4,8 @@
     pkg = capture_package(scene, settings, progress=None)   # progress(fraction, message)
 
 One pass of `frame_set` over the range records the cheap per-frame data (camera, pose, tracks,
-attention strength); depth, masks and the RGB render are rendered in a temporary scene that links the
+camera anchors, attention strength; camera anchors first run one pass of their own to find the
+static objects); depth, masks and the RGB render are rendered in a temporary scene that links the
 user's objects (`render_scene.py`), so the user's scene, its render settings and its compositor are
 never touched. The current frame is restored at the end.
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 import time
 
 import bpy
+import numpy as np
 
+from ..shared.camera_anchors import anchor_rules
 from ..shared.errors import UserError
 from ..shared.raster.canny import canny_settings
 from .camera import Projector, describe_camera, scene_camera
@@ -77,6 +80,7 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
 
     saved_frame = (scene.frame_current, scene.frame_subframe)
     arrays = {}
+    anchor_info = None
     t0 = time.perf_counter()
     try:
         report(0.0, f"capturing {kind}: {plan.frame_count} frames at {plan.width}x{plan.height}")
@@ -93,6 +97,15 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
             else None
         )
         tracks = TrackRecorder(targets, plan.frame_count) if targets else None
+        anchors = None
+        if kind == "tracks" and settings.camera_anchors:
+            from .camera_anchors import CameraAnchorRecorder
+
+            rules = anchor_rules(
+                settings.camera_anchors, settings.anchor_spacing, settings.anchor_reseed, plan.width, plan.height
+            )
+            report(0.0, "camera anchors: finding the static objects")
+            anchors = CameraAnchorRecorder(scene, plan, rules, _depsgraph)
         strength = StrengthRecorder(plan.frame_count)
         camera_info = None
         for i, frame in enumerate(plan.frames):
@@ -105,6 +118,8 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
                 pose.record(i, projector, dg)
             if tracks is not None:
                 tracks.record(i, projector, dg)
+            if anchors is not None:
+                anchors.record(i, projector, dg)
             strength.record(i, scene)
             if i % 8 == 0:
                 report(pass_share * (i + 1) / plan.frame_count, f"frame {frame}")
@@ -114,9 +129,8 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
                 arrays["pose_hands"] = pose.hands
             if pose.face is not None:
                 arrays["pose_face"] = pose.face
-        if tracks is not None:
-            arrays["tracks"] = tracks.points
-            arrays["tracks_visible"] = tracks.visible
+        if tracks is not None or anchors is not None:
+            arrays["tracks"], arrays["tracks_visible"], anchor_info = _combine_tracks(tracks, anchors, scene, plan)
         arrays["attention_strength"] = strength.values
 
         done = pass_share
@@ -159,6 +173,7 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
             "scene": scene.name,
             "capture_s": round(time.perf_counter() - t0, 3),
             "notes": list(plan.notes),
+            **({"camera_anchors": anchor_info} if anchor_info else {}),
         },
         depth_units="m",
         canny=(canny_settings(settings.canny) if kind == "canny" else None),
@@ -167,3 +182,31 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
     pkg.validate()
     report(1.0, f"captured {kind}: {plan.frame_count} frames")
     return pkg
+
+
+def _combine_tracks(tracks, anchors, scene, plan):
+    """The user's object and bone tracks first, then the camera anchors: (points, visible, the
+    anchors' entry for the package's `source`, or None)."""
+    parts = [(tracks.points, tracks.visible)] if tracks is not None else []
+    info = None
+    if anchors is not None:
+        _world, points, visible = anchors.result()
+        if not len(points) and tracks is None:
+            raise UserError(
+                f"camera_anchors: no camera ray over frames {plan.frame_start}-{plan.frame_start + plan.frame_count - 1} "
+                f"hit a static object in scene '{scene.name}' (objects that move or deform, or are hidden from the "
+                "render, hold no anchors); point the camera at static geometry, or track objects instead",
+                "camera_anchors",
+            )
+        info = {
+            "first_track": sum(len(p) for p, _ in parts),
+            "tracks": int(len(points)),
+            "count": anchors.rules.count,
+            "spacing_px": round(anchors.rules.spacing, 3),
+            "reseed": anchors.rules.reseed,
+            "static_objects": len(anchors.static),
+        }
+        parts.append((points, visible))
+    points = np.concatenate([p for p, _ in parts]).astype(np.float32)
+    visible = np.concatenate([v for _, v in parts]).astype(bool)
+    return points, visible, info

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from ..shared.camera_anchors import MAX_COUNT as MAX_ANCHORS
+from ..shared.camera_anchors import anchor_rules
 from ..shared.control_kinds import CONTROL_KINDS
 from ..shared.raster.canny import CANNY_PRESETS
 from ..shared.errors import UserError
@@ -64,6 +66,12 @@ class CaptureSettings:
     canny: str = "union-2.3"
     # tracks
     track_targets: tuple[str, ...] = ()
+    # camera anchors (shared/camera_anchors.py): tracks on static geometry that show the camera's
+    # move; at most this many live at a time (0: off), seeded at least anchor_spacing px apart
+    # (0: automatic from the count and size), new ones seeded where the frame empties (reseed)
+    camera_anchors: int = 0
+    anchor_spacing: float = 0.0
+    anchor_reseed: bool = True
     # canny source
     rgb_engine: str = "BLENDER_WORKBENCH"
     rgb_samples: int = 4  # Cycles samples for the RGB render
@@ -96,9 +104,15 @@ class CaptureSettings:
                 "(e.g. {'r_shoulder': 'UpperArm.R', ...}); or pick a preset",
                 "custom_mapping",
             )
-        if self.kind == "tracks" and not self.track_targets:
+        c = self.camera_anchors
+        if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= MAX_ANCHORS:
             raise UserError(
-                "track_targets: the tracks control needs at least one object or 'Armature:Bone' to follow; add one",
+                f"camera_anchors: expected a whole number from 0 (off) to {MAX_ANCHORS}, got {c!r}", "camera_anchors"
+            )
+        if self.kind == "tracks" and not self.track_targets and not self.camera_anchors:
+            raise UserError(
+                "track_targets: the tracks control needs at least one object or 'Armature:Bone' to follow, "
+                "or camera anchors; add one",
                 "track_targets",
             )
         if not isinstance(self.rgb_samples, int) or self.rgb_samples < 1:
@@ -163,6 +177,8 @@ def resolve_plan(
     else:
         check_frames(count)
     fps = parse_fps(settings.fps if settings.fps is not None else scene_fps)
+    if settings.kind == "tracks" and settings.camera_anchors:  # refused here, before anything runs
+        anchor_rules(settings.camera_anchors, settings.anchor_spacing, settings.anchor_reseed, width, height)
     if settings.depth_size == "reference":
         # The engine's rule, preview or not: stage 1 at half size, the reference at stage-1 size / factor.
         dw, dh = reference_size(width, height, settings.reference_downscale_factor)
