@@ -39,7 +39,7 @@ from pathlib import Path
 
 from .atomic_write import atomic_write
 from .errors import UserError
-from .video_rules import MIN_FRAMES, check_frames, size_multiple, snap_size
+from .video_rules import MIN_FRAMES, size_multiple, snap_size
 
 DATASET_NAME = "dataset.jsonl"
 RECORD_NAME = "export_training.json"
@@ -323,9 +323,24 @@ def check_dataset(dataset_file, probe=None) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------------- append
+def check_mask_columns(existing: list[dict], with_mask: bool) -> None:
+    """Refuse rows with a `video_mask` into a dataset without (or the reverse): the trainer takes the
+    columns from the first row, so every row needs one or none. Checked before anything renders."""
+    if existing and any(("video_mask" in row) != with_mask for row in existing):
+        has = "with" if "video_mask" in existing[0] else "without"
+        raise DatasetError(
+            f"video_mask: the dataset's rows are {has} a mask and this export is "
+            f"{'with' if with_mask else 'without'} one; the trainer takes the columns from the first row, so every "
+            "row needs a mask or none: set the same mask for every export into this folder, or use another --out",
+            "video_mask",
+        )
+
+
 def merge_rows(existing: list[dict], new: list[dict]) -> tuple[list[dict], int, int]:
     """(rows, replaced, added): rows whose `video` matches a new row's are replaced in place, the
     other new rows appended in order. Refuses mixing rows with and without `video_mask`."""
+    if len({("video_mask" in row) for row in new}) > 1:
+        raise DatasetError("video_mask: every new row needs a mask or none", "video_mask")
     index = {row.get("video"): i for i, row in enumerate(existing)}
     rows = list(existing)
     replaced = added = 0
@@ -338,14 +353,7 @@ def merge_rows(existing: list[dict], new: list[dict]) -> tuple[list[dict], int, 
         else:
             rows[at] = row
             replaced += 1
-    masked = {("video_mask" in row) for row in rows}
-    if len(masked) > 1:
-        raise DatasetError(
-            "video_mask: this export would mix rows with and without a mask in one dataset; the trainer takes the "
-            "columns from the first row, so every row needs one or none; use another --out folder or set the same "
-            "mask for every shot",
-            "video_mask",
-        )
+    check_mask_columns(existing, any("video_mask" in row for row in new))
     return rows, replaced, added
 
 
@@ -437,11 +445,3 @@ def append_rows(folder, new_rows: list[dict], kind: str, provenance: dict[str, d
         atomic_write(dataset, dump_rows(rows))
         atomic_write(folder / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return {"dataset": str(dataset), "rows": len(rows), "replaced": replaced, "added": added}
-
-
-def check_bucket_frames(frames: int) -> int:
-    """`frames` if the trainer can bucket it exactly (8k+1, at least 9), else the error naming the fix."""
-    try:
-        return check_frames(frames)
-    except UserError as exc:
-        raise DatasetError(str(exc), "frames") from None

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import bpy
 
-from . import backend, edit, export, generate, job, preview, regenerate
+from . import backend, edit, export, export_training, generate, job, preview, regenerate
 
-CLASSES = generate.CLASSES + regenerate.CLASSES + preview.CLASSES + export.CLASSES + backend.CLASSES + edit.CLASSES
+CLASSES = (
+    generate.CLASSES
+    + regenerate.CLASSES
+    + preview.CLASSES
+    + export.CLASSES
+    + export_training.CLASSES
+    + backend.CLASSES
+    + edit.CLASSES
+)
 
 
 def register() -> None:

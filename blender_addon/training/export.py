@@ -86,10 +86,11 @@ def export_training(scene, settings: TrainingSettings, progress=None, note=print
     ids = [td.shot_id(source, scene.name, shot) for shot in shots]
     record = td.load_record(out)
     td.check_export_allowed(record, kind, {td.shot_files(i).video: source or None for i in ids})
+    masked = bool(settings.capture.mask_objects or settings.capture.mask_collection)
+    td.check_mask_columns(td.read_rows(os.path.join(out, td.DATASET_NAME)), masked)
     engine = resolve_engine(scene, settings.engine, settings.samples, note)
     fps = fps_of(scene.render.fps, scene.render.fps_base)
     rate = (int(scene.render.fps), float(scene.render.fps_base))  # the writer takes Blender's exact pair
-    masked = bool(settings.capture.mask_objects or settings.capture.mask_collection)
     rows, provenance, shapes = [], {}, []
     work = tempfile.mkdtemp(prefix="ltx-training-")
     try:

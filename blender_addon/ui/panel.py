@@ -102,6 +102,7 @@ class VIEW3D_PT_ltx_scene(_SidebarPanel, Panel):
         row = layout.row(align=True)
         row.operator("ltx_scene.preview_controls", icon="HIDE_OFF")
         row.operator("ltx_scene.export_controls", icon="EXPORT")
+        layout.operator("ltx_scene.export_training", icon="FILE_MOVIE")
 
 
 class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
