@@ -63,7 +63,7 @@ def _box(scene, name, lo, hi):
     return ob
 
 
-def build_static_set(move: str = "dolly", width: int = 256, height: int = 144, frames: int = 17):
+def build_static_set(move: str = "dolly", width: int = 256, height: int = 128, frames: int = 17):
     """Build into the current (empty) scene; returns the scene."""
     scene = bpy.context.scene
     setup_render(scene, width, height, 1, frames)
