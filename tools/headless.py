@@ -2,7 +2,8 @@
 
     python -m tools.headless render-controls SCENE.blend --control depth|pose|tracks|canny
         --out DIR [--width W --height H --frames N --frame-start S --scene NAME
-        --track OBJ_OR_ARMATURE:BONE ... --mask OBJ ... --mask-collection NAME
+        --track OBJ_OR_ARMATURE:BONE ... --camera-anchors N --anchor-spacing PX --no-anchor-reseed
+        --mask OBJ ... --mask-collection NAME
         --rig-preset auto|metarig|rigify|mixamo --depth-engine AUTO|BLENDER_WORKBENCH|CYCLES
         --rgb-engine BLENDER_WORKBENCH|CYCLES --depth-size reference|full]
     python -m tools.headless build-demo OUT.blend [--frames N --width W --height H]
@@ -13,7 +14,9 @@ order). For canny the frames are the RGB render; the edges are made by the backe
 `ltx-scene render-controls` does.
 
 Tracks without --track follow the objects that carry a custom property `ltx_track`, else every
-visible object that moves over the range.
+visible object that moves over the range. `--camera-anchors N` adds up to N anchor tracks on the
+static geometry the camera sees (the camera's move as tracks; `shared/camera_anchors.py`); with it,
+a scene where nothing moves gives anchor tracks only.
 
 Machine-readable lines on stdout (for `ltx-scene render-controls`): `LTX_PROGRESS <fraction>
 <message>`, `LTX_NOTE <text>`, `LTX_RESULT <json>`; a user error prints `LTX_ERROR <message>` on
@@ -107,6 +110,9 @@ def render_controls(args) -> dict:
         mask_objects=tuple(args.mask),
         mask_collection=args.mask_collection,
         track_targets=tuple(args.track),
+        camera_anchors=args.camera_anchors,
+        anchor_spacing=args.anchor_spacing,
+        anchor_reseed=not args.no_anchor_reseed,
     )
     if args.control == "tracks" and not settings.track_targets:
         frames = list(
@@ -122,13 +128,15 @@ def render_controls(args) -> dict:
             ).frames
         )
         settings.track_targets = default_track_targets(scene, frames)
-        if not settings.track_targets:
+        if not settings.track_targets and not settings.camera_anchors:
             raise UserError(
                 "tracks: nothing to track: no object is marked 'ltx_track' and none "
-                "moves; name targets with --track OBJECT or --track ARMATURE:BONE",
+                "moves; name targets with --track OBJECT or --track ARMATURE:BONE, "
+                "or show the camera's move with --camera-anchors N",
                 "track",
             )
-        msg.emit(msg.NOTE, f"tracking {', '.join(settings.track_targets)}")
+        if settings.track_targets:
+            msg.emit(msg.NOTE, f"tracking {', '.join(settings.track_targets)}")
     plan = plan_capture(scene, settings)
     for note in plan.notes:
         msg.emit(msg.NOTE, note)
@@ -137,6 +145,13 @@ def render_controls(args) -> dict:
         msg.emit(msg.PROGRESS, msg.progress_payload(0.9 * fraction, message))
 
     pkg = capture_package(scene, settings, progress)
+    anchors = pkg.source.get("camera_anchors")
+    if anchors:
+        msg.emit(
+            msg.NOTE,
+            f"camera anchors: {anchors['tracks']} tracks (up to {anchors['count']} at a time, "
+            f"{anchors['spacing_px']:g} px apart) on {anchors['static_objects']} static objects",
+        )
     os.makedirs(args.out, exist_ok=True)
     npz = pkg.save(os.path.join(args.out, "control.npz"))
     result = {

@@ -26,6 +26,26 @@ def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:
         help="object or 'Armature:Bone' to track (repeatable; default: marked or moving objects)",
     )
     parser.add_argument(
+        "--camera-anchors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="tracks: also follow up to N anchor points on the static geometry the camera sees, so the "
+        "camera's move shows as tracks (0: off; 64 is a good start)",
+    )
+    parser.add_argument(
+        "--anchor-spacing",
+        type=float,
+        default=0.0,
+        metavar="PX",
+        help="tracks: pixels between camera anchors when they are placed (default 0: from N and the size)",
+    )
+    parser.add_argument(
+        "--no-anchor-reseed",
+        action="store_true",
+        help="tracks: keep the first camera anchors only (no new ones where the frame empties)",
+    )
+    parser.add_argument(
         "--mask",
         action="append",
         default=[],

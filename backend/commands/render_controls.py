@@ -52,6 +52,10 @@ def child_command(args) -> list[str]:
             cmd += [f"--{flag.replace('_', '-')}", str(value)]
     for t in args.track:
         cmd += ["--track", t]
+    if args.camera_anchors:
+        cmd += ["--camera-anchors", str(args.camera_anchors), "--anchor-spacing", repr(float(args.anchor_spacing))]
+        if args.no_anchor_reseed:
+            cmd.append("--no-anchor-reseed")
     for m in args.mask:
         cmd += ["--mask", m]
     return cmd

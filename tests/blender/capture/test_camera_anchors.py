@@ -223,3 +223,39 @@ def test_nothing_static_in_view_is_a_clear_error(empty_scene):
     with pytest.raises(UserError) as exc:
         capture_package(scene, CaptureSettings(kind="tracks"))
     assert exc.value.field == "track_targets"
+
+
+def test_render_controls_camera_anchors_command(empty_scene, tmp_path):
+    """`ltx-scene render-controls SET.blend --control tracks --camera-anchors N`: nothing in the set moves,
+    so the tracks are the anchors alone; the frames are their raster."""
+    import os
+    import subprocess
+    import sys
+
+    import bpy
+
+    from shared.package import ControlPackage
+    from shared.png import read_png
+    from shared.raster.tracks import draw_tracks
+    from tests.conftest import REPO_ROOT
+
+    build_static_set("pan", W, H, 9)
+    blend = tmp_path / "set.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), LTX_SCENE_RENDER_PROBE="off")
+    cmd = [sys.executable, "-m", "backend.cli", "render-controls", str(blend), "--control", "tracks"]
+    cmd += ["--camera-anchors", "20", "--anchor-spacing", "24", "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "note: camera anchors:" in proc.stderr and "24 px apart" in proc.stderr
+    pkg = ControlPackage.load(out / "control.npz")
+    info = pkg.source["camera_anchors"]
+    assert (info["first_track"], info["count"], info["spacing_px"], info["reseed"]) == (0, 20, 24.0, True)
+    assert len(pkg.tracks) == info["tracks"] > 20 and pkg.tracks_visible[:, 0].sum() == 20
+    frames = np.stack([read_png(p) for p in sorted((out / "frames").glob("frame_*.png"))])
+    np.testing.assert_array_equal(frames, draw_tracks(pkg.tracks, pkg.tracks_visible, W, H))
+    # without anchors and with nothing moving, the command says what to do
+    cmd = cmd[: cmd.index("--camera-anchors")] + ["--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "--camera-anchors N" in proc.stderr
