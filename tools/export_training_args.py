@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from shared import control_kinds
+from shared.raster.canny import CANNY_PRESETS
 
 
 def capturable_kinds() -> tuple[str, ...]:
@@ -52,7 +53,7 @@ def add_export_training_arguments(parser: argparse.ArgumentParser, several_files
     parser.add_argument("--no-hands", action="store_true", help="pose: no hand keypoints")
     parser.add_argument("--no-face", action="store_true", help="pose: no face landmarks")
     parser.add_argument("--face-occlusion", action="store_true", help="pose: drop face landmarks the head hides")
-    parser.add_argument("--canny", default="union-2.3", choices=("union-2.3", "trainer"), help="canny settings")
+    parser.add_argument("--canny", default="union-2.3", choices=tuple(CANNY_PRESETS), help="canny settings")
 
 
 def child_arguments(args, scene_file: str) -> list[str]:
