@@ -2,6 +2,10 @@
 
 Binds 127.0.0.1 unless `--host` says otherwise. Prints where the token is (not the token). The
 models load in the background after the server is up; `/v1/health` says when they are ready.
+
+With `--broker redis://...` it is a studio farm's front door (backend/farm/): the same API, token,
+Host checks and job store, but jobs go to Celery workers (`ltx-scene worker`) instead of running
+here; no model is built, the bundle is read only to check submits and name its workers' queue.
 """
 
 from __future__ import annotations
@@ -86,6 +90,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "keeps freed memory for the next job: steadier job times, higher resting RSS)",
     )
     add_memory_arguments(parser)
+    add_farm_arguments(parser)
+
+
+def add_farm_arguments(parser: argparse.ArgumentParser) -> None:
+    from backend.farm import settings as farm
+
+    group = parser.add_argument_group("studio farm (README: A studio farm)")
+    group.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="redis://HOST:PORT/N: be a farm's front door; jobs run on `ltx-scene worker`s (default: run them here)",
+    )
+    group.add_argument(
+        "--worker-url",
+        default=None,
+        metavar="URL",
+        help="where the workers reach this server (default http://HOST:PORT, this machine's name when "
+        "--host is 0.0.0.0); its name is accepted in the Host header",
+    )
+    group.add_argument(
+        "--worker-timeout-s",
+        type=float,
+        default=farm.WORKER_TIMEOUT_S,
+        help=f"a worker silent this long is lost; its job runs again on another one, once "
+        f"(default {farm.WORKER_TIMEOUT_S:g}; more than twice the workers' --heartbeat-s)",
+    )
+    group.add_argument(
+        "--visibility-timeout-s",
+        type=float,
+        default=farm.VISIBILITY_TIMEOUT_S,
+        help=f"Redis redelivers a job not acknowledged after this long: well above the longest job "
+        f"(default {farm.VISIBILITY_TIMEOUT_S}); give the workers the same value",
+    )
+
+
+def farm_settings(args: argparse.Namespace):
+    from backend.farm.settings import FarmSettings
+
+    settings = FarmSettings(
+        broker_url=args.broker,
+        worker_timeout_s=args.worker_timeout_s,
+        visibility_timeout_s=args.visibility_timeout_s,
+    )
+    settings.check()
+    return settings
+
+
+def default_worker_url(host: str, port: int) -> str:
+    import socket
+
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bundle = Bundle.load(args.model)
+    if args.broker:
+        return run_front_door(args, bundle)
     engine = Engine(
         bundle,
         device=args.device,
@@ -146,6 +206,61 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        proxy_headers=False,
+        **uvicorn_options(settings),
+    )
+    return 0
+
+
+def run_front_door(args: argparse.Namespace, bundle) -> int:
+    """`serve --broker`: the farm's front door (backend/farm/front_door.py)."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from backend.farm.bundle_identity import bundle_hash
+    from backend.farm.front_door import WORKER_TOKEN_FILE, FrontDoor
+    from backend.farm.planner import FarmPlanner
+    from backend.server.app import create_app
+    from backend.server.http_protocol import uvicorn_options
+    from backend.server.settings import ServerSettings
+    from shared.data_dir import TOKEN_FILE
+
+    farm = farm_settings(args)
+    model_hash = bundle_hash(bundle, args.quantization)
+    worker_url = args.worker_url or default_worker_url(args.host, args.port)
+    worker_host = urlsplit(worker_url).hostname or ""
+    settings = ServerSettings(
+        data_dir=args.data_dir or defaults.default_data_dir(),
+        host=args.host,
+        port=args.port,
+        max_upload_bytes=args.max_upload_mb * 1024 * 1024,
+        max_queued=args.max_queued,
+        keep_days=args.keep_days,
+        keep_jobs=args.keep_jobs,
+        allowed_hosts=tuple(args.allow_host) + ((worker_host,) if worker_host else ()),
+    )
+    front_door = FrontDoor(farm, bundle, model_hash, worker_url)
+    app = create_app(settings, FarmPlanner(bundle, model_hash), farm=front_door)
+    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
+    data = settings.data_dir.resolve()
+    print(
+        f"ltx-scene serve (studio farm front door): http://{host_for_url}:{args.port}/v1  (model {bundle.name} "
+        f"{model_hash[:16]}{', TINY TEST MODEL: its output is noise' if bundle.tiny else ''})\n"
+        f"  broker: {farm.broker_url}   workers reach this server at {worker_url}\n"
+        f"  token: {data / TOKEN_FILE}   worker token (copy it to each GPU box): {data / WORKER_TOKEN_FILE}\n"
+        f"  start one worker per GPU: ltx-scene worker --broker {farm.broker_url} --model BUNDLE "
+        f"--token-file {data / WORKER_TOKEN_FILE}",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(
         app,
         host=args.host,

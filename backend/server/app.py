@@ -80,14 +80,24 @@ def prepare_data_dir(settings: ServerSettings) -> None:
         data_dir.mkdir(mode=0o700, parents=True)
 
 
-def create_app(settings: ServerSettings, engine, *, fault_hook: Callable[[str, Any], None] | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings, engine, *, fault_hook: Callable[[str, Any], None] | None = None, farm=None
+) -> FastAPI:
+    """farm: a studio farm's front door (`backend.farm.front_door.FrontDoor`, `serve --broker`): it
+    replaces the worker thread (jobs go to Celery workers), adds the workers' endpoints and keeps
+    running jobs running across a restart. None (one machine): nothing of the farm is involved."""
     prepare_data_dir(settings)
     token = load_or_create_token(settings.data_dir)
     data_lock = lock_data_dir(settings.data_dir)  # held for the life of the process
-    store, queued_ids = JobStore.open(settings.data_dir, settings.keep_days, settings.keep_jobs)
+    store, queued_ids = JobStore.open(
+        settings.data_dir, settings.keep_days, settings.keep_jobs, interrupt_running=farm is None
+    )
     broker = EventBroker()
     store.add_listener(broker.publish)
-    worker = Worker(store, engine, max_package_bytes=PACKAGE_MAX_BYTES, fault_hook=fault_hook)
+    if farm is None:
+        worker = Worker(store, engine, max_package_bytes=PACKAGE_MAX_BYTES, fault_hook=fault_hook)
+    else:
+        worker = farm.attach(store, settings.data_dir, max_package_bytes=PACKAGE_MAX_BYTES)
     state = ServerState(
         settings=settings,
         engine=engine,
@@ -100,6 +110,7 @@ def create_app(settings: ServerSettings, engine, *, fault_hook: Callable[[str, A
         tiny_model=bool(engine.bundle.tiny),
         version=package_version("ltx-scene-control"),
         too_large_message=too_large_message(settings),
+        farm=farm,
     )
 
     @asynccontextmanager
@@ -133,10 +144,13 @@ def create_app(settings: ServerSettings, engine, *, fault_hook: Callable[[str, A
         hosts=hosts,
         max_body_bytes=settings.max_upload_bytes,
         too_large_message=state.too_large_message,
+        worker_token=farm.worker_token if farm is not None else None,
     )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if farm is not None:
+        app.include_router(farm.router)
     return app
 
 

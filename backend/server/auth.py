@@ -31,6 +31,7 @@ from shared.errors import UserError
 
 log = logging.getLogger("ltx_scene.server")
 
+WORKER_PREFIX = "/v1/farm/"  # a farm's worker endpoints (backend/farm/callbacks.py): the worker token only
 PUBLIC_PATHS = frozenset({"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_TOKEN_CHARS = 16
@@ -40,11 +41,12 @@ _HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9a-f:.%]+)\]|(?P<name>[a-z0-9._-]+))(?::
 
 
 # ------------------------------------------------------------------------------------- the token
-def load_or_create_token(data_dir: Path) -> str:
-    """Return the server token, creating `<data_dir>/token` (0600) on first start."""
+def load_or_create_token(data_dir: Path, name: str = TOKEN_FILE) -> str:
+    """Return the server token, creating `<data_dir>/token` (0600) on first start. `name`: another
+    token file in the same folder (a studio farm's `worker-token`), made and checked the same way."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / TOKEN_FILE
+    path = data_dir / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -154,9 +156,14 @@ class AccessGuard:
         hosts: HostPolicy,
         max_body_bytes: int | None = None,
         too_large_message: str = "the upload is too large",
+        worker_token: str | None = None,
     ):
+        """worker_token: a studio farm's front door (`serve --broker`): paths under WORKER_PREFIX
+        take this token and only it (workers never hold the artists' token, and the artists' token
+        opens no worker endpoint); None: those paths are refused like any other without the token."""
         self.app = app
         self.token = token
+        self.worker_token = worker_token
         self.hosts = hosts
         self.max_body_bytes = max_body_bytes
         self.too_large_message = too_large_message
@@ -174,7 +181,10 @@ class AccessGuard:
                 "127.0.0.1 or localhost (names for a network-exposed server: --allow-host)",
             )
         path = scope.get("path", "")
-        if path not in PUBLIC_PATHS and not token_matches(headers.get("authorization"), self.token):
+        expected = self.token
+        if path.startswith(WORKER_PREFIX):
+            expected = self.worker_token or ""
+        if path not in PUBLIC_PATHS and (not expected or not token_matches(headers.get("authorization"), expected)):
             return await _refuse(
                 send,
                 401,

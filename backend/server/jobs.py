@@ -2,7 +2,8 @@
 
 ```
 <data-dir>/jobs/<id>/job.json      the status record (spec, status, progress, timestamps, result)
-                    /inputs/       control.npz | control.<video ext>, image.<ext>, mask.<ext>
+                    /inputs/       control.npz | control.<video ext>, image.<ext>, mask.<ext>,
+                                   keyframe_<i>.<ext> (the spec's keyframes[i])
                     /out/          what the engine wrote: result mp4, sidecar JSON, control video
 ```
 - A job folder appears atomically: it is filled under `.new-<id>` and renamed when complete, so a
@@ -89,6 +90,8 @@ class JobRecord:
     started: float | None = None
     finished: float | None = None
     result: dict | None = None  # {"video", "sidecar", "control": names in out/; frames, fps, width, height}
+    worker: str | None = None  # a studio farm: the worker that runs / ran it (None on one machine)
+    attempts: int = 0  # a studio farm: how many times a worker took it (a lost worker's job runs again once)
 
     def copy(self) -> "JobRecord":
         """A snapshot for readers. Shallow: the nested dicts (`spec`, `inputs`, `result`) are never
@@ -116,6 +119,8 @@ class JobRecord:
             "finished": self.finished,
             "spec": self.spec,
             "result": result,
+            "worker": self.worker,
+            "attempts": self.attempts,
         }
 
     @classmethod
@@ -194,10 +199,12 @@ class JobStore:
     # ------------------------------------------------------------------------------- start-up
     @classmethod
     def open(
-        cls, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200, **clocks
+        cls, data_dir: Path, keep_days: float = 7.0, keep_jobs: int = 200, *, interrupt_running: bool = True, **clocks
     ) -> tuple["JobStore", list[str]]:
         """Load every job; mark the ones that were running `interrupted`; return the queued ids.
-        `clocks`: `clock` / `wall_clock` as in the constructor."""
+        `clocks`: `clock` / `wall_clock` as in the constructor. interrupt_running=False: a studio
+        farm's front door, whose running jobs go on on their workers while it restarts (the farm's
+        dispatcher reports them `interrupted` if their worker does not come back)."""
         store = cls(data_dir, keep_days, keep_jobs, **clocks)
         if not store.root.is_dir():
             store.root.mkdir(mode=0o700, parents=True)  # ours: owner only (an existing one is left as it is)
@@ -222,7 +229,7 @@ class JobStore:
                 continue
             store._jobs[record.id] = record
             store._last_created = max(store._last_created, record.created)
-            if record.status == RUNNING:
+            if record.status == RUNNING and interrupt_running:
                 store.update(
                     record.id, status=INTERRUPTED, error=INTERRUPTED_ERROR, finished=store.wall_clock(), eta_s=None
                 )

@@ -14,6 +14,20 @@ from pydantic import BaseModel, Field
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 
 
+class FarmWorker(BaseModel):
+    """One worker of a studio farm (`serve --broker`), as its last heartbeat said."""
+
+    name: str = Field(description="the worker's name (`ltx-scene worker --name`, default host-gpu-pid)")
+    host: str
+    gpu: str = Field(description="the device it runs jobs on, e.g. 'cuda:0 (NVIDIA L40S)' or 'cpu'")
+    memory_tier: str | None = Field(None, description="its engine's memory tier (resident, streamed, ...)")
+    state: Literal["loading", "idle", "busy"]
+    job: str | None = Field(None, description="the job it runs (busy)")
+    model: str = Field(description="the bundle's name")
+    model_hash: str = Field(description="the bundle's hash (a worker only takes jobs for its own bundle)")
+    serves_this_model: bool = Field(description="whether it serves this server's bundle")
+
+
 class Health(BaseModel):
     """Without the token only `status`, `engine` and `authenticated` (a server is here, and whether
     it is ready); with it everything else too."""
@@ -31,6 +45,8 @@ class Health(BaseModel):
     engine_error: str | None = None
     queued: int | None = Field(None, description="jobs queued or running")
     memory: dict[str, Any] | None = Field(None, description="the engine's memory plan in a few fields")
+    broker: str | None = Field(None, description="a studio farm: the broker's state ('connected' or why not)")
+    workers: list[FarmWorker] | None = Field(None, description="a studio farm: the workers alive now")
 
 
 class JobResultInfo(BaseModel):
@@ -55,6 +71,8 @@ class JobStatus(BaseModel):
     finished: float | None = None
     spec: dict[str, Any]
     result: JobResultInfo | None = None
+    worker: str | None = Field(None, description="a studio farm: the worker that runs or ran the job")
+    attempts: int = Field(0, description="a studio farm: how many times a worker took it (2: its first worker was lost)")
 
 
 class JobList(BaseModel):

@@ -34,6 +34,8 @@ class ServerState:
     tiny_model: bool
     version: str
     too_large_message: str
+    # a studio farm's front door (`serve --broker`): the backend.farm.front_door.FrontDoor; None on one machine
+    farm: object | None = None
     # create + queue of a job under one lock: the --max-queued check is exact and the queue
     # order is the order of `created`
     admission: threading.Lock = field(default_factory=threading.Lock)

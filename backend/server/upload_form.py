@@ -7,7 +7,8 @@ stalled client forever. Here every one of those is a JSON answer naming the part
 
 - `spec` (JSON text, at most `MAX_SPEC_BYTES`) stays in memory as bytes; strict UTF-8 is checked
   by `GenerationSpec.from_json`;
-- `control`, `image`, `mask` are written to files in the request's staging folder as they
+- `control`, `image`, `mask` and the keyframe images `keyframe_0`, `keyframe_1`, ... (one per
+  entry of the spec's `keyframes`, in its order) are written to files in the request's staging folder as they
   arrive, so an upload costs a 1 MiB write buffer per part, never its size in memory;
 - the body's total is counted as it arrives, with or without `Content-Length`;
 - a client that sends nothing for `stall_timeout_s` is answered 408 and dropped;
@@ -21,17 +22,25 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from shared.job_spec import MAX_PROMPT_CHARS
+from shared.keyframes import MAX_KEYFRAMES
 
 FILE_PARTS = ("control", "image", "mask")
 PARTS = ("spec", *FILE_PARTS)
+KEYFRAME_PART = re.compile(r"keyframe_(0|[1-9][0-9]?)")  # keyframe_<i>: the image of the spec's keyframes[i]
 MAX_SPEC_BYTES = 1024 * 1024
 WRITE_BUFFER = 1024 * 1024
+
+
+def is_keyframe_part(name) -> bool:
+    match = KEYFRAME_PART.fullmatch(name) if isinstance(name, str) else None
+    return match is not None and int(match.group(1)) < MAX_KEYFRAMES
 
 
 class FormError(Exception):
@@ -120,12 +129,13 @@ class _FormSink:
                 f"send the parts {', '.join(PARTS)} as a multipart form",
             )
         name = raw_name.decode("utf-8", "backslashreplace")
-        if name not in PARTS:
+        if name not in PARTS and not is_keyframe_part(name):
             shown = name if len(name) <= 40 else name[:40] + "..."
             raise FormError(
                 422,
                 shown,
-                f"{shown}: unknown form part; this endpoint takes {', '.join(PARTS)} (spec and control required)",
+                f"{shown}: unknown form part; this endpoint takes {', '.join(PARTS)} (spec and control required) "
+                f"and keyframe_0 .. keyframe_{MAX_KEYFRAMES - 1} (one image per keyframe of the spec)",
             )
         if name in self.seen:
             raise FormError(422, name, f"{name}: the part is sent twice; send each part once")
@@ -133,7 +143,7 @@ class _FormSink:
         self.part.name = name
         filename = options.get(b"filename")
         self.part.filename = None if filename is None else filename.decode("utf-8", "replace")
-        if name in FILE_PARTS:
+        if name in FILE_PARTS or is_keyframe_part(name):
             path = self.staging / name
             try:
                 self.part.handle = open(path, "wb", buffering=WRITE_BUFFER)

@@ -4,7 +4,7 @@ At submit time each upload is sniffed by its content, never by the client's file
 far enough that a bad file is a 422 at once rather than a failed job later:
 - control: a `.npz` ControlPackage (zip magic), loaded and validated with
   `ControlPackage.load(max_bytes)`, or a video whose headers FFmpeg can read (`probe_video`);
-- image: PNG or JPEG (Pillow identifies and verifies it), at most MAX_IMAGE_SIDE px a side (read
+- image (and each keyframe image, `keyframe_<i>`): PNG or JPEG (Pillow identifies and verifies it), at most MAX_IMAGE_SIDE px a side (read
   from the header: the pixels are decoded when the job runs, at the job's size);
 - mask: a video, or a `.npz` holding exactly one array `mask` of shape (F, H, W) or (H, W), float
   in [0, 1] or uint8 (0..255), whose zip directory, compression ratio and .npy header are checked
@@ -103,24 +103,26 @@ def check_mask(path: Path, max_bytes: int = MASK_MAX_BYTES) -> CheckedMask:
     return CheckedMask("mask" + _video_ext(path), int(info.frames), int(info.width), int(info.height))
 
 
-def check_image(path: Path) -> CheckedImage:
+def check_image(path: Path, field: str = "image") -> CheckedImage:
     """PNG or JPEG, its size within MAX_IMAGE_SIDE, its data intact (read from the header and the
-    chunks' checksums; the pixels are decoded when the job runs, at the job's size)."""
+    chunks' checksums; the pixels are decoded when the job runs, at the job's size). field: the
+    part ("image", or "keyframe_<i>"), which names the error and the stored file."""
     from PIL import Image, UnidentifiedImageError
 
-    _not_empty(path, "image", "a PNG or JPEG first frame")
+    what = "a PNG or JPEG first frame" if field == "image" else "a PNG or JPEG keyframe image"
+    _not_empty(path, field, what)
     try:
         with Image.open(path) as im:
             fmt, (width, height) = im.format, im.size
-            _check_side("image", width, height)
+            _check_side(field, width, height)
             im.verify()
     except UserError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise UserError(f"image: not a readable PNG or JPEG image ({exc})", "image") from None
+        raise UserError(f"{field}: not a readable PNG or JPEG image ({exc})", field) from None
     if fmt not in ("PNG", "JPEG"):
-        raise UserError(f"image: {fmt} images are not accepted; send a PNG or JPEG first frame", "image")
-    return CheckedImage("image.png" if fmt == "PNG" else "image.jpg", int(width), int(height))
+        raise UserError(f"{field}: {fmt} images are not accepted; send {what}", field)
+    return CheckedImage(f"{field}.png" if fmt == "PNG" else f"{field}.jpg", int(width), int(height))
 
 
 def _check_side(field: str, width: int, height: int) -> None:
@@ -191,10 +193,18 @@ def plan_input(checked: CheckedControl):
 
 
 def load_control_input(
-    engine, spec, control: Path, image: Path | None, mask: Path | None, max_bytes: int, package=None
+    engine,
+    spec,
+    control: Path,
+    image: Path | None,
+    mask: Path | None,
+    max_bytes: int,
+    package=None,
+    keyframes: list[Path] = (),
 ):
     """The engine's ControlInput from the stored files of one job (decoded at the planned size).
-    `package`: the stored `.npz` already loaded (at submit); used instead of reading it again."""
+    `package`: the stored `.npz` already loaded (at submit); used instead of reading it again.
+    `keyframes`: the stored keyframe images, in the spec's order (each with its file's SHA-256)."""
     from backend import video as video_io
     from backend.engine import ControlInput
 
@@ -207,9 +217,18 @@ def load_control_input(
     else:
         frames, _fps = video_io.read_video(control, max_frames=spec.frames, field="control")
         base = ControlInput(video=frames)
-    if image is None and mask is None:
+    if image is None and mask is None and not keyframes:
         return base
     plan = engine.plan(spec, base)
+    if keyframes:
+        import hashlib
+
+        from backend.engine import KeyframeImage
+
+        for i, path in enumerate(keyframes):
+            data = Path(path).read_bytes()
+            pixels = video_io.load_image(data, plan.width, plan.height, field=f"keyframe_{i}")
+            base.keyframes.append(KeyframeImage(pixels, hashlib.sha256(data).hexdigest()))
     if image is not None:
         base.first_frame = video_io.load_image(image, plan.width, plan.height)
     if mask is not None:

@@ -255,6 +255,7 @@ class Worker:
                 self.store.input_path(job_id, "mask"),
                 self.max_package_bytes,
                 package=package,
+                keyframes=[self.store.input_path(job_id, f"keyframe_{i}") for i in range(len(spec.keyframes))],
             )
             out_dir.mkdir(parents=True, exist_ok=True)
             result = self.engine.run(spec, control, out_dir, on_progress=on_progress, cancel=cancel)

@@ -22,12 +22,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from shared.errors import UserError
 from shared.job_spec import GenerationSpec
+from shared.keyframes import MAX_KEYFRAMES
 from shared.video_rules import format_fps
 
 from .. import schemas
 from ..sse import HEADERS, job_event_stream
 from ..state import ServerState
-from ..upload_form import FormError, disk_full_message, receive_form
+from ..upload_form import FormError, disk_full_message, is_keyframe_part, receive_form
 from ..uploads import check_control, check_image, check_mask, check_plan, plan_input
 from .deps import AUTH, CONFLICT, NOT_FOUND, Job, State
 
@@ -54,6 +55,12 @@ SUBMIT_BODY = {
                             "description": "attention mask: video or .npz with 'mask'",
                         },
                     },
+                    "patternProperties": {
+                        "^keyframe_[0-9]+$": {
+                            **_FILE,
+                            "description": "keyframe_<i>: the PNG or JPEG image of the spec's keyframes[i]",
+                        }
+                    },
                 }
             }
         },
@@ -70,7 +77,7 @@ SUBMIT_ERRORS = {
 
 def field_error(state: ServerState, exc: UserError, part: str, staging: Path | None = None) -> RequestValidationError:
     """A UserError from one multipart part as FastAPI's 422 shape, with no server path in it."""
-    if exc.field in ("control", "image", "mask"):
+    if exc.field in ("control", "image", "mask") or is_keyframe_part(exc.field):
         part = exc.field
     field = exc.field if isinstance(exc.field, str) else None
     loc = ["body", part] + ([field] if field and field != part else [])
@@ -81,7 +88,7 @@ def scrub_paths(state: ServerState, text: str, staging: Path | None = None) -> s
     """Messages from file readers name the file they read: the staged upload becomes the part's
     name, anything else under the data folder `<data-dir>/...` (clients never see server paths)."""
     if staging is not None:
-        for role in ("control", "image", "mask"):
+        for role in ("control", "image", "mask", *(f"keyframe_{i}" for i in range(MAX_KEYFRAMES))):
             for form in (staging / role, (staging / role).resolve()):
                 text = text.replace(str(form), role)
     for root in {str(state.settings.data_dir), str(state.settings.data_dir.resolve())}:
@@ -125,10 +132,30 @@ def _admit(state: ServerState, spec_bytes: bytes, files: dict[str, Path], stagin
             part = "mask"
             mask = check_mask(files["mask"], state.worker.max_package_bytes)
             stored["mask"] = (files["mask"], mask.name)
+        for i, key in enumerate(spec.keyframes):
+            part = f"keyframe_{i}"
+            if part not in files:
+                raise UserError(
+                    f"{part}: missing; the spec lists {len(spec.keyframes)} keyframe(s): send the image of "
+                    f"keyframes[{i}] (frame {key['frame']}) as the file part '{part}'",
+                    part,
+                )
+            stored[part] = (files[part], check_image(files[part], part).name)
+        extra = sorted(p for p in files if is_keyframe_part(p) and p not in stored)
+        if extra:
+            part = extra[0]
+            raise UserError(
+                f"{part}: the spec lists {len(spec.keyframes)} keyframe(s), so there is no keyframe for this "
+                "image; add its frame and strength to the spec's keyframes or leave the part out",
+                part,
+            )
         part = "spec"
         if checked.video_info is not None and spec.fps is None:
             spec.fps = format_fps(checked.video_info.fps)  # the video's own rate
-        plan = state.engine.plan(spec, plan_input(checked))  # sizes, frames, kind, LoRAs
+        plan = state.engine.plan(spec, plan_input(checked))  # sizes, frames, kind, LoRAs, keyframe frames
+        from backend.engine.plan import check_first_frame_conflict
+
+        check_first_frame_conflict(spec, "image" in files, checked.package)  # frame 0 given twice
         check_plan(plan, checked, mask)  # what the plan asks of the files
     except UserError as exc:
         raise field_error(state, exc, part, staging) from None

@@ -29,6 +29,7 @@ def health(request: Request, state: State):
     if not token_matches(request.headers.get("authorization"), state.token):
         return schemas.Health(status="ok", engine=worker.engine_state, authenticated=False)
     memory_summary = getattr(state.engine, "memory_summary", None)
+    farm = {} if state.farm is None else {"broker": state.farm.broker_state(), "workers": state.farm.workers()}
     return schemas.Health(
         status="ok",
         engine=worker.engine_state,
@@ -41,6 +42,7 @@ def health(request: Request, state: State):
         engine_error=worker.engine_error,
         queued=state.store.count_active(),
         memory=memory_summary() if memory_summary is not None else None,
+        **farm,
     )
 
 
