@@ -152,6 +152,27 @@ class LTXSceneSettings(PropertyGroup):
         default="union-2.3",
     )
     track_targets: CollectionProperty(type=LTXSceneTrackTarget)
+    camera_anchors: BoolProperty(
+        name="Camera Anchors",
+        default=False,
+        description="Also track points on the static geometry the camera sees, so the camera's move shows as tracks",
+    )
+    camera_anchor_count: IntProperty(
+        name="Anchors", default=64, min=1, max=4096, soft_max=256, description="Most anchor tracks at a time"
+    )
+    anchor_spacing: FloatProperty(
+        name="Spacing",
+        default=0.0,
+        min=0.0,
+        soft_max=200.0,
+        subtype="PIXEL",
+        description="Pixels between anchors when they are placed (0: automatic, from the count and the size)",
+    )
+    anchor_reseed: BoolProperty(
+        name="Reseed",
+        default=True,
+        description="Place new anchors where the frame empties (anchors end when they leave the frame or are hidden)",
+    )
 
 
 class LTXSceneJobState(PropertyGroup):

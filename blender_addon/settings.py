@@ -133,10 +133,11 @@ def capture_settings(props, scene) -> CaptureSettings:
         if t.object is None:
             continue
         targets.append(f"{t.object.name}:{t.bone}" if t.bone else t.object.name)
-    if kind == "tracks" and not targets:
+    anchors = int(props.camera_anchor_count) if props.camera_anchors else 0
+    if kind == "tracks" and not targets and not anchors:
         raise UserError(
             "tracks: the Motion Tracks control needs at least one object or bone to "
-            "follow; select objects and press 'Add Selected' under Tracks",
+            "follow; select objects and press 'Add Selected' under Tracks, or turn on Camera Anchors",
             "track_targets",
         )
     return CaptureSettings(
@@ -155,6 +156,9 @@ def capture_settings(props, scene) -> CaptureSettings:
         face_occlusion=bool(props.face_occlusion),
         canny=str(props.canny_preset),
         track_targets=tuple(targets),
+        camera_anchors=anchors,
+        anchor_spacing=float(props.anchor_spacing),
+        anchor_reseed=bool(props.anchor_reseed),
         rgb_engine=props.rgb_engine,
         mask_objects=mask_objects,
         mask_collection=mask_collection,

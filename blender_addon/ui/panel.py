@@ -140,6 +140,12 @@ class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
                     row.prop_search(target, "bone", target.object.data, "bones", text="")
                 row.operator("ltx_scene.track_remove", text="", icon="X").index = i
             col.operator("ltx_scene.track_add_selected", icon="ADD")
+            layout.prop(props, "camera_anchors")
+            if props.camera_anchors:
+                col = layout.column(align=True)
+                col.prop(props, "camera_anchor_count")
+                col.prop(props, "anchor_spacing")
+                col.prop(props, "anchor_reseed")
         layout.prop(props, "snap")
         rules = settings_mod.backend_rules(context.window_manager)
         if rules is None:

@@ -169,3 +169,32 @@ def test_face_and_canny_options_reach_the_capture_settings(configured, installed
     props.face, props.face_occlusion, props.canny_preset = False, True, "trainer"
     c = snapshot(bpy.context).capture
     assert (c.face, c.face_occlusion, c.canny) == (False, True, "trainer")
+
+
+def test_camera_anchor_options_reach_the_capture_settings(configured, installed_addon):
+    """Tracks: the Camera Anchors toggle, count, spacing and reseed are panel options and plain capture
+    settings; with anchors on, the tracks control needs no picked object."""
+    import bpy
+
+    from .panel_recorder import draw_all
+
+    scene, _, _ = configured
+    props = scene.ltx_scene
+    props.control_kind = "tracks"
+    props.mask_source = "NONE"
+    snapshot = installed_addon.module("settings").snapshot
+    with pytest.raises(Exception, match="Camera Anchors"):  # no target and no anchors
+        snapshot(bpy.context)
+    shown, _, _ = draw_all(installed_addon, bpy.context)
+    assert "camera_anchors" in shown and "camera_anchor_count" not in shown
+    props.camera_anchors = True
+    shown, _, _ = draw_all(installed_addon, bpy.context)
+    assert {"camera_anchor_count", "anchor_spacing", "anchor_reseed"} <= shown
+    c = snapshot(bpy.context).capture
+    assert (c.track_targets, c.camera_anchors, c.anchor_spacing, c.anchor_reseed) == ((), 64, 0.0, True)
+    props.camera_anchor_count, props.anchor_spacing, props.anchor_reseed = 12, 30.0, False
+    c = snapshot(bpy.context).capture
+    assert (c.camera_anchors, c.anchor_spacing, c.anchor_reseed) == (12, 30.0, False)
+    props.camera_anchors = False
+    props.track_targets.add().object = scene.objects["Hero"]
+    assert snapshot(bpy.context).capture.camera_anchors == 0
