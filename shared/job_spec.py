@@ -15,6 +15,7 @@ from typing import Any
 
 from .control_kinds import CONTROL_KINDS
 from .errors import UserError
+from .keyframes import check_keyframe_entries
 from .video_rules import check_frames, format_fps, parse_fps
 
 MAX_PROMPT_CHARS = 20_000
@@ -38,6 +39,9 @@ class GenerationSpec:
     loras: list[dict] = field(default_factory=list)  # [{"name": <name in the bundle>, "strength": float}]
     preview: bool = False  # stage 1 only, half size
     use_first_frame: bool = True  # condition frame 0 on the package's first_frame when present
+    # keyframe looks: [{"frame": int, "strength": float in [0, 1]}], one image each, sent in this
+    # order (shared/keyframes.py: which frames can take one, 0 and 1, 9, 17, ... up to frames - 8)
+    keyframes: list[dict] = field(default_factory=list)
 
     # --------------------------------------------------------------------------------- JSON
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +137,7 @@ class GenerationSpec:
         for name in ("preview", "use_first_frame"):
             if not isinstance(getattr(self, name), bool):
                 raise UserError(f"{name}: expected true or false, got {getattr(self, name)!r}", name)
+        self.keyframes = check_keyframe_entries(self.keyframes, self.frames)
         return self
 
 

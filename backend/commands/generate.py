@@ -3,6 +3,7 @@
     ltx-scene generate --model BUNDLE --control PACKAGE_OR_VIDEO --prompt TEXT --out OUT.mp4
                        [--seed N] [--width W --height H --frames N --fps R] [--kind KIND]
                        [--attention-strength S] [--attention-mask MASK] [--image FIRST_FRAME]
+                       [--keyframe FRAME=IMAGE[@STRENGTH] ...]
                        [--lora NAME_OR_PATH=STRENGTH ...] [--preview] [--device auto|cpu|cuda]
 
 Writes OUT.mp4 (H.264 + AAC), OUT.json (the sidecar: every parameter, model hashes, versions) and
@@ -68,6 +69,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ic-lora-strength", type=float, default=1.0, help="IC-LoRA strength (default 1)")
     parser.add_argument("--image", type=Path, help="first-frame image (image-to-video)")
     parser.add_argument("--no-package-image", action="store_true", help="ignore the package's first-frame image")
+    parser.add_argument(
+        "--keyframe",
+        action="append",
+        default=[],
+        metavar="FRAME=IMAGE[@STRENGTH]",
+        help="a keyframe look: the image conditions the video at this frame (0, or 1, 9, 17, ...: one "
+        "latent frame, that frame and the 7 after it), strength 0..1 (default 1); repeatable",
+    )
     parser.add_argument(
         "--lora",
         action="append",
@@ -149,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
     from backend.bundle import Bundle
     from shared.errors import UserError
     from shared.job_spec import GenerationSpec
+    from shared.keyframes import parse_keyframe_arg
     from shared.video_rules import check_frames, format_fps, parse_fps
 
     out = args.out.expanduser()
@@ -159,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
     if args.frames is not None:
         check_frames(args.frames)
     loras = [_parse_lora(t) for t in args.lora]
+    keyframes = [parse_keyframe_arg(t) for t in args.keyframe]
+    for frame, path, _ in keyframes:
+        if not Path(path).expanduser().is_file():
+            raise UserError(f"--keyframe {frame}={path}: the image is not found", field="keyframes")
     for flag, value in (("--image", args.image), ("--attention-mask", args.attention_mask)):
         if value is not None and not value.exists():
             raise UserError(f"{flag} {value}: not found", field=flag.strip("-"))
@@ -184,12 +198,13 @@ def run(args: argparse.Namespace) -> int:
         loras=[{"name": n, "strength": s} for n, s in lora_names],
         preview=args.preview,
         use_first_frame=not args.no_package_image,
+        keyframes=[{"frame": frame, "strength": strength} for frame, _, strength in keyframes],
     )
 
     from backend.engine import Engine
     from backend.engine.plan import make_plan
 
-    first = make_plan(spec, control, bundle)  # sizes resolved from the spec / package / video
+    first = make_plan(spec, control, bundle)  # sizes resolved from the spec / package / video; keyframe frames
     engine = Engine(
         bundle,
         device=args.device,
@@ -199,13 +214,14 @@ def run(args: argparse.Namespace) -> int:
     )
     plan = engine.plan(spec, control)  # every check, before any model loads
 
-    if args.attention_mask is not None or args.image is not None:
+    if args.attention_mask is not None or args.image is not None or keyframes:
         from backend.video import load_image, load_mask_video
 
         if args.attention_mask is not None:
             control.mask = load_mask_video(args.attention_mask, plan.frames, plan.stage1_width, plan.stage1_height)
         if args.image is not None:
             control.first_frame = load_image(args.image, plan.width, plan.height)
+        control.keyframes = [_keyframe_image(Path(path).expanduser(), plan) for _, path, _ in keyframes]
         plan = engine.plan(spec, control)
 
     if bundle.tiny:
@@ -233,6 +249,17 @@ def run(args: argparse.Namespace) -> int:
     shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {out} ({result.width}x{result.height}, {result.frames} frames), {sidecar.name}, {control_out.name}")
     return 0
+
+
+def _keyframe_image(path: Path, plan):
+    """A keyframe image at the job's size, with the SHA-256 of its file (the sidecar records it)."""
+    import hashlib
+
+    from backend.engine import KeyframeImage
+    from backend.video import load_image
+
+    data = path.read_bytes()
+    return KeyframeImage(load_image(data, plan.width, plan.height, field="keyframes"), hashlib.sha256(data).hexdigest())
 
 
 def _rewrite_outputs(src: Path, dst: Path, video: Path, control: Path) -> None:

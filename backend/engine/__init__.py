@@ -1,10 +1,10 @@
 """The generation engine: resident models, one job at a time, progress and cancellation.
 
 Public API (docs/contracts.md): `Engine`, `MemoryOptions`, `ControlInput`, `ProgressEvent`,
-`JobCancelled`, `GenerationResult`. Importing this package imports torch and ltx-core.
+`JobCancelled`, `GenerationResult`, `KeyframeImage`. Importing this package imports torch and ltx-core.
 """
 
-from .control import ControlInput
+from .control import ControlInput, KeyframeImage
 from .engine import Engine, GeneratedMedia, GenerationResult, MemoryOptions
 from .progress import STAGES, JobCancelled, ProgressEvent
 
@@ -15,6 +15,7 @@ __all__ = [
     "GeneratedMedia",
     "GenerationResult",
     "JobCancelled",
+    "KeyframeImage",
     "MemoryOptions",
     "ProgressEvent",
 ]

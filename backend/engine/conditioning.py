@@ -15,6 +15,7 @@ import torch
 from ltx_core.conditioning import (
     ConditioningItem,
     ConditioningItemAttentionStrengthWrapper,
+    VideoConditionByKeyframeIndex,
     VideoConditionByLatentIndex,
     VideoConditionByReferenceLatent,
 )
@@ -56,6 +57,15 @@ def mask_tensor(mask: np.ndarray, device: torch.device) -> torch.Tensor:
 def first_frame_item(video_encoder, image: torch.Tensor) -> ConditioningItem:
     """Frame 0 replaced by the encoded image at strength 1 (`combined_image_conditionings`, frame_idx 0)."""
     return VideoConditionByLatentIndex(latent=video_encoder(image), strength=1.0, latent_idx=0)
+
+
+def keyframe_item(video_encoder, image: torch.Tensor, frame: int, strength: float) -> ConditioningItem:
+    """One image of the stock `images` list, as `combined_image_conditionings` makes it: frame 0
+    replaces latent frame 0, any other frame appends keyframe tokens at that frame."""
+    encoded = video_encoder(image)
+    if frame == 0:
+        return VideoConditionByLatentIndex(latent=encoded, strength=strength, latent_idx=0)
+    return VideoConditionByKeyframeIndex(keyframes=encoded, frame_idx=frame, strength=strength)
 
 
 def reference_item(

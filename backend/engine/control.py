@@ -14,7 +14,7 @@ the uint8 control video the reference latent is encoded from:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,11 +24,22 @@ from shared.raster.model_frames import attention_weights, reference_frames
 
 
 @dataclass
+class KeyframeImage:
+    """One keyframe look: the image (at the job's size) and the SHA-256 of the file it was read from."""
+
+    image: np.ndarray  # (H, W, 3) uint8
+    sha256: str | None = None  # of the uploaded / given file (the sidecar records it); None: given as an array
+
+
+@dataclass
 class ControlInput:
     package: object | None = None  # shared.package.ControlPackage
     video: np.ndarray | None = None  # (F, H, W, 3) uint8 control video
     mask: np.ndarray | None = None  # (F, H, W) float32 in [0, 1] attention mask (or (H, W))
     first_frame: np.ndarray | None = None  # (H, W, 3) uint8 first-frame image
+    # one image per entry of the spec's `keyframes`, in the same order (empty: images not loaded yet,
+    # which `Engine.plan` accepts; a job refuses to run without them)
+    keyframes: list[KeyframeImage] = field(default_factory=list)
 
 
 def check_control_input(control: ControlInput) -> None:
@@ -60,13 +71,30 @@ def check_control_input(control: ControlInput) -> None:
         if not np.all(np.isfinite(m)) or m.min(initial=0.0) < 0.0 or m.max(initial=0.0) > 1.0:
             raise UserError("mask: values must be finite and in [0, 1] (white = full control)", field="mask")
     if control.first_frame is not None:
-        f = control.first_frame
-        if not isinstance(f, np.ndarray) or f.dtype != np.uint8 or f.ndim != 3 or f.shape[-1] != 3:
-            raise UserError(
-                f"image: expected a uint8 RGB image (H, W, 3), got "
-                f"{getattr(f, 'dtype', type(f))} {getattr(f, 'shape', '')}",
-                field="image",
-            )
+        _check_image(control.first_frame, "image")
+    for i, key in enumerate(control.keyframes):
+        if not isinstance(key, KeyframeImage):
+            raise UserError(f"keyframes: image {i} must be a KeyframeImage, got {type(key).__name__}", "keyframes")
+        _check_image(key.image, f"keyframe_{i}")
+
+
+def _check_image(f, field: str) -> None:
+    if not isinstance(f, np.ndarray) or f.dtype != np.uint8 or f.ndim != 3 or f.shape[-1] != 3:
+        raise UserError(
+            f"{field}: expected a uint8 RGB image (H, W, 3), got {getattr(f, 'dtype', type(f))} {getattr(f, 'shape', '')}",
+            field=field,
+        )
+
+
+def keyframe_images(spec, control: ControlInput) -> list[KeyframeImage]:
+    """The job's keyframe images, one per `spec.keyframes` entry (checked before any model loads)."""
+    if len(control.keyframes) != len(spec.keyframes):
+        raise UserError(
+            f"keyframes: the spec lists {len(spec.keyframes)} keyframe(s) but {len(control.keyframes)} image(s) "
+            "came with it; send one image per keyframe, in the spec's order",
+            "keyframes",
+        )
+    return list(control.keyframes)
 
 
 def control_frames(control: ControlInput, kind: str, frames: int, ref_width: int, ref_height: int) -> np.ndarray:

@@ -48,16 +48,24 @@ from shared.errors import UserError
 from shared.job_spec import GenerationSpec
 
 from . import conditioning as cond
-from .control import ControlInput, attention_mask_frames, control_frames
+from .control import ControlInput, KeyframeImage, attention_mask_frames, control_frames, keyframe_images
 from .device import free_memory, resolve_device, synchronize
 from .host_memory import keep_host_memory
 from .lora import precheck_loras
 from .models import Models, build_models
 from .plan import JobPlan, first_frame_image, make_plan
 from .progress import JobCancelled, JobTracker, ProgressEvent, stage_weights
-from .sidecar import build_sidecar, write_sidecar
+from .sidecar import build_sidecar, keyframe_record, write_sidecar
 
-__all__ = ["ControlInput", "Engine", "GeneratedMedia", "GenerationResult", "JobCancelled", "ProgressEvent"]
+__all__ = [
+    "ControlInput",
+    "Engine",
+    "GeneratedMedia",
+    "GenerationResult",
+    "JobCancelled",
+    "KeyframeImage",
+    "ProgressEvent",
+]
 
 PROMPT_CACHE_SIZE = 32
 QUANTIZATIONS = {"none": None, "fp8-cast": QuantizationPolicy.fp8_cast}
@@ -107,6 +115,7 @@ class GeneratedMedia:
     has_mask: bool
     has_first_frame: bool
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    keyframes: list[KeyframeImage] = field(default_factory=list)  # the images used, in the spec's order
 
 
 class Engine:
@@ -298,6 +307,7 @@ class Engine:
         control_video = control_frames(control, plan.kind, plan.frames, plan.ref_width, plan.ref_height)
         mask = attention_mask_frames(control, plan.frames, plan.stage1_width, plan.stage1_height)
         image = first_frame_image(plan.spec, control)
+        keyframes = keyframe_images(plan.spec, control)
 
         if not self.loaded:
             tracker.begin("load", 1, "building the models (once per engine)")
@@ -306,7 +316,7 @@ class Engine:
         m = self._models
         try:
             with torch.inference_mode():
-                return self._sample(plan, m, control_video, mask, image, tracker)
+                return self._sample(plan, m, control_video, mask, image, keyframes, tracker)
         finally:
             free_memory(self.device)
 
@@ -355,6 +365,7 @@ class Engine:
         control_video: np.ndarray,
         mask: np.ndarray | None,
         image: np.ndarray | None,
+        keyframes: list[KeyframeImage],
         tracker: JobTracker,
     ) -> GeneratedMedia:
         device, dtype = self.device, self.dtype
@@ -375,6 +386,8 @@ class Engine:
                 stage1_items.append(
                     cond.first_frame_item(m.video_encoder, cond.image_tensor(image, s1.height, s1.width, device, dtype))
                 )
+            # Keyframe looks: the stock `images` list in the spec's order, before the reference tokens.
+            stage1_items += self._keyframe_items(plan, m, keyframes, s1)
             reference = cond.reference_video_tensor(control_video, plan.ref_height, plan.ref_width, device, dtype)
             mask_t = cond.mask_tensor(mask, device) if mask is not None else None
             stage1_items.append(
@@ -419,6 +432,7 @@ class Engine:
                             m.video_encoder, cond.image_tensor(image, s2.height, s2.width, device, dtype)
                         )
                     )
+                stage2_items += self._keyframe_items(plan, m, keyframes, s2)
             stage2_sigmas = torch.Tensor(STAGE_2_DISTILLED_SIGMA_VALUES).to(device)
             tracker.begin("stage2", len(stage2_sigmas) - 1, "stage 2: upsampled x2, refined without the IC-LoRA")
             video_state, audio_state = denoise_audio_video(
@@ -457,7 +471,20 @@ class Engine:
             has_mask=mask is not None,
             has_first_frame=image is not None,
             stage_seconds=dict(tracker.stage_seconds),
+            keyframes=keyframes,
         )
+
+    def _keyframe_items(self, plan: JobPlan, m: Models, keyframes: list[KeyframeImage], shape: VideoPixelShape):
+        """The keyframe conditionings of one stage at its size (the stock pipeline encodes them per stage)."""
+        return [
+            cond.keyframe_item(
+                m.video_encoder,
+                cond.image_tensor(key.image, shape.height, shape.width, self.device, self.dtype),
+                entry["frame"],
+                entry["strength"],
+            )
+            for entry, key in zip(plan.keyframes, keyframes)
+        ]
 
     def _write(self, media: GeneratedMedia, out_dir: Path, tracker: JobTracker) -> GenerationResult:
         from backend.video import write_lossless_video, write_mp4
@@ -481,6 +508,7 @@ class Engine:
             dtype="bfloat16",
             has_mask=media.has_mask,
             has_first_frame=media.has_first_frame,
+            keyframes=keyframe_record(plan.keyframes, media.keyframes),
             audio_sample_rate=media.sample_rate,
             files={"video": video_path.name, "control": control_path.name},
             stage_seconds={**media.stage_seconds, **tracker.stage_seconds},

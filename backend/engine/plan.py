@@ -16,6 +16,7 @@ import numpy as np
 
 from shared.control_kinds import ic_lora_name
 from shared.errors import UserError
+from shared.keyframes import check_keyframe_entries
 from shared.job_spec import GenerationSpec
 from shared.video_rules import check_frames, check_size, parse_fps, reference_size, size_multiple, stage1_size
 
@@ -41,6 +42,7 @@ class JobPlan:
     conditioning_strength: float = 1.0
     source: str = "package"  # "package" | "video"
     canny: dict | None = None  # the edge settings of a canny job from a package (control.canny_record)
+    keyframes: list[dict] = field(default_factory=list)  # [{"frame", "strength"}] checked against `frames`
 
     @property
     def stage1_width(self) -> int:
@@ -110,6 +112,9 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
             field="fps",
         )
     check_frames(frames)
+    # Keyframe looks: every index usable in this job's frames (shared/keyframes.py), frame 0 not twice.
+    keyframes = check_keyframe_entries(spec.keyframes, int(frames))
+    check_first_frame_conflict(spec, control.first_frame is not None, pkg)
 
     extras: list[tuple[str, str, float]] = []
     seen = set()
@@ -156,7 +161,27 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
         conditioning_strength=float(spec.conditioning_strength),
         source="package" if pkg is not None else "video",
         canny=canny_record(control, kind),
+        keyframes=keyframes,
     )
+
+
+def check_first_frame_conflict(spec: GenerationSpec, has_image: bool, pkg) -> None:
+    """A keyframe at frame 0 and a first-frame image (sent, or the package's with use_first_frame)
+    would both set frame 0: refused, never one silently dropped."""
+    if not any(k["frame"] == 0 for k in spec.keyframes):
+        return
+    if has_image:
+        raise UserError(
+            "keyframes: frame 0 has a keyframe image and a first-frame image too; give frame 0 one image: "
+            "drop the keyframe at frame 0 or the first-frame image",
+            field="keyframes",
+        )
+    if spec.use_first_frame and pkg is not None and getattr(pkg, "first_frame", None) is not None:
+        raise UserError(
+            "keyframes: frame 0 has a keyframe image and the package's first_frame too; give frame 0 one "
+            "image: drop the keyframe at frame 0, or set use_first_frame to false (--no-package-image)",
+            field="keyframes",
+        )
 
 
 def first_frame_image(spec: GenerationSpec, control: ControlInput) -> np.ndarray | None:

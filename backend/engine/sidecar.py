@@ -8,6 +8,7 @@ quantization and the versions of the packages that produced it, plus timings.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 from importlib import metadata
@@ -45,6 +46,7 @@ def build_sidecar(
     stage_seconds: dict[str, float],
     lora_unmatched: dict[str, int],
     memory: dict | None = None,
+    keyframes: list[dict] | None = None,
 ) -> dict:
     """bundle: the engine's `Bundle`; hashes: a `backend.file_hashes.FileHashes`. Files are named, never
     given as server paths (a sidecar travels to clients)."""
@@ -79,6 +81,7 @@ def build_sidecar(
             "reference_downscale_factor": plan.reference_downscale_factor,
             "conditioning_strength": plan.conditioning_strength,
             "first_frame_image": has_first_frame,
+            "keyframes": keyframes or [],
             "canny": getattr(plan, "canny", None),
         },
         "attention": {
@@ -113,6 +116,24 @@ def build_sidecar(
         "outputs": files,
         "timings_s": {k: round(v, 4) for k, v in stage_seconds.items()},
     }
+
+
+def keyframe_record(entries: list[dict], images) -> list[dict]:
+    """The sidecar's keyframes: frame, strength, how the official code conditions on it, and the
+    SHA-256 of the image file (when it came from one) and of the pixels used (at the job's size)."""
+    return [
+        {
+            "frame": entry["frame"],
+            "strength": entry["strength"],
+            "conditioning": "latent index (frame 0 replaced)"
+            if entry["frame"] == 0
+            else "keyframe index (tokens appended)",
+            "image_sha256": key.sha256,
+            "pixels_sha256": hashlib.sha256(key.image.tobytes()).hexdigest(),
+            "pixels_shape": list(key.image.shape),
+        }
+        for entry, key in zip(entries, images)
+    ]
 
 
 def _stage1_loras(plan):
