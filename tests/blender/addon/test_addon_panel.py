@@ -37,6 +37,7 @@ def test_panel_draws_the_controls(fresh_scene, installed_addon):
         "ltx_scene.generate",
         "ltx_scene.preview_controls",
         "ltx_scene.export_controls",
+        "ltx_scene.export_training",
         "ltx_scene.check_backend",
         "ltx_scene.fix_frame_range",
     } <= ops
