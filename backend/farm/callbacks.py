@@ -4,7 +4,7 @@ worker token opens them (`<data-dir>/worker-token`), and the artists' token open
 | call | what |
 | --- | --- |
 | `POST /v1/farm/jobs/{id}/claim` `{"worker", "model_hash"}` | take a queued job: its spec, input names and attempt number; 409 if it is not queued (cancelled, already taken, finished) or for another bundle |
-| `GET /v1/farm/jobs/{id}/inputs/{role}` | the job's control / image / mask file, while it runs |
+| `GET /v1/farm/jobs/{id}/inputs/{role}` | the job's control / image / mask / keyframe_N file, while it runs |
 | `POST /v1/farm/jobs/{id}/progress` `{"worker", "attempt", "event"}` | one `ProgressEvent`; answers `{"cancel": bool}` |
 | `POST /v1/farm/jobs/{id}/result` multipart `meta` + `video`, `sidecar`, `control` | the result files and their frames / fps / size: the job succeeds |
 | `POST /v1/farm/jobs/{id}/end` `{"worker", "attempt", "status": "failed" or "cancelled", "text"}` | the job ended without a result |
@@ -28,6 +28,7 @@ from backend.server.jobs import CANCELLED, FAILED, valid_job_id
 from .dispatcher import RESULT_KEYS, Dispatcher, Refused
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ROLE = re.compile(r"^(control|image|mask|keyframe_[0-9]{1,3})$")  # the input roles a job stores
 MAX_META_BYTES = 64 * 1024
 
 
@@ -80,7 +81,7 @@ def make_router(get_dispatcher) -> APIRouter:
 
     @router.get("/jobs/{job_id}/inputs/{role}")
     async def job_input(job_id: str, role: str):
-        if role not in ("control", "image", "mask"):
+        if not _ROLE.match(role):
             raise HTTPException(404, f"no input {role!r}")
         path = dispatcher().input_path(_job(job_id), role)
         if path is None or not path.is_file():

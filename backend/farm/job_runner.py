@@ -122,8 +122,15 @@ class JobRunner:
                 paths[role] = scratch / "inputs" / Path(name).name
                 paths[role].parent.mkdir(exist_ok=True)
                 client.download_input(job_id, role, paths[role])
+            keyframes = [paths[f"keyframe_{i}"] for i in range(len(getattr(spec, "keyframes", None) or ()))]
             control = load_control_input(
-                self.engine, spec, paths["control"], paths.get("image"), paths.get("mask"), self.max_package_bytes
+                self.engine,
+                spec,
+                paths["control"],
+                paths.get("image"),
+                paths.get("mask"),
+                self.max_package_bytes,
+                **({"keyframes": keyframes} if keyframes else {}),
             )
             out_dir = scratch / "out"
             out_dir.mkdir()

@@ -72,7 +72,9 @@ class JobStatus(BaseModel):
     spec: dict[str, Any]
     result: JobResultInfo | None = None
     worker: str | None = Field(None, description="a studio farm: the worker that runs or ran the job")
-    attempts: int = Field(0, description="a studio farm: how many times a worker took it (2: its first worker was lost)")
+    attempts: int = Field(
+        0, description="a studio farm: how many times a worker took it (2: its first worker was lost)"
+    )
 
 
 class JobList(BaseModel):
