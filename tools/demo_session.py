@@ -2,6 +2,7 @@
 
     python -m tools.demo_session --out DIR --url http://127.0.0.1:PORT --token-file FILE
         [--control pose] [--width 384 --height 256 --frames 49] [--prompt TEXT] [--seed 0]
+        [--camera-anchors 64]
 
 1. enables this package as an add-on (so its preferences hold the backend URL and token),
 2. builds the procedural demo scene (`scenes.build_demo_scene`: moving camera, walking rigged
@@ -9,7 +10,8 @@
 3. captures every control kind with `capture.capture_package` and writes, per kind,
    DIR/controls/<kind>/control.npz and DIR/controls/<kind>/frames/frame_00000.png ... (lossless
    8-bit RGB at the generation size; for canny the frames are the RGB render, the backend makes the
-   edges with OpenCV),
+   edges with OpenCV), plus DIR/controls/camera_anchors/: tracks with camera anchors only (the
+   camera's move as anchor tracks on the static set; capture only, nothing is generated from it),
 4. runs `bpy.ops.ltx_scene.generate()` for one control (synchronous in background mode), so the
    result lands in the sequencer as a movie and a sound strip, with its files under DIR/generated/,
 5. saves DIR/demo.blend.
@@ -38,6 +40,9 @@ DEFAULT_PROMPT = (
     "around them; the camera glides sideways, following the walker."
 )
 SCENE_NAME = "LTX Demo"
+# The extra capture the contact sheet shows as "camera anchors": tracks of camera anchors alone.
+ANCHORS_ENTRY = "camera_anchors"
+CAMERA_ANCHORS = 64
 
 
 class StepFailed(UserError):
@@ -65,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--capture", default=",".join(KINDS), help="comma-separated control kinds to capture (default: all four)"
+    )
+    p.add_argument(
+        "--camera-anchors",
+        type=int,
+        default=CAMERA_ANCHORS,
+        metavar="N",
+        help=f"also capture tracks of N camera anchors, controls/{ANCHORS_ENTRY}/ (0: skip; default {CAMERA_ANCHORS})",
     )
     return p
 
@@ -97,8 +109,11 @@ def build_scene(args):
     return bpy.context.scene
 
 
-def capture_kind(scene, kind: str, args) -> dict:
-    """Capture one control kind into DIR/controls/<kind>/ (package + PNG frames)."""
+def capture_kind(scene, kind: str, args, camera_anchors: int = 0, folder_name: str | None = None) -> dict:
+    """Capture one control kind into DIR/controls/<kind>/ (package + PNG frames).
+
+    With `camera_anchors`, a tracks capture of that many camera anchors and no object (into
+    DIR/controls/<folder_name>/)."""
     from blender_addon.capture import CaptureSettings, capture_package
     from tools.headless import control_video, default_track_targets
     from blender_addon.capture.package import plan_capture
@@ -113,7 +128,9 @@ def capture_kind(scene, kind: str, args) -> dict:
         snap=False,
         depth_size="full",
     )
-    if kind == "tracks":
+    if camera_anchors:
+        settings.camera_anchors = camera_anchors
+    elif kind == "tracks":
         frames = list(
             plan_capture(
                 scene,
@@ -134,7 +151,7 @@ def capture_kind(scene, kind: str, args) -> dict:
         msg.emit(msg.PROGRESS, msg.progress_payload(0.85 * float(fraction), message))
 
     pkg = capture_package(scene, settings, progress)
-    folder = os.path.join(args.out, "controls", kind)
+    folder = os.path.join(args.out, "controls", folder_name or kind)
     os.makedirs(folder, exist_ok=True)
     package_path = pkg.save(os.path.join(folder, "control.npz"))
     video = control_video(pkg)
@@ -293,6 +310,12 @@ def run(args) -> dict:
             t = begin(f"capture-{kind}", f"capturing {kind}")
             result["controls"][kind] = capture_kind(scene, kind, args)
             result["timings"][f"capture-{kind}"] = round(time.perf_counter() - t, 2)
+        if args.camera_anchors:
+            t = begin(f"capture-{ANCHORS_ENTRY}", f"capturing tracks of {args.camera_anchors} camera anchors")
+            result["controls"][ANCHORS_ENTRY] = capture_kind(
+                scene, "tracks", args, camera_anchors=args.camera_anchors, folder_name=ANCHORS_ENTRY
+            )
+            result["timings"][f"capture-{ANCHORS_ENTRY}"] = round(time.perf_counter() - t, 2)
         t = begin("generate", f"generating from the {args.control} control with the add-on's Generate operator")
         configure_generation(scene, prefs, args)
         result["generation"] = generate(scene)

@@ -10,7 +10,8 @@ Steps (each prints a line; long ones show a progress bar):
    Generate operator for one control (pose by default) so the result lands as movie + sound strips,
    saves DIR/demo.blend;
 4. control videos (lossless .mov per kind; canny edges from the RGB render) and DIR/contact_sheet.png:
-   each control side by side with the output, for a few frames;
+   each control side by side with the output, for a few frames, plus a "camera anchors" row (tracks
+   of anchor points on the static set: the camera's move as motion tracks; captured only);
 5. stops the server and prints where everything is (also in DIR/demo_summary.json).
 """
 
@@ -30,6 +31,8 @@ NAME = "demo"
 HELP = "build the demo scene, capture every control, generate, import the strips; prints where the files are"
 
 KINDS = CONTROL_KINDS
+# Captures beyond one per kind, in the order of their contact-sheet rows: folder -> row name.
+EXTRA_ROWS = {"camera_anchors": "camera anchors"}
 # Sizes: multiples of 128 (the official IC-LoRAs are ref0.5: factor 2, two stages), frames 8k+1.
 # The tiny model on a 2-core CPU: 384x256, 49 frames takes about 2 minutes end to end (README).
 TINY_DEFAULT = (384, 256, 49)
@@ -245,11 +248,12 @@ def _run(args, out: Path, steps: Steps, running: dict) -> int:
     steps.begin("control videos and contact sheet")
     from backend.video import probe_video, read_video
 
-    controls = {kind: session["controls"][kind] for kind in KINDS if kind in session["controls"]}
+    controls = {kind: session["controls"][kind] for kind in (*KINDS, *EXTRA_ROWS) if kind in session["controls"]}
     frames_by_kind = finish_controls(controls, 24)
+    frames_by_row = {EXTRA_ROWS.get(kind, kind): frames for kind, frames in frames_by_kind.items()}
     video = Path(session["generation"]["video"])
     output_frames, _ = read_video(video)
-    sheet, indices = build_contact_sheet(frames_by_kind, output_frames, out / CONTACT_SHEET)
+    sheet, indices = build_contact_sheet(frames_by_row, output_frames, out / CONTACT_SHEET)
     demo_mp4 = link_result(video, out / "demo.mp4")
     info = probe_video(video)
 
@@ -274,7 +278,7 @@ def _run(args, out: Path, steps: Steps, running: dict) -> int:
         "video_info": info.to_json(),
         "contact_sheet": str(sheet),
         "contact_sheet_frames": indices,
-        "contact_sheet_rows": list(frames_by_kind) + ["output"],
+        "contact_sheet_rows": list(frames_by_row) + ["output"],
         "controls": controls,
         "strips": session["generation"]["strips"],
         "job_id": session["generation"].get("job_id"),
@@ -322,7 +326,7 @@ def print_summary(s: dict, out: Path) -> None:
     for kind, c in s["controls"].items():
         extra = f"; render in {rel(c['rgb_frames_dir'])}/" if c.get("rgb_frames_dir") else ""
         print(
-            f"    {kind:<7} {rel(c['video'])}  {rel(c['frames_dir'])}/ ({c['frames']} frames {c['width']}x"
+            f"    {kind:<14} {rel(c['video'])}  {rel(c['frames_dir'])}/ ({c['frames']} frames {c['width']}x"
             f"{c['height']}{extra})  {rel(c['package'])}"
         )
     print(f"  logs             {rel(s['server_log'])}, {rel(s['blender_log'])}")

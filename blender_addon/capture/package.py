@@ -192,8 +192,9 @@ def _combine_tracks(tracks, anchors, scene, plan):
     if anchors is not None:
         _world, points, visible = anchors.result()
         if not len(points) and tracks is None:
+            last = plan.frame_start + plan.frame_count - 1
             raise UserError(
-                f"camera_anchors: no camera ray over frames {plan.frame_start}-{plan.frame_start + plan.frame_count - 1} "
+                f"camera_anchors: no camera ray over frames {plan.frame_start}-{last} "
                 f"hit a static object in scene '{scene.name}' (objects that move or deform, or are hidden from the "
                 "render, hold no anchors); point the camera at static geometry, or track objects instead",
                 "camera_anchors",

@@ -8,7 +8,9 @@ server and the Blender session, and leave every promised file, each checked for 
 - every control kind has its package, F PNG frames at W x H, and a lossless video equal to them,
   and the frames show what they should (depth near = white, a skeleton, a growing trail, edges);
 - the mp4 has H.264 video with F frames at 24 fps and an AAC audio stream;
-- the contact sheet is exactly the grid of the four controls plus the output at the listed frames.
+- the camera-anchor tracks (controls/camera_anchors/) are anchors only, drawn from their package;
+- the contact sheet is exactly the grid of the four controls, the camera anchors and the output at
+  the listed frames.
 """
 
 from __future__ import annotations
@@ -185,6 +187,25 @@ def test_control_frames_package_and_video(demo_run, kind):
         assert rgb.std() > 5
 
 
+def test_camera_anchor_tracks(demo_run):
+    """The demo's camera moves over a static set: its anchor tracks are anchors alone, seeded up to the
+    count, drawn into the frames; the lossless video equals them."""
+    from backend.video import read_video
+    from shared.package import ControlPackage
+    from shared.raster.tracks import draw_tracks
+
+    _, out, _, summary = demo_run
+    folder = out / "controls" / "camera_anchors"
+    pkg = ControlPackage.load(folder / "control.npz")
+    info = pkg.source["camera_anchors"]
+    assert (pkg.kind, pkg.frame_count, info["first_track"], info["count"]) == ("tracks", FRAMES, 0, 64)
+    assert len(pkg.tracks) == info["tracks"] and pkg.tracks_visible[:, 0].sum() == 64
+    frames = _frames(folder / "frames")
+    np.testing.assert_array_equal(frames, draw_tracks(pkg.tracks, pkg.tracks_visible, WIDTH, HEIGHT))
+    assert np.array_equal(read_video(folder / "control.mov")[0], frames)
+    assert summary["controls"]["camera_anchors"]["frames"] == FRAMES
+
+
 def test_generated_mp4(demo_run):
     from backend.video import probe_video
 
@@ -203,8 +224,9 @@ def test_contact_sheet_shows_every_control_and_the_output(demo_run):
     from backend.video import read_video, render_contact_sheet
 
     _, out, _, summary = demo_run
-    assert summary["contact_sheet_rows"] == [*KINDS, "output"]
+    assert summary["contact_sheet_rows"] == [*KINDS, "camera anchors", "output"]
     rows = [(kind, read_video(out / "controls" / kind / "frames")[0]) for kind in KINDS]
+    rows.append(("camera anchors", read_video(out / "controls" / "camera_anchors" / "frames")[0]))
     rows.append(("output", read_video(out / "demo.mp4")[0]))
     indices = summary["contact_sheet_frames"]
     assert indices[0] == 0 and indices[-1] == FRAMES - 1 and len(indices) == 5
