@@ -7,10 +7,16 @@ A bundle is a folder with a `bundle.json` (format "ltx-scene-bundle", version 1)
      "checkpoint": "ltx-2.3-22b-distilled.safetensors",
      "upsampler": "ltx-2.3-spatial-upscaler-x2-1.0.safetensors",
      "gemma_root": "gemma-3-12b-it-qat-q4_0-unquantized",
-     "ic_loras": {"depth": {"path": "...union-control-ref0.5.safetensors", "strength": 1.0}, ...},
+     "ic_loras": {"depth": {"path": "...union-control-ref0.5.safetensors", "strength": 1.0}, ...,
+                  "blockout-to-render": {"path": "studio-blockout.safetensors", "pass": "render",
+                                         "strength": 0.9, "description": "our blockout look"}},
      "loras": {"my-style": {"path": "style.safetensors", "strength": 0.8}},
      "quantization": "none"}
 
+`ic_loras` maps each IC-LoRA's *name* to its file and the scene pass that feeds it
+(shared/control_kinds.py: render, depth, normal, pose, tracks, canny, mask). A name that is itself a
+pass needs no `"pass"` (bundles written before IC-LoRAs had names list exactly the built-in names
+depth / pose / tracks / canny and load unchanged); any other name must say its pass.
 Paths are relative to the bundle.json (absolute paths are accepted). `Bundle.load` checks every
 file before anything heavy is built, reading only safetensors headers (no torch import), and every
 problem is a `BundleError` naming the file or field and the command that fixes it. The
@@ -22,10 +28,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from shared.control_kinds import CONTROL_KINDS, ic_lora_name
+from shared.control_kinds import SCENE_PASSES, ic_lora_name, is_scene_pass
 from shared.errors import UserError
 from shared.video_rules import size_multiple as _size_multiple
 
@@ -38,6 +44,8 @@ CHECKPOINT_SECTIONS = ("transformer", "vae", "audio_vae", "vocoder")
 _REQUIRED = ("format", "version", "name", "architecture", "checkpoint", "upsampler", "gemma_root", "ic_loras")
 _OPTIONAL = ("tiny", "loras", "quantization", "note", "seed", "preset", "source", "created")
 _MAX_HEADER = 100 * 1024 * 1024
+_IC_KEYS = ("path", "pass", "strength", "description")
+MAX_NAME_CHARS = 200
 TINY_GEMMA_FLAG = "ltx_scene_tiny"
 TINY_NOTE = (
     "This is the tiny, randomly initialized test model: its output is noise. For real video run "
@@ -86,13 +94,16 @@ def is_tiny_gemma_root(gemma_root: Path) -> bool:
 
 @dataclass(frozen=True)
 class LoraEntry:
-    """One LoRA of the bundle: absolute path, strength and its reference downscale factor."""
+    """One LoRA of the bundle: absolute path, strength and its reference downscale factor; an IC-LoRA
+    also names the scene pass its control video is made from (`scene_pass`, "" for other LoRAs)."""
 
     name: str
     path: Path
     strength: float
     reference_downscale_factor: int = 1
     metadata: dict = field(default_factory=dict, compare=False, repr=False)
+    scene_pass: str = ""
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,7 @@ class Bundle:
     checkpoint: Path
     upsampler: Path
     gemma_root: Path
-    ic_loras: dict[str, LoraEntry]  # control kind -> IC-LoRA
+    ic_loras: dict[str, LoraEntry]  # IC-LoRA name -> entry (its scene_pass says what feeds it)
     loras: dict[str, LoraEntry]  # extra style / effect LoRAs by name
     quantization: str  # "none" | "fp8-cast"
     model_version: str = ""
@@ -116,7 +127,13 @@ class Bundle:
 
     @property
     def control_kinds(self) -> tuple[str, ...]:
-        return tuple(kind for kind in CONTROL_KINDS if kind in self.ic_loras)
+        """The IC-LoRA names a job may ask for, in bundle.json order (the built-in names for an
+        official bundle: depth, pose, tracks, canny)."""
+        return tuple(self.ic_loras)
+
+    def offered(self) -> str:
+        """What the bundle offers, for messages: "depth (depth), blockout (render)"."""
+        return ", ".join(f"{name} ({e.scene_pass})" for name, e in self.ic_loras.items()) or "none"
 
     # --- loading ------------------------------------------------------------------------------
     @classmethod
@@ -194,18 +211,11 @@ class Bundle:
         ic_raw = data["ic_loras"]
         if not isinstance(ic_raw, dict) or not ic_raw:
             raise BundleError(
-                f"{path}: ic_loras must map control kinds ({', '.join(CONTROL_KINDS)}) to "
-                f'{{"path", "strength"}}, got {ic_raw!r}',
+                f'{path}: ic_loras must map IC-LoRA names to {{"path", "pass", "strength"}} (the pass one of '
+                f"{', '.join(SCENE_PASSES)}), got {ic_raw!r}",
                 "ic_loras",
             )
-        ic_loras = {}
-        for kind, entry in ic_raw.items():
-            if kind not in CONTROL_KINDS:
-                raise BundleError(
-                    f"{path}: ic_loras has an unknown control kind {kind!r}; allowed: {', '.join(CONTROL_KINDS)}",
-                    f"ic_loras.{kind}",
-                )
-            ic_loras[kind] = _lora_entry(ctx, f"ic_loras.{kind}", kind, entry, ic=True)
+        ic_loras = {name: _ic_lora_entry(ctx, name, entry) for name, entry in ic_raw.items()}
         loras_raw = data.get("loras", {}) or {}
         if not isinstance(loras_raw, dict):
             raise BundleError(f'{path}: loras must map names to {{"path", "strength"}}, got {loras_raw!r}', "loras")
@@ -235,19 +245,58 @@ class Bundle:
 
     # --- queries ------------------------------------------------------------------------------
     def ic_lora(self, kind: str) -> LoraEntry:
-        if kind not in self.ic_loras:
-            have = ", ".join(self.control_kinds) or "none"
+        """The IC-LoRA named `kind`, else the first one fed by the scene pass `kind`."""
+        return self.ic_loras[self.ic_lora_key(kind)]
+
+    def ic_lora_key(self, kind: str) -> str:
+        """The name of the IC-LoRA a job asking for `kind` gets: `kind` itself when the bundle has an
+        IC-LoRA of that name, else the first (bundle.json order) one fed by the scene pass `kind`."""
+        if kind in self.ic_loras:
+            return kind
+        for name, entry in self.ic_loras.items():
+            if entry.scene_pass == kind:
+                return name
+        if kind == "tracks" and self.architecture == "ltx-2":
             hint = (
                 " The ltx-2 preset has no motion-track IC-LoRA; use the ltx-2.3 preset "
                 "(`ltx-scene models download ltx-2.3`)."
-                if kind == "tracks" and self.architecture == "ltx-2"
-                else f" Add an ic_loras.{kind} entry to {self.path}."
             )
+        elif is_scene_pass(kind):
+            hint = (
+                f' Add an IC-LoRA on the {kind!r} pass to {self.path} (ic_loras.NAME = {{"path", "pass": "{kind}"}}).'
+            )
+        else:
+            hint = " Ask for one of those names."
+        raise BundleError(
+            f"IC-LoRA {kind!r}: bundle {self.name!r} has no IC-LoRA of that name or on that scene pass "
+            f"(it has: {self.offered()}).{hint}",
+            "ic_lora" if not is_scene_pass(kind) else "control_kind",
+        )
+
+    def resolve_ic_lora(self, ic_lora: str | None, control_kind: str | None) -> tuple[str, LoraEntry]:
+        """(name, entry) of a job's IC-LoRA: `ic_lora` by name (its pass must agree with `control_kind`
+        when both are given), else the bundle's IC-LoRA for `control_kind` (a name or a pass)."""
+        if ic_lora is not None:
+            if ic_lora not in self.ic_loras:
+                raise BundleError(
+                    f"ic_lora: bundle {self.name!r} has no IC-LoRA named {ic_lora!r}; it has: {self.offered()}",
+                    "ic_lora",
+                )
+            entry = self.ic_loras[ic_lora]
+            if control_kind is not None and control_kind not in (entry.scene_pass, ic_lora):
+                raise BundleError(
+                    f"control_kind: IC-LoRA {ic_lora!r} follows the {entry.scene_pass!r} pass, but the job asks for "
+                    f"{control_kind!r}; leave control_kind empty or set it to {entry.scene_pass!r}",
+                    "control_kind",
+                )
+            return ic_lora, entry
+        if control_kind is None:
             raise BundleError(
-                f"control kind {kind!r}: bundle {self.name!r} has no IC-LoRA for it (it has: {have}).{hint}",
-                "control_kind",
+                f"ic_lora: say which IC-LoRA to use (one of: {self.offered()})",
+                "ic_lora",
             )
-        return self.ic_loras[kind]
+        key = self.ic_lora_key(control_kind)
+        return key, self.ic_loras[key]
 
     def reference_downscale_factor(self, kind: str) -> int:
         return self.ic_lora(kind).reference_downscale_factor
@@ -315,13 +364,15 @@ class Bundle:
             "text_encoder": self.gemma_root.name,
             "control_kinds": list(self.control_kinds),
             "ic_loras": {
-                kind: {
+                name: {
                     "file": entry.path.name,
+                    "pass": entry.scene_pass,
+                    "description": entry.description,
                     "strength": entry.strength,
                     "reference_downscale_factor": entry.reference_downscale_factor,
-                    "size_multiple": self.size_multiple(kind),
+                    "size_multiple": self.size_multiple(name),
                 }
-                for kind, entry in self.ic_loras.items()
+                for name, entry in self.ic_loras.items()
             },
             "loras": {
                 name: {
@@ -468,6 +519,49 @@ def _check_gemma(ctx: _Context, value) -> Path:
             "gemma_root",
         )
     return root
+
+
+def _ic_lora_entry(ctx: _Context, name, entry) -> LoraEntry:
+    """One `ic_loras` entry: its name, the scene pass that feeds it, its file (reference factor read
+    from the file's metadata), strength and description."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
+        raise BundleError(
+            f"{ctx.path}: every IC-LoRA needs a short name without slashes (jobs ask for it by name), got {name!r}",
+            "ic_loras",
+        )
+    field_name = f"ic_loras.{name}"
+    if not isinstance(entry, dict) or "path" not in entry:
+        raise BundleError(
+            f'{ctx.path}: {field_name} must be {{"path": ..., "pass": ..., "strength": ...}}, got {entry!r}',
+            field_name,
+        )
+    extra = sorted(set(entry) - set(_IC_KEYS))
+    if extra:
+        raise BundleError(
+            f"{ctx.path}: {field_name} has unknown key(s) {', '.join(extra)}; allowed: {', '.join(_IC_KEYS)}",
+            field_name,
+        )
+    scene_pass = entry.get("pass", name if is_scene_pass(name) else None)
+    if scene_pass is None:
+        raise BundleError(
+            f'{ctx.path}: {field_name} needs a "pass": the scene pass that feeds this IC-LoRA, one of '
+            f"{', '.join(SCENE_PASSES)}",
+            f"{field_name}.pass",
+        )
+    if not is_scene_pass(scene_pass):
+        raise BundleError(
+            f"{ctx.path}: {field_name}.pass {scene_pass!r} is not a scene pass; use one of {', '.join(SCENE_PASSES)}",
+            f"{field_name}.pass",
+        )
+    description = entry.get("description", "")
+    if not isinstance(description, str) or len(description) > 1000:
+        raise BundleError(
+            f"{ctx.path}: {field_name}.description must be text (at most 1000 characters), got {description!r}",
+            f"{field_name}.description",
+        )
+    plain = {k: v for k, v in entry.items() if k in ("path", "strength")}
+    lora = _lora_entry(ctx, field_name, name, plain, ic=True)
+    return replace(lora, scene_pass=scene_pass, description=description)
 
 
 def _lora_entry(ctx: _Context, field_name: str, name: str, entry, ic: bool) -> LoraEntry:

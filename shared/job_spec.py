@@ -13,7 +13,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .control_kinds import CONTROL_KINDS
+from .control_kinds import SCENE_PASSES
 from .errors import UserError
 from .keyframes import check_keyframe_entries
 from .video_rules import check_frames, format_fps, parse_fps
@@ -21,6 +21,7 @@ from .video_rules import check_frames, format_fps, parse_fps
 MAX_PROMPT_CHARS = 20_000
 MAX_SIZE = 8192
 MAX_SEED = 2**63 - 1
+MAX_NAME_CHARS = 200
 LORA_KEYS = ("name", "strength")
 
 
@@ -32,7 +33,8 @@ class GenerationSpec:
     height: int | None = None
     frames: int | None = None
     fps: str | None = None  # "24000/1001"; None: the package's
-    control_kind: str | None = None  # None: the package's kind
+    control_kind: str | None = None  # the scene pass the control is made from; None: the IC-LoRA's, else the package's
+    ic_lora: str | None = None  # the bundle's IC-LoRA by name; None: the bundle's IC-LoRA for control_kind's pass
     attention_strength: float = 1.0  # [0, 1], multiplied by the package's per-frame strength / mask
     conditioning_strength: float = 1.0  # [0, 1], denoise strength of the reference tokens
     ic_lora_strength: float = 1.0
@@ -106,11 +108,23 @@ class GenerationSpec:
             if isinstance(self.fps, bool) or not isinstance(self.fps, (str, numbers.Real)):
                 raise UserError(f"fps: expected text such as '24000/1001', got {self.fps!r}", "fps")
             self.fps = format_fps(parse_fps(self.fps))
-        if self.control_kind is not None and self.control_kind not in CONTROL_KINDS:
+        if self.control_kind is not None and self.control_kind not in SCENE_PASSES:
             raise UserError(
-                f"control_kind: expected one of {', '.join(CONTROL_KINDS)} (or null for the "
+                f"control_kind: expected a scene pass, one of {', '.join(SCENE_PASSES)} (or null for the "
                 f"package's kind), got {self.control_kind!r}",
                 "control_kind",
+            )
+        if self.ic_lora is not None and (
+            not isinstance(self.ic_lora, str)
+            or not self.ic_lora.strip()
+            or len(self.ic_lora) > MAX_NAME_CHARS
+            or "/" in self.ic_lora
+            or "\\" in self.ic_lora
+        ):
+            raise UserError(
+                f"ic_lora: expected the name of one of the model bundle's IC-LoRAs (no paths; /v1/models "
+                f"lists them), or null for the bundle's IC-LoRA for control_kind; got {self.ic_lora!r}",
+                "ic_lora",
             )
         _float("attention_strength", self.attention_strength, 0.0, 1.0)
         _float("conditioning_strength", self.conditioning_strength, 0.0, 1.0)

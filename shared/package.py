@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 
 from .atomic_write import atomic_write
-from .control_kinds import CONTROL_KINDS
+from .control_kinds import SCENE_PASSES
 from .errors import UserError
 from .raster.canny import canny_settings
 from .video_rules import format_fps, parse_fps
 
 FORMAT_NAME = "ltx-scene-control-package"
 FORMAT_VERSION = 1
-KINDS = CONTROL_KINDS
+KINDS = SCENE_PASSES
 DEFAULT_MAX_BYTES = 2 * 1024**3  # uncompressed, all entries together
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_SIZE = 16384  # pixels per axis, a sanity bound
@@ -44,6 +44,7 @@ _READ_CHUNK = 1024 * 1024  # bytes read from a zip entry at a time
 # name -> (dtype, shape description, required by kinds)
 ARRAY_FIELDS: dict[str, tuple[np.dtype, str]] = {
     "depth": (np.dtype(np.float32), "(F, Hd, Wd)"),
+    "normal": (np.dtype(np.float32), "(F, Hn, Wn, 3)"),
     "pose_body": (np.dtype(np.float32), "(F, P, 18, 3)"),
     "pose_hands": (np.dtype(np.float32), "(F, P, 2, 21, 3)"),
     "pose_face": (np.dtype(np.float32), "(F, P, 68, 3)"),
@@ -55,7 +56,10 @@ ARRAY_FIELDS: dict[str, tuple[np.dtype, str]] = {
     "first_frame": (np.dtype(np.uint8), "(H, W, 3)"),
 }
 REQUIRED_ARRAYS = {
+    "render": ("rgb",),
     "depth": ("depth",),
+    "normal": ("normal",),
+    "mask": ("mask",),
     "pose": ("pose_body",),
     "tracks": ("tracks", "tracks_visible"),
     "canny": ("rgb",),
@@ -97,6 +101,7 @@ class ControlPackage:
     depth_units: str = "m"
     canny: dict | None = None  # canny packages: the edge settings (raster/canny.py); None: the default
     depth: np.ndarray | None = None
+    normal: np.ndarray | None = None
     pose_body: np.ndarray | None = None
     pose_hands: np.ndarray | None = None
     pose_face: np.ndarray | None = None
@@ -185,6 +190,22 @@ class ControlPackage:
                 "depth: planar view-space Z must be > 0 (in front of the camera) or +inf for "
                 "background; found values <= 0 or -inf",
                 "depth",
+            )
+
+    def _check_normal(self, arr):
+        self._expect("normal", arr, 4, {0: self.frame_count, 3: 3}, self._frames_note())
+        hn, wn = arr.shape[1:3]
+        if hn < 1 or wn < 1 or abs(wn * self.height - hn * self.width) > max(self.width, self.height):
+            raise PackageError(
+                f"normal: the normal frames are {wn}x{hn} but the package is {self.width}x{self.height}; "
+                f"normals may be smaller but must keep the aspect ratio",
+                "normal",
+            )
+        if not np.isfinite(arr).all():
+            raise PackageError("normal: contains NaN or infinity; use (0, 0, 0) for background", "normal")
+        if (np.abs(arr) > 1.001).any():
+            raise PackageError(
+                "normal: camera-space unit normals must lie in [-1, 1] per axis (background (0, 0, 0))", "normal"
             )
 
     def _check_pose_body(self, arr):

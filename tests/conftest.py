@@ -43,3 +43,17 @@ def tiny_bundle_ltx2(tmp_path_factory) -> Path:
     from backend.tiny_model import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("tiny-ltx-2"), architecture="ltx-2", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_render_lora(tmp_path_factory) -> Path:
+    """A tiny LTX-2.3 bundle with one more IC-LoRA, "blockout", fed by the `render` scene pass (a stand-in
+    for a studio's own IC-LoRA: `make-tiny-model --extra-ic-lora blockout=render`)."""
+    from backend.tiny_model import make_tiny_model
+
+    return make_tiny_model(
+        tmp_path_factory.mktemp("tiny-render-lora"),
+        architecture="ltx-2.3",
+        seed=0,
+        extra_ic_loras={"blockout": "render"},
+    )

@@ -25,6 +25,12 @@ def _sources():
 
 RULES = [
     ("the control kinds", re.compile(r"\(\s*\"depth\"\s*,\s*\"pose\""), {"shared/control_kinds.py"}),
+    ("the scene passes", re.compile(r"\(\s*\"render\"\s*,\s*\"depth\""), {"shared/control_kinds.py"}),
+    (
+        "reading an IC-LoRA's scene pass from bundle.json",
+        re.compile(r"\bentry\.get\(\s*\"pass\""),
+        {"backend/bundle.py"},
+    ),
     ("the data directory", re.compile(r"environ[^\n]*XDG_DATA_HOME"), {"shared/data_dir.py"}),
     (
         "reading an IC-LoRA's reference factor",
@@ -33,7 +39,7 @@ RULES = [
     ),
     ("the size multiple", re.compile(r"\b(64|128)\s*\*\s*(factor|int\(factor\))"), set()),
     ("the reference size", re.compile(r"//\s*2\s*//\s*(factor|self\.reference)"), set()),
-    ("the IC-LoRA's name among a job's LoRAs", re.compile(r"f\"ic[-_]lora:"), {"shared/control_kinds.py"}),
+    ("the IC-LoRA's name among a job's LoRAs", re.compile(r"f\"ic[-_]lora:\{"), {"shared/control_kinds.py"}),
 ]
 
 
@@ -49,6 +55,8 @@ def test_the_scanner_sees_the_definitions():
     """The patterns match the files that must hold them (a pattern that matches nothing proves nothing)."""
     found = {str(rel) for rel, text in _sources() for _, pattern, allowed in RULES if pattern.search(text)}
     assert {"shared/control_kinds.py", "shared/data_dir.py", "backend/bundle.py"} <= found
+    for what, pattern, allowed in RULES:  # every rule with a home is seen there
+        assert all(pattern.search((REPO / home).read_text(encoding="utf-8")) for home in allowed), what
 
 
 def test_no_second_model_of_the_bundle():

@@ -1,7 +1,7 @@
 """`ltx-scene generate`: one job on the engine, no server.
 
     ltx-scene generate --model BUNDLE --control PACKAGE_OR_VIDEO --prompt TEXT --out OUT.mp4
-                       [--seed N] [--width W --height H --frames N --fps R] [--kind KIND]
+                       [--seed N] [--width W --height H --frames N --fps R] [--ic-lora NAME] [--kind PASS]
                        [--attention-strength S] [--attention-mask MASK] [--image FIRST_FRAME]
                        [--keyframe FRAME=IMAGE[@STRENGTH] ...]
                        [--lora NAME_OR_PATH=STRENGTH ...] [--preview] [--device auto|cpu|cuda]
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from backend.commands._memory_args import add_memory_arguments, memory_options
-from shared.control_kinds import CONTROL_KINDS
+from shared.control_kinds import SCENE_PASSES
 
 NAME = "generate"
 HELP = "generate a video from a control package or control video (backend only, no server)"
@@ -49,7 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, help="frame count, 8k+1 (default: the package's / the video's)")
     parser.add_argument("--fps", help="frame rate, e.g. 24 or 24000/1001 (default: the package's / the video's)")
     parser.add_argument(
-        "--kind", choices=CONTROL_KINDS, help="control kind (default: the package's; required for a control video)"
+        "--ic-lora",
+        metavar="NAME",
+        help="the bundle's IC-LoRA by name (`ltx-scene models list` shows them with their passes; default: the "
+        "bundle's IC-LoRA for --kind, else for the package's pass)",
+    )
+    parser.add_argument(
+        "--kind",
+        choices=SCENE_PASSES,
+        help="the scene pass the control is made from (default: the IC-LoRA's, else the package's; a control "
+        "video needs --ic-lora or --kind)",
     )
     parser.add_argument(
         "--attention-strength",
@@ -192,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         frames=args.frames,
         fps=format_fps(parse_fps(fps)),
         control_kind=args.kind,
+        ic_lora=args.ic_lora,
         attention_strength=args.attention_strength,
         conditioning_strength=args.conditioning_strength,
         ic_lora_strength=args.ic_lora_strength,
@@ -227,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
     if bundle.tiny:
         print("note: the tiny test model makes noise, not video; see `ltx-scene models download`", file=sys.stderr)
     print(
-        f"{plan.kind} control, {plan.out_width}x{plan.out_height}, {plan.frames} frames at "
+        f"IC-LoRA {plan.ic_lora_key} on the {plan.kind} pass, {plan.out_width}x{plan.out_height}, {plan.frames} frames at "
         f"{format_fps(plan.fps)} fps, seed {plan.seed}{' (preview: stage 1 only)' if plan.preview else ''}, "
         f"on {engine.device}",
         file=sys.stderr,

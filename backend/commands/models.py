@@ -71,7 +71,10 @@ def _list(models_dir: Path) -> int:
             print(f"  {folder.name}: BROKEN - {exc}")
             continue
         installed.add(bundle.name)
-        kinds = ", ".join(f"{k} (x{bundle.reference_downscale_factor(k)})" for k in bundle.control_kinds)
+        kinds = ", ".join(
+            f"{k}{'' if e.scene_pass == k else ' on ' + e.scene_pass} (x{e.reference_downscale_factor})"
+            for k, e in bundle.ic_loras.items()
+        )
         tag = " [tiny test model: output is noise]" if bundle.tiny else ""
         print(
             f"  {folder.name}: ok - {bundle.architecture}, controls: {kinds}, quantization {bundle.quantization}{tag}"

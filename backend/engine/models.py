@@ -84,7 +84,7 @@ def build_models(bundle, plan: MemoryPlan, device: torch.device, dtype: torch.dt
     # The stock builder fuses with dtype=bf16 for a plain model and keeps the stored fp8 otherwise.
     loras = RuntimeLoras(velocity, fuse_dtype=None if policy is not None else dtype)
     by_path: dict[str, object] = {}  # one resident copy per file (a Union IC-LoRA serves 3 kinds)
-    named = [(ic_lora_name(kind), str(e.path)) for kind, e in bundle.ic_loras.items()]
+    named = [(ic_lora_name(name), str(e.path)) for name, e in bundle.ic_loras.items()]
     named += [(name, str(e.path)) for name, e in bundle.loras.items()]
     for name, path in named:
         if path not in by_path:

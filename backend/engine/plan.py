@@ -2,8 +2,8 @@
 
 Everything a user can get wrong is checked here, with the video rules, before a model loads or a
 tensor is made: sizes (multiples of 64 x the IC-LoRA's reference factor), 8k+1 frame counts, fps,
-strengths, the control kind the bundle has an IC-LoRA for, the extra LoRAs' names and reference
-factors, and the control's frame count.
+strengths, the IC-LoRA (by name, or the bundle's IC-LoRA for the asked scene pass) and the pass that
+feeds it, the extra LoRAs' names and reference factors, and the control's frame count.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from shared.control_kinds import ic_lora_name
 from shared.errors import UserError
 from shared.keyframes import check_keyframe_entries
 from shared.job_spec import GenerationSpec
+from shared.package import REQUIRED_ARRAYS
 from shared.video_rules import check_frames, check_size, parse_fps, reference_size, size_multiple, stage1_size
 
 from .control import ControlInput, canny_record, check_control_input
@@ -28,7 +29,7 @@ class JobPlan:
     spec: GenerationSpec
     prompt: str
     seed: int
-    kind: str
+    kind: str  # the scene pass the control video is made from (the IC-LoRA's pass)
     width: int  # output size (stage 2); the preview's output is stage-1 size
     height: int
     frames: int
@@ -43,6 +44,11 @@ class JobPlan:
     source: str = "package"  # "package" | "video"
     canny: dict | None = None  # the edge settings of a canny job from a package (control.canny_record)
     keyframes: list[dict] = field(default_factory=list)  # [{"frame", "strength"}] checked against `frames`
+    ic_lora: str = ""  # the bundle's name of the IC-LoRA ("" in plans made before names: the kind)
+
+    @property
+    def ic_lora_key(self) -> str:
+        return self.ic_lora or self.kind
 
     @property
     def stage1_width(self) -> int:
@@ -70,7 +76,7 @@ class JobPlan:
 
     def lora_strengths(self) -> list[tuple[str, float]]:
         """Stage-1 LoRAs in the order the stock ledger would list them: the IC-LoRA, then the extras."""
-        return [(ic_lora_name(self.kind), self.ic_lora_strength)] + [(n, s) for n, _, s in self.extra_loras]
+        return [(ic_lora_name(self.ic_lora_key), self.ic_lora_strength)] + [(n, s) for n, _, s in self.extra_loras]
 
 
 def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
@@ -81,20 +87,26 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
     check_control_input(control)
     pkg = control.package
 
-    kind = spec.control_kind or (pkg.kind if pkg is not None else None)
-    if kind is None:
+    asked = spec.control_kind or (pkg.kind if pkg is not None and spec.ic_lora is None else None)
+    if spec.ic_lora is None and asked is None:
         raise UserError(
-            "control_kind: a control video carries no kind; say which IC-LoRA to use "
-            f"(one of {', '.join(sorted(bundle.ic_loras))})",
-            field="control_kind",
+            "ic_lora: a control video carries no kind; name the IC-LoRA (ic_lora) or its scene pass "
+            f"(control_kind): the bundle has {bundle.offered()}",
+            field="ic_lora",
         )
-    if kind not in bundle.ic_loras:
-        raise UserError(
-            f"control_kind: this model bundle has no IC-LoRA for {kind!r}; it has "
-            f"{', '.join(sorted(bundle.ic_loras)) or 'none'}",
-            field="control_kind",
-        )
-    ic = bundle.ic_loras[kind]
+    ic_name, ic = bundle.resolve_ic_lora(spec.ic_lora, asked)
+    # The control is made from the IC-LoRA's pass; a package of another kind can feed it when it holds
+    # the arrays that pass needs (canny edges of a `render` package's render).
+    kind = ic.scene_pass
+    if pkg is not None:
+        missing = [name for name in REQUIRED_ARRAYS[kind] if getattr(pkg, name, None) is None]
+        if missing:
+            raise UserError(
+                f"control: IC-LoRA {ic_name!r} follows the {kind!r} pass, but this is a {pkg.kind!r} package "
+                f"without the {', '.join(missing)} array; capture the {kind!r} pass "
+                f"(render-controls --control {kind}, or pick that IC-LoRA in the panel)",
+                field="control",
+            )
 
     # Sizes and frames: the spec's, else the package's, else the control video's.
     video = control.video
@@ -133,7 +145,7 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
             raise UserError(f"loras: {name!r} strength must be finite", field="loras")
         extras.append((name, str(bundle.loras[name].path), strength))
 
-    _, factor = bundle.job_loras(kind, [n for n, _, _ in extras])
+    _, factor = bundle.job_loras(ic_name, [n for n, _, _ in extras])
     check_size(width, height, size_multiple(factor))
 
     for name, value in (
@@ -162,6 +174,7 @@ def make_plan(spec: GenerationSpec, control: ControlInput, bundle) -> JobPlan:
         source="package" if pkg is not None else "video",
         canny=canny_record(control, kind),
         keyframes=keyframes,
+        ic_lora=ic_name,
     )
 
 

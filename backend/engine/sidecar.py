@@ -76,6 +76,7 @@ def build_sidecar(
         "control": {
             "source": plan.source,
             "kind": plan.kind,
+            "ic_lora": plan.ic_lora_key,
             "reference_width": plan.ref_width,
             "reference_height": plan.ref_height,
             "reference_downscale_factor": plan.reference_downscale_factor,
@@ -137,7 +138,7 @@ def keyframe_record(entries: list[dict], images) -> list[dict]:
 
 
 def _stage1_loras(plan):
-    yield ic_lora_name(plan.kind), plan.ic_lora_path, plan.ic_lora_strength
+    yield ic_lora_name(plan.ic_lora_key), plan.ic_lora_path, plan.ic_lora_strength
     yield from plan.extra_loras
 
 

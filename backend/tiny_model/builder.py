@@ -14,6 +14,9 @@ Files (names like the official ones, with a `-tiny` tag so nobody mistakes them 
                                                   (`diffusion_model.<weight>.lora_A/B.weight`),
                                                   `reference_downscale_factor` = "2"
     gemma/                                        the tiny Gemma-3 root (see gemma.py)
+    ltx-2.3-22b-ic-lora-<name>-tiny.safetensors   one more IC-LoRA per `extra_ic_loras` entry (a
+                                                  studio's own IC-LoRA on any scene pass), same format,
+                                                  its own seed and reference_downscale_factor
 
 Every module is built by the official configurator from the config written into the file, so the
 names and shapes are exactly what the official loaders expect; the values are seeded per tensor
@@ -25,13 +28,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from shared.control_kinds import CONTROL_KINDS
+from shared.control_kinds import BUILTIN_IC_LORAS, SCENE_PASSES, is_scene_pass
 from shared.errors import UserError
 
 from . import configs
@@ -187,6 +191,40 @@ def ic_lora_tensors(transformer_keys: list[tuple[str, tuple[int, ...]]], seed: i
     return out
 
 
+def extra_ic_lora_file(architecture: str, name: str) -> str:
+    prefix = "ltx-2-19b" if architecture == "ltx-2" else "ltx-2.3-22b"
+    return f"{prefix}-ic-lora-{name}-tiny.safetensors"
+
+
+def check_extra_ic_loras(extra_ic_loras) -> list[tuple[str, str, int]]:
+    """(name, pass, reference factor) of each extra IC-LoRA, checked: `{name: pass}` or
+    `{name: (pass, factor)}`; names are file-name safe and not the built-in ones."""
+    out = []
+    for name, value in dict(extra_ic_loras or {}).items():
+        scene_pass, factor = (value, REFERENCE_DOWNSCALE_FACTOR) if isinstance(value, str) else tuple(value)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+            raise UserError(
+                f"extra IC-LoRA name {name!r}: use letters, digits, '-', '_' or '.' (it becomes a file name)",
+                "extra_ic_lora",
+            )
+        if name in BUILTIN_IC_LORAS:
+            raise UserError(
+                f"extra IC-LoRA {name!r}: the tiny bundle already has the built-in IC-LoRA of that name; pick another",
+                "extra_ic_lora",
+            )
+        if not is_scene_pass(scene_pass):
+            raise UserError(
+                f"extra IC-LoRA {name!r}: pass {scene_pass!r} is not a scene pass; use one of {', '.join(SCENE_PASSES)}",
+                "extra_ic_lora",
+            )
+        if isinstance(factor, bool) or not isinstance(factor, int) or not 1 <= factor <= 8:
+            raise UserError(
+                f"extra IC-LoRA {name!r}: reference factor must be an integer 1..8, got {factor!r}", "extra_ic_lora"
+            )
+        out.append((name, scene_pass, factor))
+    return out
+
+
 def _refuse_overwriting_real_bundle(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"{out_dir} is a file; give make-tiny-model a folder (it is created if missing)", "dir")
@@ -209,8 +247,13 @@ def make_tiny_model(
     architecture: str = configs.DEFAULT_ARCHITECTURE,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    extra_ic_loras: dict | None = None,
 ) -> Path:
-    """Write the tiny bundle into `out_dir` and return the path of its `bundle.json`."""
+    """Write the tiny bundle into `out_dir` and return the path of its `bundle.json`.
+
+    extra_ic_loras: {name: pass} or {name: (pass, reference factor)}: more random IC-LoRAs, each
+    bound to a scene pass (e.g. {"blockout": "render"}), as a studio adds its own to a bundle.
+    """
     import ltx_pipelines  # noqa: F401  (ltx_core.loader before ltx_core.quantization, or a circular import)
 
     if architecture not in configs.ARCHITECTURES:
@@ -221,6 +264,7 @@ def make_tiny_model(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed: expected a non-negative integer, got {seed!r}", "seed")
     say = progress or (lambda message: None)
+    extras = check_extra_ic_loras(extra_ic_loras)
     out_dir = Path(out_dir)
     _refuse_overwriting_real_bundle(out_dir)
     try:
@@ -269,6 +313,21 @@ def make_tiny_model(
         },
     )
     say(f"wrote {names['ic_lora']} ({len(lora) // 2} LoRA pairs)")
+    ic_loras: dict[str, dict] = {kind: {"path": names["ic_lora"], "strength": 1.0} for kind in BUILTIN_IC_LORAS}
+    for i, (name, scene_pass, factor) in enumerate(extras):
+        file_name = extra_ic_lora_file(architecture, name)
+        write_safetensors(
+            out_dir / file_name,
+            ic_lora_tensors(transformer_keys, seed + 10 + i),
+            {"reference_downscale_factor": str(factor), "ltx_scene_tiny": "true", "rank": str(LORA_RANK)},
+        )
+        ic_loras[name] = {
+            "path": file_name,
+            "pass": scene_pass,
+            "strength": 1.0,
+            "description": f"tiny random IC-LoRA on the {scene_pass} pass (test model: noise)",
+        }
+        say(f"wrote {file_name} (IC-LoRA {name!r} on the {scene_pass} pass, reference factor {factor})")
 
     write_gemma_folder(out_dir / GEMMA_DIR, seed + 3)
     say(f"wrote {GEMMA_DIR}/")
@@ -282,7 +341,7 @@ def make_tiny_model(
         "checkpoint": names["checkpoint"],
         "upsampler": names["upsampler"],
         "gemma_root": GEMMA_DIR,
-        "ic_loras": {kind: {"path": names["ic_lora"], "strength": 1.0} for kind in CONTROL_KINDS},
+        "ic_loras": ic_loras,
         "loras": {},
         "quantization": "none",
         "seed": seed,

@@ -11,10 +11,19 @@ import numpy as np
 from ..errors import UserError
 from .depth import depth_to_video
 from .mask import attention_mask
+from .normal import normal_to_video
 from .pose import draw_pose
 from .tracks import draw_tracks, draw_tracks_float
 
-__all__ = ["rasterize", "depth_to_video", "attention_mask", "draw_pose", "draw_tracks", "draw_tracks_float"]
+__all__ = [
+    "rasterize",
+    "depth_to_video",
+    "normal_to_video",
+    "attention_mask",
+    "draw_pose",
+    "draw_tracks",
+    "draw_tracks_float",
+]
 
 
 def rasterize(pkg, width: int | None = None, height: int | None = None) -> np.ndarray:
@@ -44,6 +53,13 @@ def rasterize(pkg, width: int | None = None, height: int | None = None) -> np.nd
         if (sx, sy) != (1.0, 1.0):
             points = pkg.tracks.astype(np.float64) * np.array([sx, sy])
         return draw_tracks(points, pkg.tracks_visible, width, height)
+    if pkg.kind == "normal":
+        return normal_to_video(pkg.normal, width, height)
+    if pkg.kind in ("render", "mask"):
+        from .model_frames import cover_resize, mask_to_video
+
+        frames = pkg.rgb if pkg.kind == "render" else mask_to_video(pkg.mask)
+        return cover_resize(frames, width, height)
     if pkg.kind == "canny":
         raise UserError(
             "kind: canny packages hold a render, not a control video; their edges are made by "

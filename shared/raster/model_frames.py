@@ -10,7 +10,12 @@ the way the official workflows make their control videos and the official pipeli
   workflow's by default), then the same resize;
 - depth: normalized over the whole package (never over a shorter job's frames) and rasterized at
   the reference size (depth is usually captured at that size; resizing never blends geometry with
-  background, `depth.py`).
+  background, `depth.py`);
+- render: the package's render (`rgb`) as it is, then the same resize;
+- normal: camera-space normals encoded as RGB (`normal.py`) at the reference size (captured at that
+  size like depth);
+- mask: the package's `mask` as grey (white = the chosen objects), then the same resize; a mask
+  package's mask is its control, so it is not also applied as an attention mask.
 `attention_weights(pkg, frames, width, height)` is the per-pixel attention the job applies (at the
 stage-1 size): the package's mask times its per-frame strength, or None when it has neither.
 The pipeline resizes in float and never rounds; these frames are rounded to 8 bits once, at the end
@@ -29,6 +34,7 @@ from .bilinear import resize_bilinear
 from .canny import canny_edges
 from .depth import depth_to_video
 from .mask import attention_mask
+from .normal import normal_to_video
 from .pose import draw_pose
 from .tracks import draw_tracks
 
@@ -91,9 +97,27 @@ def reference_frames(
                 "control package: kind 'canny' needs the 'rgb' array (a render to find edges in)", "control_kind"
             )
         drawn = canny_edges(pkg.rgb[:n], pkg.canny)
+    elif kind == "render":
+        if pkg.rgb is None:
+            raise UserError("control package: kind 'render' needs the 'rgb' array (the render)", "control_kind")
+        drawn = pkg.rgb[:n]
+    elif kind == "normal":
+        if pkg.normal is None:
+            raise UserError("control package: kind 'normal' needs the 'normal' array", "control_kind")
+        return normal_to_video(pkg.normal[:n], ref_width, ref_height)
+    elif kind == "mask":
+        if pkg.mask is None:
+            raise UserError("control package: kind 'mask' needs the 'mask' array (silhouettes)", "control_kind")
+        drawn = mask_to_video(pkg.mask[:n])
     else:
         raise UserError(f"kind: no control frames for {kind!r}", "kind")
     return cover_resize(drawn, ref_width, ref_height)
+
+
+def mask_to_video(mask: np.ndarray) -> np.ndarray:
+    """(F, H, W) float in [0, 1] -> (F, H, W, 3) uint8 grey, white = 1."""
+    grey = np.clip(np.rint(np.asarray(mask, np.float32) * np.float32(255)), 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
 
 
 def attention_weights(pkg, frames: int, width: int, height: int, mask=None) -> np.ndarray | None:
@@ -101,10 +125,12 @@ def attention_weights(pkg, frames: int, width: int, height: int, mask=None) -> n
     stays unmasked, exactly the stock pipeline's path).
 
     `mask` (the job's own, (H, W) or (F, H, W)) replaces the package's `mask`; either is multiplied
-    by the package's per-frame `attention_strength` (`mask.attention_mask`). The job's scalar
-    attention strength is applied later by the official code.
+    by the package's per-frame `attention_strength` (`mask.attention_mask`). A `mask` package's mask
+    is its control video, not an attention mask. The job's scalar attention strength is applied
+    later by the official code.
     """
-    mask = mask if mask is not None else (getattr(pkg, "mask", None) if pkg is not None else None)
+    own = getattr(pkg, "mask", None) if pkg is not None and getattr(pkg, "kind", None) != "mask" else None
+    mask = mask if mask is not None else own
     per_frame = getattr(pkg, "attention_strength", None) if pkg is not None else None
     if mask is None and per_frame is None:
         return None

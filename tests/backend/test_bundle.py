@@ -116,6 +116,8 @@ def test_describe_reports_factors_without_paths(tiny_bundle):
     assert described["control_kinds"] == ["depth", "pose", "tracks", "canny"]
     assert described["ic_loras"]["tracks"] == {
         "file": LORA,
+        "pass": "tracks",
+        "description": "",
         "strength": 1.0,
         "reference_downscale_factor": 2,
         "size_multiple": 128,
@@ -294,7 +296,18 @@ def test_conflicting_reference_factors(bundle_copy):
         ({"architecture": "ltx-3"}, "architecture 'ltx-3' is not known; use one of ltx-2.3, ltx-2", "architecture"),
         ({"quantization": "int4"}, "quantization 'int4' is not supported; use one of none, fp8-cast", "quantization"),
         ({"tiny": "yes"}, "tiny must be true or false, got 'yes'", "tiny"),
-        ({"ic_loras": {"normal": {"path": LORA}}}, "ic_loras has an unknown control kind 'normal'", "ic_loras.normal"),
+        (
+            {"ic_loras": {"normals": {"path": LORA}}},
+            'ic_loras.normals needs a "pass": the scene pass that feeds this IC-LoRA, one of render, depth, '
+            "normal, pose, tracks, canny, mask",
+            "ic_loras.normals.pass",
+        ),
+        (
+            {"ic_loras": {"look": {"path": LORA, "pass": "albedo"}}},
+            "ic_loras.look.pass 'albedo' is not a scene pass; use one of render, depth, normal, pose, tracks, "
+            "canny, mask",
+            "ic_loras.look.pass",
+        ),
         (
             {"ic_loras": {"depth": {"path": LORA, "strength": 0}}},
             "ic_loras.depth.strength must be a number in (0, 2], got 0",
@@ -307,10 +320,10 @@ def test_conflicting_reference_factors(bundle_copy):
         ),
         (
             {"ic_loras": {"depth": {"path": LORA, "weight": 1}}},
-            "ic_loras.depth has unknown key(s) weight",
+            "ic_loras.depth has unknown key(s) weight; allowed: path, pass, strength, description",
             "ic_loras.depth",
         ),
-        ({"ic_loras": {}}, "ic_loras must map control kinds", "ic_loras"),
+        ({"ic_loras": {}}, "ic_loras must map IC-LoRA names", "ic_loras"),
         (
             {"loras": {"x": {"path": LORA, "strength": 3}}},
             "loras.x.strength must be a number in [-2, 2], got 3",
@@ -365,8 +378,8 @@ def test_unknown_control_kind_query(tiny_bundle_ltx2, bundle_copy):
     bundle = Bundle.load(bundle_copy)
     with pytest.raises(
         BundleError,
-        match=r"control kind 'tracks': bundle 'tiny-ltx-2.3' has no IC-LoRA for it "
-        r"\(it has: depth, pose, canny\)\. Add an ic_loras.tracks entry",
+        match=r"IC-LoRA 'tracks': bundle 'tiny-ltx-2.3' has no IC-LoRA of that name or on that scene pass "
+        r"\(it has: depth \(depth\), pose \(pose\), canny \(canny\)\)\. Add an IC-LoRA on the 'tracks' pass",
     ):
         bundle.size_multiple("tracks")
 

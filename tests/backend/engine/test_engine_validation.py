@@ -98,7 +98,7 @@ def test_unknown_kind(tiny_bundle, tmp_path):
     path.write_text(json.dumps(data))
     engine = Engine(path, device="cpu")
     spec, control = _video_job(control_kind="pose")
-    with pytest.raises(UserError, match=r"no IC-LoRA for 'pose'.*depth"):
+    with pytest.raises(UserError, match=r"IC-LoRA 'pose'.*no IC-LoRA of that name or on that scene pass.*depth"):
         engine.plan(spec, control)
 
 
@@ -161,6 +161,8 @@ def test_describe_is_the_bundles_plus_the_engines_runtime(bundle23):
     assert d["control_kinds"] == ["depth", "pose", "tracks", "canny"]
     assert d["ic_loras"]["depth"] == {
         "file": bundle23.ic_loras["depth"].path.name,
+        "pass": "depth",
+        "description": "",
         "strength": 1.0,
         "reference_downscale_factor": 2,
         "size_multiple": 128,
