@@ -63,16 +63,20 @@ def export(args) -> dict:
         mask_objects=tuple(args.mask),
         mask_collection=args.mask_collection,
         track_targets=tuple(args.track),
+        camera_anchors=args.camera_anchors,
+        anchor_spacing=args.anchor_spacing,
+        anchor_reseed=not args.no_anchor_reseed,
     )
     if args.control == "tracks" and not capture.track_targets:
         capture.track_targets = default_track_targets(scene, list(range(scene.frame_start, scene.frame_end + 1)))
-        if not capture.track_targets:
+        if not capture.track_targets and not capture.camera_anchors:
             raise UserError(
                 "tracks: nothing to track: no object is marked 'ltx_track' and none moves; name targets with "
-                "--track OBJECT or --track ARMATURE:BONE",
+                "--track OBJECT or --track ARMATURE:BONE, or show the camera's move with --camera-anchors N",
                 "track",
             )
-        msg.emit(msg.NOTE, f"tracking {', '.join(capture.track_targets)}")
+        if capture.track_targets:
+            msg.emit(msg.NOTE, f"tracking {', '.join(capture.track_targets)}")
     settings = TrainingSettings(
         out_dir=args.out,
         capture=capture,

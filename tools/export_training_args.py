@@ -45,6 +45,11 @@ def add_export_training_arguments(parser: argparse.ArgumentParser, several_files
     )
     parser.add_argument("--samples", type=int, help="render samples of the target (default: the scene's)")
     parser.add_argument("--track", action="append", default=[], metavar="TARGET", help="tracks: object or 'Arm:Bone'")
+    parser.add_argument(
+        "--camera-anchors", type=int, default=0, metavar="N", help="tracks: up to N anchor tracks on static geometry"
+    )
+    parser.add_argument("--anchor-spacing", type=float, default=0.0, metavar="PX", help="tracks: anchor spacing")
+    parser.add_argument("--no-anchor-reseed", action="store_true", help="tracks: keep the first anchors only")
     parser.add_argument("--mask", action="append", default=[], metavar="OBJECT", help="object for video_mask")
     parser.add_argument("--mask-collection", help="collection for video_mask")
     parser.add_argument("--rig-preset", default="auto", choices=("auto", "metarig", "rigify", "mixamo"))
@@ -61,11 +66,12 @@ def child_arguments(args, scene_file: str) -> list[str]:
     out = [scene_file, "--control", args.control, "--out", args.out, "--shots", args.shots]
     out += ["--reference-factor", str(args.reference_factor), "--rig-preset", args.rig_preset]
     out += ["--depth-engine", args.depth_engine, "--rgb-engine", args.rgb_engine, "--canny", args.canny]
+    out += ["--camera-anchors", str(args.camera_anchors), "--anchor-spacing", str(args.anchor_spacing)]
     for flag in ("caption", "scene", "width", "height", "engine", "samples", "mask_collection"):
         value = getattr(args, flag)
         if value is not None:
             out += [f"--{flag.replace('_', '-')}", str(value)]
-    for flag in ("no_hands", "no_face", "face_occlusion"):
+    for flag in ("no_hands", "no_face", "face_occlusion", "no_anchor_reseed"):
         if getattr(args, flag):
             out.append(f"--{flag.replace('_', '-')}")
     for t in args.track:
