@@ -7,6 +7,10 @@ answers directly).
 `/v1/health` may carry `"memory": {"tier", "summary", "peak_device_bytes", ...}`, the server's plan of
 what stays on the card (e.g. "24 GB: 31 of 48 blocks resident, about 20.6 GB peak"); it is null or
 absent while unknown (the models are still loading, or an older server): then no memory line shows.
+
+A studio farm's front door (`ltx-scene serve --broker`) adds `"workers": [{"name", "host", "gpu",
+"memory_tier", "state", "job", "serves_this_model", ...}]`: one panel line per worker (`workers_of`);
+a single machine sends no such list and no worker line shows.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class BackendStatus:
     line: str  # one line for the panel: device, version, controls; or the error
     rules: dict | None = None  # per-kind size rules (`http.size_rules`); None: the backend did not answer
     memory: str = ""  # the server's memory summary; "" while unknown
+    workers: tuple[str, ...] = ()  # a studio farm: one line per worker; () for a single machine
 
 
 def memory_summary(health: dict) -> str:
@@ -39,6 +44,25 @@ def memory_summary(health: dict) -> str:
     return summary.strip()
 
 
+def workers_of(health: dict) -> tuple[str, ...]:
+    """One line per farm worker: "w1 on box3: cuda:0 (NVIDIA L40S), resident, busy (job ...)"."""
+    workers = health.get("workers")
+    if not isinstance(workers, list):
+        return ()  # a single machine (or an older server)
+    if not workers:
+        return ("farm: no worker is running; jobs wait in the queue until one starts",)
+    lines = []
+    for w in workers:
+        if not isinstance(w, dict):
+            continue
+        state = str(w.get("state", "?"))
+        doing = f"busy ({w['job']})" if state == "busy" and w.get("job") else state
+        tier = f", {w['memory_tier']}" if w.get("memory_tier") else ""
+        other = "" if w.get("serves_this_model", True) else ", another model"
+        lines.append(f"{w.get('name', '?')} on {w.get('host', '?')}: {w.get('gpu', '?')}{tier}, {doing}{other}")
+    return tuple(lines)
+
+
 def status_of(health: dict, models: dict) -> BackendStatus:
     """The status of a backend that answered both requests."""
     kinds = models.get("control_kinds") or []
@@ -47,7 +71,7 @@ def status_of(health: dict, models: dict) -> BackendStatus:
         line += f", controls: {', '.join(map(str, kinds))}"
     if health.get("tiny_model"):
         line += " (tiny test model: output is noise)"
-    return BackendStatus(True, line, size_rules(models), memory_summary(health))
+    return BackendStatus(True, line, size_rules(models), memory_summary(health), workers_of(health))
 
 
 def ask(backend: BackendSettings) -> BackendStatus:

@@ -39,6 +39,7 @@ def record(status: backend_status.BackendStatus) -> None:
     state.backend_ok = status.ok
     state.backend_status = status.line
     state.backend_memory = status.memory
+    state.backend_workers = "\n".join(status.workers)
     if status.rules is not None:
         state.backend_rules = json.dumps(status.rules, sort_keys=True)
     job.redraw()
