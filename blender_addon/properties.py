@@ -189,6 +189,8 @@ class LTXSceneJobState(PropertyGroup):
     backend_ok: BoolProperty(default=False)
     # the server's memory plan from /v1/health ("24 GB: 31 of 48 blocks resident, ..."); "" = unknown
     backend_memory: StringProperty(name="Backend Memory", default="")
+    # a studio farm's workers from /v1/health, one line each ("w1 on box3: cuda:0, resident, idle"); "" = none
+    backend_workers: StringProperty(name="Backend Workers", default="")
     # JSON {kind: {"factor", "multiple"}} from the backend's /v1/models; "" = no backend answered yet
     backend_rules: StringProperty(name="Backend Size Rules", default="")
     last_video: StringProperty(name="Last Result", subtype="FILE_PATH", default="")

@@ -200,6 +200,8 @@ class VIEW3D_PT_ltx_scene_backend(_SubPanel, Panel):
         _wrapped(box, state.backend_status, icon="CHECKMARK" if state.backend_ok else "QUESTION")
         if state.backend_memory:
             _wrapped(box, state.backend_memory, icon="MEMORY")
+        for line in state.backend_workers.splitlines():  # a studio farm: one line per worker
+            _wrapped(box, line, icon="NETWORK_DRIVE")
         row = layout.row(align=True)
         row.operator("ltx_scene.check_backend", icon="FILE_REFRESH")
         if backend.start_command:
