@@ -6,7 +6,8 @@ trainer's buckets and a frame count cut to 8k+1:
 2. the control: the same capture as Generate (`capture_package`, depth at the full size) made into
    the frames the engine feeds the IC-LoRA (`reference_frames`), at the target's size -> lossless mov;
 3. with a mask set: the object mask as a white-on-black lossless mov (`video_mask`);
-then the rows are merged into out_dir/dataset.jsonl (a re-exported shot replaces its row).
+then the shot's row is merged into out_dir/dataset.jsonl (a re-exported shot replaces its row),
+shot by shot, so an export stopped half-way keeps the shots it finished.
 The user's scene is left as it was: the target renders from a copy, capture restores the frame.
 """
 
@@ -91,7 +92,7 @@ def export_training(scene, settings: TrainingSettings, progress=None, note=print
     engine = resolve_engine(scene, settings.engine, settings.samples, note)
     fps = fps_of(scene.render.fps, scene.render.fps_base)
     rate = (int(scene.render.fps), float(scene.render.fps_base))  # the writer takes Blender's exact pair
-    rows, provenance, shapes = [], {}, []
+    videos, shapes, summary = [], [], {"replaced": 0, "added": 0}
     work = tempfile.mkdtemp(prefix="ltx-training-")
     try:
         for n, (shot, sid) in enumerate(zip(shots, ids)):
@@ -128,8 +129,8 @@ def export_training(scene, settings: TrainingSettings, progress=None, note=print
                 mask_files = write_png_frames(os.path.join(shot_dir, "mask"), _grey_video(pkg.mask, width, height))
                 write_video(mask_files, os.path.join(out, files.video_mask), width, height, *rate, True)
             shutil.rmtree(shot_dir, ignore_errors=True)
-            rows.append(td.make_row(caption, files, masked))
-            provenance[files.video] = {
+            row = td.make_row(caption, files, masked)
+            provenance = {
                 "source": source or None,
                 "scene": scene.name,
                 "shot": shot.name,
@@ -142,16 +143,21 @@ def export_training(scene, settings: TrainingSettings, progress=None, note=print
                 "frame_count": shot.frame_count,
                 "fps": f"{fps.numerator}/{fps.denominator}",
             }
+            # merged shot by shot: an export stopped at shot 5 keeps the rows of shots 1-4
+            merged = td.append_rows(out, [row], kind, {files.video: provenance})
+            summary.update(dataset=merged["dataset"], rows=merged["rows"])
+            summary["replaced"] += merged["replaced"]
+            summary["added"] += merged["added"]
+            videos.append(files.video)
             shapes.append((width, height, shot.frame_count))
             report(base + share, f"{shot.name}: done")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    summary = td.append_rows(out, rows, kind, provenance)
     summary.update(
         {
             "kind": kind,
-            "shots": len(rows),
-            "videos": [row["video"] for row in rows],
+            "shots": len(videos),
+            "videos": videos,
             "width": width,
             "height": height,
             "engine": engine,

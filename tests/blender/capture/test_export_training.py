@@ -42,6 +42,7 @@ import bpy, sys
 bpy.ops.wm.open_mainfile(filepath=sys.argv[1])
 s = bpy.context.scene
 s.name = "Take2"
+s["ltx_scene"] = {"prompt": "take two"}  # where the add-on's panel keeps the prompt
 for name, frame in (("A", 1), ("A_end", 10), ("B", 11), ("B_end", 19)):
     s.timeline_markers.new(name, frame=frame)
 bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
@@ -73,6 +74,11 @@ def test_export_training_writes_a_dataset_the_trainer_accepts_and_appends(blends
     out = tmp_path / "dataset"
     base = [LTX_SCENE, "export-training", "--control", "depth", "--out", str(out), "--samples", "1", "--quiet"]
 
+    # 0: no caption and no prompt in the scene: refused before anything renders
+    proc = _run(base + [str(demo)] + SIZE, env, check=False)
+    assert proc.returncode == 2 and "give a caption" in proc.stderr
+    assert not (out / "dataset.jsonl").exists()
+
     # 1: the demo's frame range (12 frames) as one shot, cut to 9; the width snapped 130 -> 128
     proc = _run(base + [str(demo), "--caption", "a figure walks past a crate", "--width", "130", "--height", "64"], env)
     assert "note: shot 'Scene': 12 frames (1-12) cut to 9 (8k+1): frames 1-9" in proc.stderr
@@ -89,7 +95,7 @@ def test_export_training_writes_a_dataset_the_trainer_accepts_and_appends(blends
     ]
 
     # 2: another .blend (scene "Take2"), one shot per marker pair, appends two rows
-    proc = _run(base + [str(marked), "--shots", "markers", "--caption", "take two"] + SIZE, env)
+    proc = _run(base + [str(marked), "--shots", "markers"] + SIZE, env)  # caption: the scene's prompt
     assert "note: shot 'A': 10 frames (1-10) cut to 9 (8k+1): frames 1-9" in proc.stderr
     rows = td.read_rows(dataset)
     assert [r["video"] for r in rows] == [
@@ -97,6 +103,7 @@ def test_export_training_writes_a_dataset_the_trainer_accepts_and_appends(blends
         "videos/markers-Take2-f00001-00009.mp4",
         "videos/markers-Take2-f00011-00019.mp4",
     ]
+    assert [r["caption"] for r in rows[1:]] == ["take two", "take two"]
 
     # every row as the trainer reads it: paths next to the dataset file, decoded with PyAV
     def probe(path):
