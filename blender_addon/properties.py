@@ -51,6 +51,17 @@ FIRST_FRAME_SOURCES = [
     ("IMAGE", "Image File", "Condition frame 0 on an image file"),
 ]
 
+KEYFRAME_SOURCES = [
+    ("NONE", "None", "No keyframe looks"),
+    (
+        "MARKERS",
+        "Timeline Markers",
+        "Render the scene with its own engine at every timeline marker in the frame range; each render "
+        "conditions the video at its frame (the artist's look)",
+    ),
+    ("LIST", "Image Files", "Condition the video at chosen frames on image files"),
+]
+
 DEPTH_ENGINES = [
     ("AUTO", "Auto", "Workbench where the GPU driver allows it, else Cycles on the CPU"),
     ("BLENDER_WORKBENCH", "Workbench", "Fast; needs an OpenGL/EGL driver"),
@@ -73,6 +84,11 @@ RIG_PRESETS = [
 class LTXSceneLora(PropertyGroup):
     name: StringProperty(name="LoRA", description="Name of a LoRA in the backend's model bundle")
     strength: FloatProperty(name="Strength", default=1.0, min=-2.0, max=2.0, soft_min=0.0, soft_max=1.5)
+
+
+class LTXSceneKeyframeImage(PropertyGroup):
+    frame: IntProperty(name="Frame", default=1, description="The scene frame this image conditions")
+    image: StringProperty(name="Image", subtype="FILE_PATH", default="", description="A PNG or JPEG")
 
 
 class LTXSceneTrackTarget(PropertyGroup):
@@ -128,6 +144,16 @@ class LTXSceneSettings(PropertyGroup):
 
     first_frame_source: EnumProperty(name="First Frame", items=FIRST_FRAME_SOURCES, default="NONE")
     first_frame_image: StringProperty(name="Image", subtype="FILE_PATH", default="")
+
+    keyframe_source: EnumProperty(name="Keyframe Looks", items=KEYFRAME_SOURCES, default="NONE")
+    keyframe_strength: FloatProperty(
+        name="Look Strength",
+        default=1.0,
+        min=0.0,
+        max=1.0,
+        description="How strictly the video takes each keyframe image (1: the image exactly)",
+    )
+    keyframe_images: CollectionProperty(type=LTXSceneKeyframeImage)
 
     ic_lora_strength: FloatProperty(name="IC-LoRA Strength", default=1.0, min=0.0, max=2.0, soft_max=1.0)
     loras: CollectionProperty(type=LTXSceneLora)
@@ -196,7 +222,7 @@ class LTXSceneJobState(PropertyGroup):
     last_video: StringProperty(name="Last Result", subtype="FILE_PATH", default="")
 
 
-CLASSES = (LTXSceneLora, LTXSceneTrackTarget, LTXSceneSettings, LTXSceneJobState)
+CLASSES = (LTXSceneLora, LTXSceneKeyframeImage, LTXSceneTrackTarget, LTXSceneSettings, LTXSceneJobState)
 
 
 def register() -> None:

@@ -20,6 +20,7 @@ from fractions import Fraction
 import bpy
 
 from . import preferences
+from .capture.keyframe_plan import KeyframeLook, plan_keyframes
 from .capture.settings import CapturePlan, CaptureSettings, fps_of
 from .client.http import BackendSettings
 from .shared.errors import UserError
@@ -37,6 +38,7 @@ class GenerateSettings:
     first_frame_source: str  # NONE | RENDER | IMAGE
     first_frame_image: str | None  # absolute path when IMAGE
     output_dir: str  # this job's folder (not created yet)
+    keyframes: tuple[KeyframeLook, ...] = ()  # keyframe looks, in the order of spec["keyframes"]
 
     @property
     def frame_start(self) -> int:
@@ -62,6 +64,10 @@ class GenerateSettings:
             "width": self.plan.width,
             "height": self.plan.height,
             "first_frame": self.first_frame_source,
+            "keyframes": [
+                {"scene_frame": k.scene_frame, "frame": k.job_frame, "strength": k.strength, "label": k.label}
+                for k in self.keyframes
+            ],
             "backend_url": self.backend.url,
         }
 
@@ -223,6 +229,7 @@ def snapshot(context, seed: int | None = None) -> GenerateSettings:
                 "first_frame_image",
             )
     loras = [{"name": lo.name.strip(), "strength": float(lo.strength)} for lo in props.loras if lo.name.strip()]
+    keyframes = keyframe_looks(props, scene, plan)
     spec = GenerationSpec(
         prompt=props.prompt,
         seed=int(props.seed if seed is None else seed),
@@ -237,6 +244,7 @@ def snapshot(context, seed: int | None = None) -> GenerateSettings:
         loras=loras,
         preview=bool(props.preview),
         use_first_frame=props.first_frame_source != "NONE",
+        keyframes=[k.spec_entry() for k in keyframes],
     ).to_json()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = os.path.join(output_root(context), f"{bpy.path.clean_name(scene.name)}_{stamp}_seed{spec['seed']}")
@@ -249,4 +257,23 @@ def snapshot(context, seed: int | None = None) -> GenerateSettings:
         first_frame_source=props.first_frame_source,
         first_frame_image=first_image,
         output_dir=folder,
+        keyframes=keyframes,
+    )
+
+
+def _abs_path(raw: str) -> str:
+    raw = raw.strip()
+    return os.path.abspath(bpy.path.abspath(raw)) if raw else ""
+
+
+def keyframe_looks(props, scene, plan: CapturePlan) -> tuple[KeyframeLook, ...]:
+    """The panel's Keyframe Looks for this plan's frames (timeline markers or image files)."""
+    return plan_keyframes(
+        props.keyframe_source,
+        frame_start=plan.frame_start,
+        frame_count=plan.frame_count,
+        strength=round(float(props.keyframe_strength), 4),  # the float32 property's 0.8 is 0.800000011...
+        markers=[(m.name, int(m.frame)) for m in scene.timeline_markers],
+        entries=[(int(e.frame), _abs_path(e.image)) for e in props.keyframe_images],
+        first_frame_source=props.first_frame_source,
     )

@@ -215,14 +215,19 @@ class BackendClient:
         image_name: str = "first_frame.png",
         mask: bytes | None = None,
         mask_name: str = "mask.npz",
+        keyframes: list[tuple[str, bytes]] = (),
     ) -> dict:
-        """POST /v1/jobs; returns `{"id", "status"}`."""
+        """POST /v1/jobs; returns `{"id", "status"}`. keyframes: (file name, image bytes) for each entry
+        of spec["keyframes"], in its order (the parts keyframe_0, keyframe_1, ...)."""
         files = {"control": (control_name, control, "application/octet-stream")}
         if image is not None:
             kind = "image/jpeg" if image_name.lower().endswith((".jpg", ".jpeg")) else "image/png"
             files["image"] = (image_name, image, kind)
         if mask is not None:
             files["mask"] = (mask_name, mask, "application/octet-stream")
+        for i, (name, data) in enumerate(keyframes):
+            kind = "image/jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "image/png"
+            files[f"keyframe_{i}"] = (name, data, kind)
         data = {"spec": json.dumps(spec)}
         # uploads can be large: allow a long read (the server answers once it stored them)
         return self._json(

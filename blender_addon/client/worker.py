@@ -42,6 +42,7 @@ class JobRequest:
     out_dir: str  # where the result lands
     image: bytes | None = None  # first-frame image file (PNG/JPEG)
     image_name: str = "first_frame.png"
+    keyframes: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, PNG/JPEG) per spec keyframe
     result_name: str = "result.mp4"
     extra: dict = field(default_factory=dict)  # passed back untouched with "done"
 
@@ -57,7 +58,13 @@ def run_job(request: JobRequest, emit: Emit, cancel: threading.Event | None = No
         if cancel.is_set():
             emit("cancelled", {"id": None, "message": "cancelled before upload"})
             return "cancelled"
-        answer = client.submit(request.spec, request.control, image=request.image, image_name=request.image_name)
+        answer = client.submit(
+            request.spec,
+            request.control,
+            image=request.image,
+            image_name=request.image_name,
+            keyframes=request.keyframes,
+        )
         job_id = answer["id"]
         emit("submitted", {"id": job_id})
         final = _follow(client, job_id, emit, cancel)

@@ -1,4 +1,4 @@
-"""Small panel helpers: fix the frame range, LoRA and track-target lists, reports from timers."""
+"""Small panel helpers: fix the frame range, LoRA, keyframe-image and track-target lists, reports from timers."""
 
 from __future__ import annotations
 
@@ -48,6 +48,35 @@ class LTX_SCENE_OT_lora_remove(Operator):
         loras = context.scene.ltx_scene.loras
         if 0 <= self.index < len(loras):
             loras.remove(self.index)
+        return {"FINISHED"}
+
+
+class LTX_SCENE_OT_keyframe_add(Operator):
+    """Add a keyframe look from an image file at the current frame"""
+
+    bl_idname = "ltx_scene.keyframe_add"
+    bl_label = "Add Keyframe Image"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        entry = context.scene.ltx_scene.keyframe_images.add()
+        entry.frame = context.scene.frame_current
+        return {"FINISHED"}
+
+
+class LTX_SCENE_OT_keyframe_remove(Operator):
+    """Remove this keyframe image"""
+
+    bl_idname = "ltx_scene.keyframe_remove"
+    bl_label = "Remove Keyframe Image"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(default=0)
+
+    def execute(self, context):
+        entries = context.scene.ltx_scene.keyframe_images
+        if 0 <= self.index < len(entries):
+            entries.remove(self.index)
         return {"FINISHED"}
 
 
@@ -117,6 +146,8 @@ CLASSES = (
     LTX_SCENE_OT_fix_frame_range,
     LTX_SCENE_OT_lora_add,
     LTX_SCENE_OT_lora_remove,
+    LTX_SCENE_OT_keyframe_add,
+    LTX_SCENE_OT_keyframe_remove,
     LTX_SCENE_OT_track_add_selected,
     LTX_SCENE_OT_track_remove,
     LTX_SCENE_OT_report,

@@ -104,7 +104,35 @@ def capture_control(context, settings) -> tuple[bytes, str]:
     return data, path
 
 
-def build_request(settings, control: bytes, control_path: str) -> JobRequest:
+def collect_keyframes(context, settings) -> list[tuple[str, bytes, str]]:
+    """(file name, image bytes, path) per keyframe look, in the spec's order: marker looks rendered
+    with the scene's own engine at the job's size into the job folder, image files read."""
+    if not settings.keyframes:
+        return []
+    rendered = iter(())
+    if any(k.image_path is None for k in settings.keyframes):
+        from ..capture.keyframe_render import render_keyframe_looks
+
+        scene = bpy.data.scenes[settings.scene_name]
+        set_state("capturing", "rendering the keyframe looks", progress=0.0, stage="keyframes")
+
+        def progress(fraction, message=""):
+            job_state(context).message = f"keyframes: {message}" if message else "keyframes"
+
+        rendered = iter(
+            render_keyframe_looks(
+                scene, settings.keyframes, settings.plan.width, settings.plan.height, settings.output_dir, progress
+            )
+        )
+    out = []
+    for look in settings.keyframes:
+        path = look.image_path if look.image_path is not None else next(rendered)
+        with open(path, "rb") as fh:
+            out.append((os.path.basename(path), fh.read(), path))
+    return out
+
+
+def build_request(settings, control: bytes, control_path: str, keyframes=()) -> JobRequest:
     image = None
     image_name = "first_frame.png"
     if settings.first_frame_source == "IMAGE" and settings.first_frame_image:
@@ -115,6 +143,8 @@ def build_request(settings, control: bytes, control_path: str) -> JobRequest:
     params["control"] = control_path
     if settings.first_frame_image:
         params["first_frame_image"] = settings.first_frame_image
+    for entry, (_, _, path) in zip(params.get("keyframes", []), keyframes):
+        entry["image"] = path  # the image sent (a marker's render is kept in the job folder)
     return JobRequest(
         backend=settings.backend,
         spec=settings.spec,
@@ -122,6 +152,7 @@ def build_request(settings, control: bytes, control_path: str) -> JobRequest:
         out_dir=settings.output_dir,
         image=image,
         image_name=image_name,
+        keyframes=[(name, data) for name, data, _ in keyframes],
         extra={"params": params},
     )
 
@@ -227,7 +258,7 @@ def start(
         control, control_path = capture_control(context, settings)
     else:
         os.makedirs(settings.output_dir, exist_ok=True)
-    request = build_request(settings, control, control_path)
+    request = build_request(settings, control, control_path, collect_keyframes(context, settings))
     params = request.extra["params"]
     with open(os.path.join(settings.output_dir, "parameters.json"), "w", encoding="utf-8") as fh:
         json.dump(params, fh, indent=2, sort_keys=True)

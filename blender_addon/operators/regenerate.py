@@ -18,6 +18,7 @@ from bpy.types import Operator
 
 from .. import compat, vse
 from .. import settings as settings_mod
+from ..capture.keyframe_plan import KeyframeLook
 from ..capture.settings import CapturePlan, CaptureSettings
 from ..shared.errors import UserError
 from ..shared.job_spec import GenerationSpec
@@ -48,6 +49,16 @@ def settings_from(context, params: dict, seed: int) -> settings_mod.GenerateSett
     source = params.get("first_frame", "NONE")
     if source == "IMAGE" and (not first_image or not os.path.isfile(first_image)):
         raise UserError(f"regenerate: the first-frame image {first_image!r} is gone", "first_frame")
+    keyframes = []
+    for entry in params.get("keyframes", []):
+        image = entry.get("image")
+        if not image or not os.path.isfile(image):
+            raise UserError(
+                f"regenerate: the keyframe image {image!r} (frame {entry.get('scene_frame')}) of this strip is gone",
+                "keyframes",
+            )
+        frames = int(entry["scene_frame"]), int(entry["frame"])
+        keyframes.append(KeyframeLook(*frames, float(entry["strength"]), image, entry["label"]))
     plan = CapturePlan(
         width=int(params["width"]),
         height=int(params["height"]),
@@ -69,6 +80,7 @@ def settings_from(context, params: dict, seed: int) -> settings_mod.GenerateSett
         first_frame_source=source,
         first_frame_image=first_image if source == "IMAGE" else None,
         output_dir=folder,
+        keyframes=tuple(keyframes),
     )
 
 

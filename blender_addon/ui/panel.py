@@ -170,6 +170,36 @@ class VIEW3D_PT_ltx_scene_first_frame(_SubPanel, Panel):
             layout.prop(props, "first_frame_image")
 
 
+class VIEW3D_PT_ltx_scene_keyframes(_SubPanel, Panel):
+    bl_label = "Keyframe Looks"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        props = scene.ltx_scene
+        layout.prop(props, "keyframe_source", text="")
+        if props.keyframe_source == "NONE":
+            return
+        layout.prop(props, "keyframe_strength")
+        if props.keyframe_source == "LIST":
+            col = layout.column(align=True)
+            for i, entry in enumerate(props.keyframe_images):
+                row = col.row(align=True)
+                row.prop(entry, "frame", text="")
+                row.prop(entry, "image", text="")
+                row.operator("ltx_scene.keyframe_remove", text="", icon="X").index = i
+            col.operator("ltx_scene.keyframe_add", icon="ADD")
+        try:
+            _, plan = settings_mod.plan_for(props, scene)
+            looks = settings_mod.keyframe_looks(props, scene, plan)
+        except UserError as exc:
+            _wrapped(layout.box(), str(exc), icon="INFO")
+            return
+        for look in looks:
+            source = "rendered" if look.image_path is None else "file"
+            layout.label(text=f"frame {look.scene_frame}: {look.label} ({source})", icon="KEYFRAME")
+
+
 class VIEW3D_PT_ltx_scene_loras(_SubPanel, Panel):
     bl_label = "LoRA Strengths"
 
@@ -243,6 +273,7 @@ CLASSES = (
     VIEW3D_PT_ltx_scene,
     VIEW3D_PT_ltx_scene_control,
     VIEW3D_PT_ltx_scene_first_frame,
+    VIEW3D_PT_ltx_scene_keyframes,
     VIEW3D_PT_ltx_scene_loras,
     VIEW3D_PT_ltx_scene_backend,
     SEQUENCER_PT_ltx_scene_strip,

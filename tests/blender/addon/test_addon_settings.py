@@ -82,6 +82,7 @@ def test_snapshot_values(configured, installed_addon):
         "loras": [{"name": "style", "strength": 0.5}],
         "preview": False,
         "use_first_frame": True,
+        "keyframes": [],
     }
     c = settings.capture
     assert (c.kind, c.width, c.height, c.mask_objects, c.mask_collection) == ("depth", 896, 512, ("Hero",), None)
