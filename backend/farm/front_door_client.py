@@ -26,6 +26,10 @@ class FrontDoorGone(Exception):
     """The front door could not be reached within the retry time."""
 
 
+class FrontDoorRefused(FrontDoorGone):
+    """The front door refused the worker token (401): the worker has another front door's token."""
+
+
 class FrontDoorClient:
     def __init__(self, base_url: str, token: str, retry_s: float, worker: str):
         self.base = base_url.rstrip("/") + "/v1/farm"
@@ -45,6 +49,11 @@ class FrontDoorClient:
                         r = self.session.request(method, self.base + path, files=files, timeout=(5, 600), **kw)
                 else:
                     r = self.session.request(method, self.base + path, timeout=(5, 600), **kw)
+                if r.status_code == 401:
+                    raise FrontDoorRefused(
+                        f"the front door {self.base} refused this worker's token: copy its <data-dir>/worker-token "
+                        "to this machine and pass it with --token-file"
+                    )
                 if r.status_code < 500:
                     if said:
                         log.warning("worker %s: the front door %s answers again", self.worker, self.base)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
 from .celery_app import TASK_NAME, make_celery, queue_for
 from .front_door_client import FrontDoorGone
@@ -20,6 +21,7 @@ from .registry import IDLE, Heartbeat, WorkerInfo
 from .settings import FarmSettings
 
 log = logging.getLogger("ltx_scene.farm")
+REQUEUE_PAUSE_S = 5.0
 
 
 def default_worker_name() -> str:
@@ -74,8 +76,9 @@ def run_worker(
     def run_job(task, job_id: str, job_model_hash: str, callback_url: str):
         try:
             return runner.run(job_id, job_model_hash, callback_url)
-        except FrontDoorGone as exc:
+        except FrontDoorGone as exc:  # down for longer than --front-door-retry-s, or refusing our token
             log.error("job %s: %s; given back to the queue", job_id, exc)
+            time.sleep(REQUEUE_PAUSE_S)  # not a tight loop of take and give back
             raise Reject(str(exc), requeue=True) from None
 
     queue = queue_for(model_hash)
