@@ -1,11 +1,12 @@
 """Headless capture with the bpy module (no Blender UI):
 
-    python -m tools.headless render-controls SCENE.blend --control depth|pose|tracks|canny
+    python -m tools.headless render-controls SCENE.blend --control render|depth|normal|pose|tracks|canny|mask
         --out DIR [--width W --height H --frames N --frame-start S --scene NAME
         --track OBJ_OR_ARMATURE:BONE ... --camera-anchors N --anchor-spacing PX --no-anchor-reseed
         --mask OBJ ... --mask-collection NAME
         --rig-preset auto|metarig|rigify|mixamo --depth-engine AUTO|BLENDER_WORKBENCH|CYCLES
-        --rgb-engine BLENDER_WORKBENCH|CYCLES --depth-size reference|full]
+        --rgb-engine BLENDER_WORKBENCH|CYCLES --render-engine SCENE|BLENDER_WORKBENCH|CYCLES
+        --depth-size reference|full]
     python -m tools.headless build-demo OUT.blend [--frames N --width W --height H]
 
 render-controls writes DIR/control.npz (the ControlPackage) and DIR/frames/frame_00000.png ...:
@@ -101,6 +102,7 @@ def render_controls(args) -> dict:
         frame_start=args.frame_start,
         depth_engine=args.depth_engine,
         rgb_engine=args.rgb_engine,
+        render_engine=args.render_engine,
         depth_size=args.depth_size,
         rig_preset=args.rig_preset,
         hands=not args.no_hands,

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import argparse
 
-from shared.control_kinds import CONTROL_KINDS
+from shared.control_kinds import SCENE_PASSES
 
 
 def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene_file", metavar="SCENE.blend")
-    parser.add_argument("--control", required=True, choices=CONTROL_KINDS)
+    parser.add_argument(
+        "--control",
+        required=True,
+        choices=SCENE_PASSES,
+        help="the scene pass to capture (the one the IC-LoRA you will use follows; `ltx-scene models list`)",
+    )
     parser.add_argument("--out", required=True, metavar="DIR")
     parser.add_argument("--width", type=int, help="generation width (default: the scene's, snapped)")
     parser.add_argument("--height", type=int, help="generation height (default: the scene's, snapped)")
@@ -57,6 +62,13 @@ def add_render_controls_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-engine", default="AUTO", choices=("AUTO", "BLENDER_WORKBENCH", "CYCLES"))
     parser.add_argument("--rgb-engine", default="BLENDER_WORKBENCH", choices=("BLENDER_WORKBENCH", "CYCLES"))
     parser.add_argument("--depth-size", default="reference", choices=("reference", "full"))
+    parser.add_argument(
+        "--render-engine",
+        default="SCENE",
+        choices=("SCENE", "BLENDER_WORKBENCH", "CYCLES"),
+        help="render pass: the scene's own engine and settings (default), Workbench (the playblast look) or "
+        "Cycles with few samples",
+    )
     parser.add_argument("--no-hands", action="store_true", help="pose: no hand keypoints")
     parser.add_argument("--no-face", action="store_true", help="pose: no face landmarks")
     parser.add_argument(

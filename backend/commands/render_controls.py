@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 NAME = "render-controls"
-HELP = "capture a control (depth, pose, tracks, canny) from a .blend headlessly: control.npz + PNG frames"
+HELP = "capture a scene pass (render, depth, normal, pose, tracks, canny, mask) from a .blend: control.npz + PNG frames"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,14 @@ def child_command(args) -> list[str]:
         args.rgb_engine,
         "--depth-size",
         args.depth_size,
+        "--render-engine",
+        args.render_engine,
+        "--canny",
+        args.canny,
     ]
+    for flag in ("no_hands", "no_face", "face_occlusion"):
+        if getattr(args, flag):
+            cmd.append(f"--{flag.replace('_', '-')}")
     for flag in ("width", "height", "frames", "frame_start", "scene", "mask_collection"):
         value = getattr(args, flag)
         if value is not None:

@@ -1,5 +1,5 @@
-"""The depth recipe for both compositor APIs: Render Layers' Depth -> File Output, 32-bit float,
-single-layer OpenEXR: the only headless readback that works on 4.2, 4.5 and 5.0 (the Viewer node's
+"""The pass recipe for both compositor APIs: Render Layers' Depth (or Normal) -> File Output, 32-bit
+float, single-layer OpenEXR: the only headless readback that works on 4.2, 4.5 and 5.0 (the Viewer node's
 image is empty on 4.5 and gone in 5.0, the "Render Result" image has no pixels in background mode,
 and a multilayer EXR loads without pixels through `bpy.data.images.load`).
 
@@ -24,11 +24,16 @@ def uses_node_groups() -> bool:
     return bpy.app.version >= (5, 0, 0)
 
 
+# pass -> (the view layer flag that makes Render Layers offer it, channels, 5.0 File Output socket type)
+PASSES = {"Depth": ("use_pass_z", 1, "FLOAT"), "Normal": ("use_pass_normal", 3, "VECTOR")}
+
+
 def install_pass_output(scene, directory: str, pass_name: str = "Depth") -> None:
-    """Route the render's `pass_name` to 32-bit EXR files in `directory` (one per frame)."""
-    if pass_name == "Depth":
-        for view_layer in scene.view_layers:
-            view_layer.use_pass_z = True  # the Render Layers node has no Depth socket without it
+    """Route the render's `pass_name` (Depth: planar Z; Normal: world-space normals, Cycles) to 32-bit
+    EXR files in `directory` (one per frame)."""
+    flag = PASSES[pass_name][0]
+    for view_layer in scene.view_layers:
+        setattr(view_layer, flag, True)  # the Render Layers node has no such socket without it
     if uses_node_groups():
         _install_5x(scene, directory, pass_name)
     else:
@@ -36,12 +41,15 @@ def install_pass_output(scene, directory: str, pass_name: str = "Depth") -> None
     scene.render.use_compositing = True
 
 
-def _exr_32(fmt) -> None:
+def _exr_32(fmt, channels: int = 1) -> None:
     if hasattr(fmt, "media_type"):
         fmt.media_type = "IMAGE"
     fmt.file_format = "OPEN_EXR"
     fmt.color_depth = "32"
     fmt.exr_codec = "ZIP"
+    if channels == 3:
+        fmt.color_mode = "RGB"
+        return
     try:
         fmt.color_mode = "BW"  # one channel; the readback takes channel 0 either way
     except TypeError:
@@ -60,7 +68,7 @@ def _install_4x(scene, directory, pass_name) -> None:
     tree.links.new(rl.outputs["Image"], comp.inputs["Image"])
     out = tree.nodes.new("CompositorNodeOutputFile")
     out.base_path = directory
-    _exr_32(out.format)
+    _exr_32(out.format, PASSES[pass_name][1])
     out.file_slots[0].path = FILE_PREFIX
     tree.links.new(rl.outputs[pass_name], out.inputs[0])
 
@@ -76,8 +84,8 @@ def _install_5x(scene, directory, pass_name) -> None:
     out = tree.nodes.new("CompositorNodeOutputFile")
     out.directory = directory
     out.file_name = FILE_PREFIX
-    _exr_32(out.format)
-    out.file_output_items.new("FLOAT", pass_name)
+    _exr_32(out.format, PASSES[pass_name][1])
+    out.file_output_items.new(PASSES[pass_name][2], pass_name)
     tree.links.new(rl.outputs[pass_name], out.inputs[pass_name])
 
 

@@ -69,7 +69,9 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
         for k, on in (
             ("depth", kind == "depth"),
             ("rgb", kind == "canny"),
-            ("mask", masked),
+            ("render", kind == "render"),
+            ("normal", kind == "normal"),
+            ("mask", masked or kind == "mask"),
             ("first_frame", settings.first_frame),
         )
         if on
@@ -147,6 +149,14 @@ def capture_package(scene, settings: CaptureSettings, progress=None):
                 from .rgb import capture_rgb
 
                 arrays["rgb"] = capture_rgb(scene, plan, settings, sub)
+            elif name == "render":
+                from .rgb import capture_render
+
+                arrays["rgb"] = capture_render(scene, plan, settings, sub)
+            elif name == "normal":
+                from .normal import capture_normals
+
+                arrays["normal"] = capture_normals(scene, plan, settings, sub)
             elif name == "mask":
                 from .masks import capture_mask
 

@@ -6,6 +6,11 @@ passes and compositor, so the user's render settings, compositor, output path an
 never changed (nothing to restore, nothing to forget on an error). It is removed afterwards.
 With `only` (objects and/or one collection) it links just those, plus the camera: the silhouettes
 the masks are made of.
+
+`scene_as_is` is the other way, for the `render` pass in the scene's own look: the user's scene
+renders itself, with its engine, samples, world, view transform and compositor; only the size, the
+output path and format, the frame range, the sequencer switch and the render border are set for
+the capture, and every one of them is put back afterwards (also on an error).
 """
 
 from __future__ import annotations
@@ -93,6 +98,79 @@ def temporary_scene(src, width: int, height: int, engine: str, only_objects=(), 
         bpy.data.scenes.remove(tmp)
         shutil.rmtree(folder, ignore_errors=True)
         # Rendering creates the "Render Result" image; drop it unless the user already had one.
+        for img in [i for i in bpy.data.images if i.type == "RENDER_RESULT" and i.name not in had_result]:
+            bpy.data.images.remove(img)
+
+
+# (owner path, attribute) of every render setting scene_as_is sets; restored in reverse order, so the
+# file format comes back before its colour mode and depth (valid values depend on the format)
+_AS_IS_SETTINGS = (
+    ("render", "resolution_x"),
+    ("render", "resolution_y"),
+    ("render", "resolution_percentage"),
+    ("render", "pixel_aspect_x"),
+    ("render", "pixel_aspect_y"),
+    ("render", "use_border"),
+    ("render", "use_crop_to_border"),
+    ("render", "use_sequencer"),
+    ("render", "filepath"),
+    ("render", "use_file_extension"),
+    ("render", "use_overwrite"),
+    ("render", "use_placeholder"),
+    ("render.image_settings", "color_depth"),
+    ("render.image_settings", "color_mode"),
+    ("render.image_settings", "file_format"),
+    ("render.image_settings", "media_type"),
+    ("", "frame_start"),
+    ("", "frame_end"),
+)
+
+
+def _owner(scene, path: str):
+    owner = scene
+    for part in filter(None, path.split(".")):
+        owner = getattr(owner, part)
+    return owner
+
+
+@contextlib.contextmanager
+def scene_as_is(src, width: int, height: int):
+    """The user's scene itself, set up to render `width x height` 8-bit BMP frames into a temporary
+    folder; yields (scene, folder) like `temporary_scene` and restores every setting it changed."""
+    had_result = {img.name for img in bpy.data.images if img.type == "RENDER_RESULT"}
+    saved = []
+    for path, name in _AS_IS_SETTINGS:
+        owner = _owner(src, path)
+        if hasattr(owner, name):
+            saved.append((path, name, getattr(owner, name)))
+    frame = (src.frame_current, src.frame_subframe)
+    folder = tempfile.mkdtemp(prefix="ltx-capture-")
+    try:
+        r = src.render
+        r.resolution_x, r.resolution_y = int(width), int(height)
+        r.resolution_percentage = 100
+        r.pixel_aspect_x = r.pixel_aspect_y = 1.0
+        r.use_border = False
+        r.use_sequencer = False
+        r.filepath = os.path.join(folder, "frame_")
+        r.use_file_extension = True
+        r.use_overwrite = True
+        r.use_placeholder = False
+        fmt = r.image_settings
+        if hasattr(fmt, "media_type"):
+            fmt.media_type = "IMAGE"
+        fmt.file_format = "BMP"
+        fmt.color_mode = "RGB"
+        yield src, folder
+    finally:
+        for path, name, value in reversed(saved):
+            try:
+                setattr(_owner(src, path), name, value)
+            except (TypeError, ValueError, AttributeError):  # a value the restored format refuses: keep going
+                pass
+        if (src.frame_current, src.frame_subframe) != frame:
+            src.frame_set(frame[0], subframe=frame[1])
+        shutil.rmtree(folder, ignore_errors=True)
         for img in [i for i in bpy.data.images if i.type == "RENDER_RESULT" and i.name not in had_result]:
             bpy.data.images.remove(img)
 

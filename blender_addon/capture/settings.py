@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from ..shared.camera_anchors import MAX_COUNT as MAX_ANCHORS
 from ..shared.camera_anchors import anchor_rules
-from ..shared.control_kinds import CONTROL_KINDS
+from ..shared.control_kinds import SCENE_PASSES
 from ..shared.raster.canny import CANNY_PRESETS
 from ..shared.errors import UserError
 from ..shared.video_rules import (
@@ -27,9 +27,10 @@ from ..shared.video_rules import (
     snap_size,
 )
 
-KINDS = CONTROL_KINDS
+KINDS = SCENE_PASSES
 DEPTH_ENGINES = ("AUTO", "BLENDER_WORKBENCH", "CYCLES")
 RGB_ENGINES = ("BLENDER_WORKBENCH", "CYCLES")
+RENDER_ENGINES = ("SCENE", "BLENDER_WORKBENCH", "CYCLES")  # the `render` pass; SCENE: the scene's own look
 RIG_PRESETS = ("auto", "metarig", "rigify", "mixamo", "custom")
 DEPTH_SIZES = ("reference", "full")
 
@@ -72,6 +73,9 @@ class CaptureSettings:
     camera_anchors: int = 0
     anchor_spacing: float = 0.0
     anchor_reseed: bool = True
+    # the `render` pass (rgb.render_frames): "SCENE" renders the scene with its own engine and settings,
+    # "BLENDER_WORKBENCH" the playblast look, "CYCLES" Cycles with rgb_samples
+    render_engine: str = "SCENE"
     # canny source
     rgb_engine: str = "BLENDER_WORKBENCH"
     rgb_samples: int = 4  # Cycles samples for the RGB render
@@ -92,6 +96,7 @@ class CaptureSettings:
         bad("canny", tuple(CANNY_PRESETS))
         bad("depth_engine", DEPTH_ENGINES)
         bad("rgb_engine", RGB_ENGINES)
+        bad("render_engine", RENDER_ENGINES)
         bad("rig_preset", RIG_PRESETS)
         bad("depth_size", DEPTH_SIZES)
         for name in ("width", "height", "frame_count"):
@@ -114,6 +119,12 @@ class CaptureSettings:
                 "track_targets: the tracks control needs at least one object or 'Armature:Bone' to follow, "
                 "or camera anchors; add one",
                 "track_targets",
+            )
+        if self.kind == "mask" and not (self.mask_objects or self.mask_collection):
+            raise UserError(
+                "mask_objects: the mask pass is the silhouettes of chosen objects; pick an object or a "
+                "collection as the mask",
+                "mask_objects",
             )
         if not isinstance(self.rgb_samples, int) or self.rgb_samples < 1:
             raise UserError(f"rgb_samples: expected a positive integer, got {self.rgb_samples!r}", "rgb_samples")
@@ -183,9 +194,10 @@ def resolve_plan(
         # The engine's rule, preview or not: stage 1 at half size, the reference at stage-1 size / factor.
         dw, dh = reference_size(width, height, settings.reference_downscale_factor)
         if (dw, dh) != (width, height) and (
-            settings.kind == "depth" or settings.mask_objects or settings.mask_collection
+            settings.kind in ("depth", "normal") or settings.mask_objects or settings.mask_collection
         ):
-            notes.append(f"depth rendered at {dw}x{dh}, the size the model sees")
+            what = "normals" if settings.kind == "normal" else "depth"
+            notes.append(f"{what} rendered at {dw}x{dh}, the size the model sees")
     else:
         dw, dh = width, height
     return CapturePlan(width, height, start, count, fps, dw, dh, tuple(notes))
