@@ -6,13 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from shared import control_kinds
+from shared.control_kinds import SCENE_PASSES
 from shared.raster.canny import CANNY_PRESETS
-
-
-def capturable_kinds() -> tuple[str, ...]:
-    """The scene passes capture can make a control video of, as shared/control_kinds.py names them."""
-    return tuple(getattr(control_kinds, "SCENE_PASSES", control_kinds.CONTROL_KINDS))
 
 
 def add_export_training_arguments(parser: argparse.ArgumentParser, several_files: bool) -> None:
@@ -20,7 +15,7 @@ def add_export_training_arguments(parser: argparse.ArgumentParser, several_files
         parser.add_argument("scene_files", nargs="+", metavar="SCENE.blend", help="one or more .blend files")
     else:
         parser.add_argument("scene_file", metavar="SCENE.blend")
-    parser.add_argument("--control", required=True, choices=capturable_kinds(), help="the control (reference) video")
+    parser.add_argument("--control", required=True, choices=SCENE_PASSES, help="the control (reference) video")
     parser.add_argument("--out", required=True, metavar="DIR", help="dataset folder: DIR/dataset.jsonl and the videos")
     parser.add_argument("--caption", help="caption of every row (default: the scene's prompt in the LTX panel)")
     parser.add_argument("--scene", help="scene name inside the file (default: its active scene)")
