@@ -198,3 +198,33 @@ def test_cli_keyframes_reach_the_sidecar(tiny_bundle, cli_files, capsys):
     assert [(k["frame"], k["strength"], k["image_sha256"]) for k in keys] == [(1, 0.75, sha), (0, 1.0, sha)]
     assert keys[0]["conditioning"].startswith("keyframe index") and keys[1]["conditioning"].startswith("latent")
     assert str(tmp) not in out.with_suffix(".json").read_text()
+
+
+@pytest.mark.parametrize("frames", [9, 17, 33, 121])
+def test_valid_frames_are_where_official_keyframe_tokens_meet_a_latent_frame(frames):
+    """The rule of shared/keyframes.py, measured on ltx-core itself: the time bounds ltx-core's
+    `VideoConditionByKeyframeIndex` gives an image at frame k equal the bounds of one of the
+    video's latent frames exactly at the valid frames k > 0, and at no other k inside the clip."""
+    from ltx_core.conditioning import VideoConditionByKeyframeIndex
+    from ltx_core.types import VideoLatentShape, VideoPixelShape
+    from ltx_core.tools import VideoLatentTools
+    from ltx_pipelines.utils.types import PipelineComponents
+
+    from shared.keyframes import valid_keyframe_frames
+
+    components = PipelineComponents(dtype=torch.float32, device=torch.device("cpu"))
+    pixel = VideoPixelShape(batch=1, frames=frames, width=64, height=64, fps=24.0)
+    shape = VideoLatentShape.from_pixel_shape(
+        shape=pixel, latent_channels=components.video_latent_channels, scale_factors=components.video_scale_factors
+    )
+    tools = VideoLatentTools(components.video_patchifier, shape, pixel.fps)
+    state = tools.create_initial_state(torch.device("cpu"), torch.float32)
+    grid = {tuple(t) for t in state.positions[0, 0].tolist()}  # (start, end) time bounds of every token
+    image = torch.zeros(1, shape.channels, 1, shape.height, shape.width)
+    meets = []
+    for k in range(1, frames):
+        after = VideoConditionByKeyframeIndex(keyframes=image, frame_idx=k, strength=1.0).apply_to(state, tools)
+        appended = {tuple(t) for t in after.positions[0, 0, state.latent.shape[1] :].tolist()}
+        if appended <= grid:
+            meets.append(k)
+    assert [0] + meets == valid_keyframe_frames(frames)
