@@ -44,13 +44,27 @@ def _camera(move, i):
     return loc, rot_z @ rot_y @ rot_x
 
 
-def _project(point, move, i):
-    """Pixel (x, y) of a world point and whether it is in front (the camera looks down its -Z)."""
+def _project(point, move, i, ortho=None):
+    """Pixel (x, y) of a world point and whether it is in front (the camera looks down its -Z).
+    `ortho`: the orthographic scale (metres across the width), else perspective."""
     loc, rot = _camera(move, i)
     c = rot.T @ (np.asarray(point) - loc)
-    f = LENS / SENSOR * W  # sensor fit AUTO, W >= H: the sensor width spans the image width
     depth = -c[2]
+    if ortho:
+        return np.array([W / 2 + W * c[0] / ortho, H / 2 - W * c[1] / ortho]), depth > 0
+    f = LENS / SENSOR * W  # sensor fit AUTO, W >= H: the sensor width spans the image width
     return np.array([W / 2 + f * c[0] / depth, H / 2 - f * c[1] / depth]), depth > 0
+
+
+def _ray(px, move, i, ortho=None):
+    """Origin and unit direction of the camera ray through pixel px in frame i."""
+    loc, rot = _camera(move, i)
+    if ortho:
+        offset = np.array([(px[0] - W / 2) * ortho / W, -(px[1] - H / 2) * ortho / W, 0.0])
+        return loc + rot @ offset, rot @ np.array([0.0, 0.0, -1.0])
+    f = LENS / SENSOR * W
+    d = rot @ np.array([(px[0] - W / 2) / f, -(px[1] - H / 2) / f, -1.0])
+    return loc, d / np.linalg.norm(d)
 
 
 def _boxes(move, i):
@@ -79,37 +93,39 @@ def _first_hit(origin, direction, boxes):
     return best, name
 
 
-def _point_under(px, move, i):
+def _point_under(px, move, i, ortho=None):
     """The 3D point the camera sees at pixel px in frame i, and its box."""
-    loc, rot = _camera(move, i)
-    f = LENS / SENSOR * W
-    d = rot @ np.array([(px[0] - W / 2) / f, -(px[1] - H / 2) / f, -1.0])
-    d /= np.linalg.norm(d)
-    dist, name = _first_hit(loc, d, _boxes(move, i))
-    return loc + dist * d, name
+    origin, d = _ray(px, move, i, ortho)
+    dist, name = _first_hit(origin, d, _boxes(move, i))
+    return origin + dist * d, name
 
 
-def _hidden(point, move, i):
-    loc = _camera(move, i)[0]
-    v = point - loc
-    dist = np.linalg.norm(v)
-    hit, _ = _first_hit(loc, v / dist, _boxes(move, i))
+def _hidden(point, move, i, ortho=None):
+    """Something lies between the camera and the point (on the camera ray through it)."""
+    origin, d = _ray(_project(point, move, i, ortho)[0], move, i, ortho)
+    dist = np.linalg.norm(point - origin)
+    hit, _ = _first_hit(origin, d, _boxes(move, i))
     return hit < dist * (1 - 1e-4)
 
 
-def _on_frame(px):
-    return 0 <= px[0] < W and 0 <= px[1] < H
+def _on_frame(px, inset=0.0):
+    """On the frame, `inset` px in from its edges (negative: out; a point on an edge is either)."""
+    return inset <= px[0] < W - inset and inset <= px[1] < H - inset
 
 
 # ------------------------------------------------------------------------------------- tests
-def _capture(move, **kw):
+def _capture(move, ortho=None, **kw):
     scene = build_static_set(move, W, H, F)
+    if ortho:
+        scene.camera.data.type, scene.camera.data.ortho_scale = "ORTHO", ortho
     return capture_package(scene, CaptureSettings(kind="tracks", camera_anchors=kw.pop("count", 48), **kw))
 
 
-@pytest.mark.parametrize("move", ["dolly", "pan", "truck", "still"])
-def test_anchor_tracks_follow_the_analytic_projection(empty_scene, move):
-    pkg = _capture(move)
+@pytest.mark.parametrize(
+    "move, ortho", [("dolly", None), ("pan", None), ("truck", None), ("still", None), ("still", 3.0)]
+)
+def test_anchor_tracks_follow_the_analytic_projection(empty_scene, move, ortho):
+    pkg = _capture(move, ortho)
     info = pkg.source["camera_anchors"]
     assert info["first_track"] == 0 and info["tracks"] == len(pkg.tracks) and info["count"] == 48
     assert info["static_objects"] == len(SET)  # the moving box is not one
@@ -121,16 +137,16 @@ def test_anchor_tracks_follow_the_analytic_projection(empty_scene, move):
         assert len(frames) and (np.diff(frames) == 1).all(), f"track {k} resumed: {frames}"
         start, end = int(frames[0]), int(frames[-1]) + 1
         assert (pkg.tracks[k, :start] == OFF_CANVAS).all() and (pkg.tracks[k, end:] == OFF_CANVAS).all()
-        point, box = _point_under(pkg.tracks[k, start], move, start)
+        point, box = _point_under(pkg.tracks[k, start], move, start, ortho)
         assert box in SET, f"track {k} starts on {box}, not on static geometry"
         for i in range(start, end):
-            px, in_front = _project(point, move, i)
-            assert in_front and _on_frame(px) and not _hidden(point, move, i), (k, i)
+            px, in_front = _project(point, move, i, ortho)
+            assert in_front and _on_frame(px, -1e-3) and not _hidden(point, move, i, ortho), (k, i)
             worst = max(worst, float(np.abs(px - pkg.tracks[k, i]).max()))
         if end < F:  # the track ended: its point left the frame or went behind something
-            px, in_front = _project(point, move, end)
-            off = not (in_front and _on_frame(px))
-            assert off or _hidden(point, move, end), f"track {k} ended at frame {end} for no reason"
+            px, in_front = _project(point, move, end, ortho)
+            off = not (in_front and _on_frame(px, 1e-3))
+            assert off or _hidden(point, move, end, ortho), f"track {k} ended at frame {end} for no reason"
             ended += 1
             hidden_ends += not off
         late_starts += start > 0
