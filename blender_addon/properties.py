@@ -20,10 +20,39 @@ from bpy.props import (
 )
 from bpy.types import PropertyGroup
 
-from .shared.control_kinds import CONTROL_KINDS as KINDS
-from .shared.control_kinds import DESCRIPTIONS, LABELS
+from . import ic_lora_choices
 
-CONTROL_KINDS = [(kind, LABELS[kind], DESCRIPTIONS[kind].capitalize()) for kind in KINDS]
+_ITEMS: dict[tuple[str, str], list] = {}  # Blender needs the enum items' strings kept alive: one list per state
+
+
+def _ic_lora_items(self, context):
+    """The IC-LoRAs the connected backend's bundle offers (recorded by Check Backend on the main
+    thread), else the built-in ones; the chosen name is always listed."""
+    wm = getattr(context, "window_manager", None) or bpy.context.window_manager
+    raw = getattr(getattr(wm, "ltx_scene_job", None), "backend_rules", "") or ""
+    key = (raw, self.ic_lora)
+    if key not in _ITEMS:
+        from .settings import parse_rules
+
+        if len(_ITEMS) > 64:
+            _ITEMS.clear()
+        _ITEMS[key] = ic_lora_choices.items(parse_rules(raw), self.ic_lora)
+    return _ITEMS[key]
+
+
+def _get_ic_lora(self) -> int:
+    for identifier, _, _, number in _ic_lora_items(self, bpy.context):
+        if identifier == self.ic_lora:
+            return number
+    return 0
+
+
+def _set_ic_lora(self, value: int) -> None:
+    for identifier, _, _, number in _ic_lora_items(self, bpy.context):
+        if number == value:
+            self.ic_lora = identifier
+            return
+
 
 # Sizes valid for the official ref0.5 IC-LoRAs (multiples of 128): no resize of the control.
 SIZE_PRESETS = [
@@ -68,6 +97,12 @@ DEPTH_ENGINES = [
     ("CYCLES", "Cycles", "Always works (CPU, 1 sample)"),
 ]
 
+RENDER_ENGINES = [
+    ("SCENE", "Scene's Own", "The scene rendered with its own engine and settings (EEVEE, Cycles, ...)"),
+    ("BLENDER_WORKBENCH", "Workbench", "The playblast look: solid shading (needs an OpenGL/EGL driver)"),
+    ("CYCLES", "Cycles (quick)", "Cycles on the CPU with a few samples"),
+]
+
 RGB_ENGINES = [
     ("BLENDER_WORKBENCH", "Workbench", "Fast solid shading"),
     ("CYCLES", "Cycles", "Path traced"),
@@ -99,7 +134,18 @@ class LTXSceneTrackTarget(PropertyGroup):
 
 
 class LTXSceneSettings(PropertyGroup):
-    control_kind: EnumProperty(name="Control", items=CONTROL_KINDS, default="depth")
+    # The IC-LoRA by name (the backend's bundle lists them with the scene pass that feeds each);
+    # `control_kind` is its dropdown, and assigning a name to it sets this
+    ic_lora: StringProperty(
+        name="IC-LoRA Name", default="depth", description="Name of the IC-LoRA in the backend's model bundle"
+    )
+    control_kind: EnumProperty(
+        name="IC-LoRA",
+        items=_ic_lora_items,
+        get=_get_ic_lora,
+        set=_set_ic_lora,
+        description="The IC-LoRA to generate with; it sets which scene pass is captured",
+    )
     prompt: StringProperty(name="Prompt", description="What the video shows", default="")
     seed: IntProperty(name="Seed", default=0, min=0)
     size_preset: EnumProperty(name="Size", items=SIZE_PRESETS, default="768x512")
@@ -161,6 +207,7 @@ class LTXSceneSettings(PropertyGroup):
     # capture details
     depth_engine: EnumProperty(name="Depth Engine", items=DEPTH_ENGINES, default="AUTO")
     rgb_engine: EnumProperty(name="Render Engine", items=RGB_ENGINES, default="BLENDER_WORKBENCH")
+    render_engine: EnumProperty(name="Render", items=RENDER_ENGINES, default="SCENE")
     rig_preset: EnumProperty(name="Rig", items=RIG_PRESETS, default="auto")
     hands: BoolProperty(name="Hands", default=True)
     face: BoolProperty(name="Face", default=True, description="The 68 DWPose face landmarks, fitted to each head")

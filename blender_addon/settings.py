@@ -58,6 +58,7 @@ class GenerateSettings:
             "spec": dict(self.spec),
             "scene": self.scene_name,
             "control_kind": self.capture.kind,
+            "ic_lora": self.spec.get("ic_lora") or self.capture.kind,
             "frame_start": self.plan.frame_start,
             "frame_count": self.plan.frame_count,
             "fps": format_fps(self.plan.fps),
@@ -84,17 +85,32 @@ def size_of(props, scene) -> tuple[int | None, int | None]:
     return int(w), int(h)
 
 
-def backend_rules(wm=None) -> dict | None:
-    """The size rules the backend reported (`client.http.size_rules`), or None before any answer."""
-    wm = wm if wm is not None else getattr(bpy.context, "window_manager", None)
-    state = getattr(wm, "ltx_scene_job", None) if wm is not None else None
-    raw = getattr(state, "backend_rules", "") if state is not None else ""
+def parse_rules(raw: str) -> dict | None:
+    """The recorded `backend_rules` JSON as a dict, or None (no answer yet, or unreadable)."""
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        rules = json.loads(raw)
     except ValueError:
         return None
+    return rules if isinstance(rules, dict) else None
+
+
+def backend_rules(wm=None) -> dict | None:
+    """The backend's IC-LoRAs with their passes and size rules (`client.http.size_rules`), or None
+    before any answer."""
+    wm = wm if wm is not None else getattr(bpy.context, "window_manager", None)
+    state = getattr(wm, "ltx_scene_job", None) if wm is not None else None
+    return parse_rules(getattr(state, "backend_rules", "") if state is not None else "")
+
+
+def chosen_ic_lora(props, rules: dict | None = None) -> tuple[str, str]:
+    """(IC-LoRA name, the scene pass that feeds it) of the panel's choice; raises a `UserError` that
+    lists what the backend offers when it has no such IC-LoRA."""
+    from .ic_lora_choices import scene_pass_of
+
+    name = props.ic_lora
+    return name, scene_pass_of(name, rules)
 
 
 def reference_factor_for(props, kind: str, rules: dict | None) -> tuple[int, str]:
@@ -117,7 +133,8 @@ def reference_factor_for(props, kind: str, rules: dict | None) -> tuple[int, str
 def capture_settings(props, scene) -> CaptureSettings:
     """The capture part of the panel as a `CaptureSettings` (names, never bpy objects)."""
     width, height = size_of(props, scene)
-    kind = props.control_kind
+    rules = backend_rules()
+    name, kind = chosen_ic_lora(props, rules)
     mask_objects: tuple[str, ...] = ()
     mask_collection = None
     if props.mask_source == "OBJECT":
@@ -139,6 +156,12 @@ def capture_settings(props, scene) -> CaptureSettings:
         if t.object is None:
             continue
         targets.append(f"{t.object.name}:{t.bone}" if t.bone else t.object.name)
+    if kind == "mask" and not (mask_objects or mask_collection):
+        raise UserError(
+            f"mask: IC-LoRA '{name}' follows the mask pass (silhouettes): set Mask under Control to an "
+            "Object or a Collection",
+            "mask_source",
+        )
     anchors = int(props.camera_anchor_count) if props.camera_anchors else 0
     if kind == "tracks" and not targets and not anchors:
         raise UserError(
@@ -154,7 +177,7 @@ def capture_settings(props, scene) -> CaptureSettings:
         frame_count=None,
         fps=fps_of(scene.render.fps, scene.render.fps_base),
         snap=bool(props.snap),
-        reference_downscale_factor=reference_factor_for(props, kind, backend_rules())[0],
+        reference_downscale_factor=reference_factor_for(props, name, rules)[0],
         depth_engine=props.depth_engine,
         rig_preset=props.rig_preset,
         hands=bool(props.hands),
@@ -166,6 +189,7 @@ def capture_settings(props, scene) -> CaptureSettings:
         anchor_spacing=float(props.anchor_spacing),
         anchor_reseed=bool(props.anchor_reseed),
         rgb_engine=props.rgb_engine,
+        render_engine=props.render_engine,
         mask_objects=mask_objects,
         mask_collection=mask_collection,
         first_frame=props.first_frame_source == "RENDER",
@@ -238,6 +262,7 @@ def snapshot(context, seed: int | None = None) -> GenerateSettings:
         frames=plan.frame_count,
         fps=format_fps(plan.fps),
         control_kind=capture.kind,
+        ic_lora=props.ic_lora,
         attention_strength=1.0,  # the keyframed strength travels per frame in the package
         conditioning_strength=float(props.conditioning_strength),
         ic_lora_strength=float(props.ic_lora_strength),

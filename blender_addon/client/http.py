@@ -300,14 +300,18 @@ def _error_detail(response) -> str:
 
 
 def size_rules(models: dict) -> dict:
-    """Per control kind `{"factor": int, "multiple": int}` from a `/v1/models` answer (plain values).
+    """Per IC-LoRA name `{"factor": int, "multiple": int, "pass": str, "description": str}` from a
+    `/v1/models` answer (plain values): the bundle's IC-LoRAs, the scene pass that feeds each (servers
+    before named IC-LoRAs send none: the name is the pass) and their size rules.
 
-    The add-on snaps sizes with these instead of assuming reference factor 2."""
+    The add-on snaps sizes with these instead of assuming reference factor 2, and its panel lists them."""
     rules = {}
-    for kind, entry in (models.get("ic_loras") or {}).items():
+    for name, entry in (models.get("ic_loras") or {}).items():
         if not isinstance(entry, dict):
             continue
         factor = int(entry.get("reference_downscale_factor") or 1)
         multiple = int(entry.get("size_multiple") or size_multiple(factor))
-        rules[str(kind)] = {"factor": factor, "multiple": multiple}
+        fed_by = entry.get("pass") if isinstance(entry.get("pass"), str) and entry.get("pass") else str(name)
+        about = entry.get("description") if isinstance(entry.get("description"), str) else ""
+        rules[str(name)] = {"factor": factor, "multiple": multiple, "pass": fed_by, "description": about}
     return rules

@@ -119,9 +119,21 @@ class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
             layout.prop(props, "mask_object")
         elif props.mask_source == "COLLECTION":
             layout.prop(props, "mask_collection")
-        kind = props.control_kind
+        rules = settings_mod.backend_rules(context.window_manager)
+        name = props.ic_lora
+        try:
+            kind = settings_mod.chosen_ic_lora(props, rules)[1]
+        except UserError as exc:
+            kind = None
+            box = layout.box()
+            box.alert = True
+            _wrapped(box, str(exc), icon="ERROR")
+        if kind is not None and kind != name:
+            layout.label(text=f"Captures the {kind} pass", icon="RENDERLAYERS")
         if kind == "depth":
             layout.prop(props, "depth_engine")
+        elif kind == "render":
+            layout.prop(props, "render_engine")
         elif kind == "canny":
             layout.prop(props, "rgb_engine")
             layout.prop(props, "canny_preset")
@@ -147,14 +159,13 @@ class VIEW3D_PT_ltx_scene_control(_SubPanel, Panel):
                 col.prop(props, "anchor_spacing")
                 col.prop(props, "anchor_reseed")
         layout.prop(props, "snap")
-        rules = settings_mod.backend_rules(context.window_manager)
         if rules is None:
             layout.prop(props, "reference_factor")
             _wrapped(layout, "Reference factor: manual (no backend answered yet; press Check Backend)", icon="INFO")
-        elif kind in rules:
+        elif name in rules:
             layout.label(
-                text=f"Reference factor {rules[kind]['factor']}, sizes in multiples of "
-                f"{rules[kind]['multiple']} (from the backend)",
+                text=f"Reference factor {rules[name]['factor']}, sizes in multiples of "
+                f"{rules[name]['multiple']} (from the backend)",
                 icon="CHECKMARK",
             )
 
@@ -258,7 +269,9 @@ class SEQUENCER_PT_ltx_scene_strip(Panel):
         spec = params.get("spec", {})
         col = layout.column(align=True)
         _wrapped(col, spec.get("prompt", ""), icon="TEXT")
-        col.label(text=f"{params.get('control_kind')} control, seed {spec.get('seed')}")
+        ic = params.get("ic_lora") or params.get("control_kind")
+        where = "" if ic == params.get("control_kind") else f" on {params.get('control_kind')}"
+        col.label(text=f"IC-LoRA {ic}{where}, seed {spec.get('seed')}")
         col.label(
             text=f"{params.get('width')}x{params.get('height')}, "
             f"{params.get('frame_count')} frames at {params.get('fps')} fps"

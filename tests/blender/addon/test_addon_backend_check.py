@@ -30,7 +30,10 @@ MODELS = {
 def test_status_of_a_health_answer_with_and_without_memory():
     from blender_addon.client.backend_status import BackendStatus, status_of
 
-    rules = {"depth": {"factor": 2, "multiple": 128}, "pose": {"factor": 2, "multiple": 128}}
+    rules = {
+        "depth": {"factor": 2, "multiple": 128, "pass": "depth", "description": ""},
+        "pose": {"factor": 2, "multiple": 128, "pass": "pose", "description": ""},
+    }
     assert status_of(HEALTH, MODELS) == BackendStatus(
         True, "cuda:0, version 0.1.0, controls: depth, pose", rules, SUMMARY
     )

@@ -76,6 +76,7 @@ def test_snapshot_values(configured, installed_addon):
         "frames": 17,
         "fps": "24000/1001",
         "control_kind": "depth",
+        "ic_lora": "depth",
         "attention_strength": 1.0,
         "conditioning_strength": 0.75,
         "ic_lora_strength": pytest.approx(0.9),

@@ -35,7 +35,10 @@ def test_size_rules_from_models_answer(installed_addon):
             "pose": {"reference_downscale_factor": 2, "size_multiple": 128},
         },
     }
-    assert http.size_rules(models) == {"depth": {"factor": 1, "multiple": 64}, "pose": {"factor": 2, "multiple": 128}}
+    assert http.size_rules(models) == {  # a server before named IC-LoRAs: each name is its own pass
+        "depth": {"factor": 1, "multiple": 64, "pass": "depth", "description": ""},
+        "pose": {"factor": 2, "multiple": 128, "pass": "pose", "description": ""},
+    }
     assert http.size_rules({}) == {}
 
 
@@ -70,13 +73,15 @@ def test_unsupported_kind_refused_before_capture(scene_704, installed_addon):
     settings = installed_addon.module("settings")
     errors = installed_addon.module("shared.errors")
     state.backend_rules = json.dumps({"depth": {"factor": 1, "multiple": 64}, "pose": {"factor": 1, "multiple": 64}})
-    props.control_kind = "canny"
+    with pytest.raises(TypeError, match="canny"):  # the dropdown offers only the backend's IC-LoRAs
+        props.control_kind = "canny"
+    props.ic_lora = "canny"  # e.g. a .blend saved against another backend
+    assert props.control_kind == "canny"  # still shown (marked), not silently swapped
     with pytest.raises(errors.UserError) as info:
         settings.plan_for(props, scene)
     assert str(info.value) == (
-        "control: the backend's model bundle has no IC-LoRA for 'canny' "
-        "(it offers: depth, pose); pick one of those control kinds or "
-        "serve a bundle with that IC-LoRA"
+        "IC-LoRA 'canny': the backend's model bundle has no IC-LoRA of that name "
+        "(it offers: depth (depth), pose (pose)); pick one of those or serve a bundle that has it"
     )
     assert info.value.field == "control_kind"
 
