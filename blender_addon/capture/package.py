@@ -5,9 +5,11 @@
 
 One pass of `frame_set` over the range records the cheap per-frame data (camera, pose, tracks,
 camera anchors, attention strength; camera anchors first run one pass of their own to find the
-static objects); depth, masks and the RGB render are rendered in a temporary scene that links the
-user's objects (`render_scene.py`), so the user's scene, its render settings and its compositor are
-never touched. The current frame is restored at the end.
+static objects); depth, normals, masks and the quick RGB renders are rendered in a temporary scene
+that links the user's objects (`render_scene.py`), so the user's scene, its render settings and its
+compositor are never touched; the `render` pass in the scene's own look renders the user's scene
+itself with only size, output and frame range set and restored (`render_scene.scene_as_is`). The
+current frame is restored at the end.
 """
 
 from __future__ import annotations
