@@ -1,7 +1,7 @@
 """Training pairs from a .blend with the bpy module (no Blender UI):
 
     python -m tools.export_training SCENE.blend --control KIND --out DIR [--caption TEXT --scene NAME
-        --shots range|markers --width W --height H --reference-factor F --engine E --samples N
+        --shots range|markers --width W --height H --reference-factor F --render-engine E --samples N
         --track T ... --mask OBJ ... --mask-collection NAME ...]
 
 Runs the add-on's exporter (blender_addon/training/export.py): per shot the target render (mp4), the
@@ -85,7 +85,7 @@ def export(args) -> dict:
         width=args.width,
         height=args.height,
         reference_factor=args.reference_factor,
-        engine=args.engine,
+        engine=args.render_engine,
         samples=args.samples,
         source=os.path.abspath(args.scene_file),
     )

@@ -34,11 +34,18 @@ def add_export_training_arguments(parser: argparse.ArgumentParser, several_files
         help="the reference downscale factor you will train with (sizes snap to 64 x it)",
     )
     parser.add_argument(
-        "--engine",
-        choices=("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH"),
-        help="render the target with this engine (default: the scene's own)",
+        "--render-engine",
+        default="SCENE",
+        choices=("SCENE", "BLENDER_WORKBENCH", "CYCLES"),
+        help="the target: the scene's own engine and look (default), Workbench or Cycles",
     )
-    parser.add_argument("--samples", type=int, help="render samples of the target (default: the scene's)")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=16,
+        help="Cycles samples where the target renders outside the scene's own settings (--render-engine CYCLES, or "
+        "the fallback when the scene's engine cannot render here)",
+    )
     parser.add_argument("--track", action="append", default=[], metavar="TARGET", help="tracks: object or 'Arm:Bone'")
     parser.add_argument(
         "--camera-anchors", type=int, default=0, metavar="N", help="tracks: up to N anchor tracks on static geometry"
@@ -61,8 +68,9 @@ def child_arguments(args, scene_file: str) -> list[str]:
     out = [scene_file, "--control", args.control, "--out", args.out, "--shots", args.shots]
     out += ["--reference-factor", str(args.reference_factor), "--rig-preset", args.rig_preset]
     out += ["--depth-engine", args.depth_engine, "--rgb-engine", args.rgb_engine, "--canny", args.canny]
+    out += ["--render-engine", args.render_engine, "--samples", str(args.samples)]
     out += ["--camera-anchors", str(args.camera_anchors), "--anchor-spacing", str(args.anchor_spacing)]
-    for flag in ("caption", "scene", "width", "height", "engine", "samples", "mask_collection"):
+    for flag in ("caption", "scene", "width", "height", "mask_collection"):
         value = getattr(args, flag)
         if value is not None:
             out += [f"--{flag.replace('_', '-')}", str(value)]

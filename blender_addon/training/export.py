@@ -2,13 +2,13 @@
 
 Per shot (the scene's frame range, or each pair of timeline markers), at one size snapped to the
 trainer's buckets and a frame count cut to 8k+1:
-1. the target: the scene rendered with its own engine and look (`target_render.py`) -> H.264 mp4;
+1. the target: the scene rendered in its own look by capture's renderer (`target_render.py`) -> H.264 mp4;
 2. the control: the same capture as Generate (`capture_package`, depth at the full size) made into
    the frames the engine feeds the IC-LoRA (`reference_frames`), at the target's size -> lossless mov;
 3. with a mask set: the object mask as a white-on-black lossless mov (`video_mask`);
 then the shot's row is merged into out_dir/dataset.jsonl (a re-exported shot replaces its row),
 shot by shot, so an export stopped half-way keeps the shots it finished.
-The user's scene is left as it was: the target renders from a copy, capture restores the frame.
+The user's scene is left as it was: the renderer and capture restore what they set and the frame.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..capture.settings import fps_of
 from ..shared import training_dataset as td
 from ..shared.png import write_png_frames
 from .settings import SHOT_SOURCES, TrainingSettings
-from .target_render import render_target_frames, resolve_engine
+from .target_render import engine_used, render_target
 from .video_out import write_video
 
 
@@ -89,7 +89,7 @@ def export_training(scene, settings: TrainingSettings, progress=None, note=print
     td.check_export_allowed(record, kind, {td.shot_files(i).video: source or None for i in ids})
     masked = bool(settings.capture.mask_objects or settings.capture.mask_collection)
     td.check_mask_columns(td.read_rows(os.path.join(out, td.DATASET_NAME)), masked)
-    engine = resolve_engine(scene, settings.engine, settings.samples, note)
+    engine = engine_used(scene, settings.engine, settings.samples, note)
     fps = fps_of(scene.render.fps, scene.render.fps_base)
     rate = (int(scene.render.fps), float(scene.render.fps_base))  # the writer takes Blender's exact pair
     videos, shapes, summary = [], [], {"replaced": 0, "added": 0}
@@ -105,9 +105,7 @@ def export_training(scene, settings: TrainingSettings, progress=None, note=print
             files = td.shot_files(sid)
             frames = range(shot.frame_start, shot.frame_end + 1)
             shot_dir = os.path.join(work, sid)
-            targets = render_target_frames(
-                scene, frames, width, height, engine, settings.samples, os.path.join(shot_dir, "target"), sub(0, 0.6)
-            )
+            target = render_target(scene, frames, width, height, settings.engine, settings.samples, sub(0, 0.6))
             capture = replace(
                 settings.capture,
                 width=width,
@@ -122,7 +120,8 @@ def export_training(scene, settings: TrainingSettings, progress=None, note=print
             pkg = capture_package(scene, capture, sub(0.6, 0.85))
             control = reference_frames(pkg, width, height)
             report(base + share * 0.85, f"{shot.name}: writing videos")
-            write_video(targets, os.path.join(out, files.video), width, height, *rate, False)
+            target_files = write_png_frames(os.path.join(shot_dir, "target"), target)
+            write_video(target_files, os.path.join(out, files.video), width, height, *rate, False)
             ref_files = write_png_frames(os.path.join(shot_dir, "control"), control)
             write_video(ref_files, os.path.join(out, files.reference_video), width, height, *rate, True)
             if masked:

@@ -14,8 +14,8 @@ SHOT_SOURCES = ("range", "markers")
 class TrainingSettings:
     """`capture` is the control's capture settings (kind, tracks, mask, pose options, ...); its size
     and frame range are set per shot. width / height None: the scene's render size; both are snapped
-    to the trainer's bucket multiples. engine None: the scene's own render engine; samples None: its
-    own sample count."""
+    to the trainer's bucket multiples. engine "SCENE": the scene's own engine and look (see
+    target_render.py)."""
 
     out_dir: str
     capture: CaptureSettings = field(default_factory=CaptureSettings)
@@ -24,6 +24,6 @@ class TrainingSettings:
     width: int | None = None
     height: int | None = None
     reference_factor: int = 1
-    engine: str | None = None
-    samples: int | None = None
+    engine: str = "SCENE"  # capture.rgb.RENDER_ENGINES: the scene's own look, or Workbench / Cycles
+    samples: int = 16  # Cycles samples where the target renders in capture's temporary scene
     source: str = ""  # the .blend's path (names the shot files); "" for an unsaved file
