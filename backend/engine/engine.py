@@ -263,6 +263,7 @@ class Engine:
                 float(plan.fps),
                 plan.reference_downscale_factor,
                 masked=control.mask is not None or plan.attention_strength < 1.0,
+                keyframes=sum(1 for k in plan.keyframes if k["frame"] != 0),  # frame 0 replaces, adds none
             )
         )
         return plan

@@ -51,6 +51,7 @@ class JobShape:
     fps: float = 24.0
     reference_downscale_factor: int = 2
     masked: bool = True  # attention strength < 1 or a mask: the T x T weights exist
+    keyframes: int = 0  # keyframe images after frame 0: one latent frame of tokens each, in both stages
 
     def latent_frames(self) -> int:
         return (self.frames - 1) // LATENT_FRAMES + 1
@@ -62,11 +63,14 @@ class JobShape:
     def stage1_tokens(self) -> int:
         w, h = self.width // 2, self.height // 2
         f = self.reference_downscale_factor
-        return self.video_tokens(w, h) + self.video_tokens(w // f, h // f)
+        return self.video_tokens(w, h) + self.video_tokens(w // f, h // f) + self._keyframe_tokens(w, h)
+
+    def _keyframe_tokens(self, width: int, height: int) -> int:
+        return self.keyframes * (width // LATENT_PIXELS) * (height // LATENT_PIXELS)
 
     @property
     def stage2_tokens(self) -> int:
-        return self.video_tokens(self.width, self.height)
+        return self.video_tokens(self.width, self.height) + self._keyframe_tokens(self.width, self.height)
 
     @property
     def audio_tokens(self) -> int:

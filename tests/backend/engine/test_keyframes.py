@@ -228,3 +228,12 @@ def test_valid_frames_are_where_official_keyframe_tokens_meet_a_latent_frame(fra
         if appended <= grid:
             meets.append(k)
     assert [0] + meets == valid_keyframe_frames(frames)
+
+
+def test_the_memory_plan_counts_keyframe_tokens():
+    """Each keyframe after frame 0 adds one latent frame of tokens to both stages (frame 0 replaces)."""
+    from backend.memory.activations import JobShape
+
+    plain, keyed = JobShape(768, 512, 121), JobShape(768, 512, 121, keyframes=2)
+    assert keyed.stage1_tokens - plain.stage1_tokens == 2 * (384 // 32) * (256 // 32)
+    assert keyed.stage2_tokens - plain.stage2_tokens == 2 * (768 // 32) * (512 // 32)
