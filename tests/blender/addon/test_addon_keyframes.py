@@ -160,3 +160,24 @@ def test_the_look_is_rendered_with_the_scenes_engine_and_its_settings_restored(s
     }
     assert after == before
     assert scene.frame_current == 105
+
+
+def test_regenerate_sends_the_same_keyframe_images(scene17, installed_addon, tmp_path):
+    import bpy
+
+    scene17.timeline_markers.new("Look", frame=110)
+    scene17.ltx_scene.keyframe_source = "MARKERS"
+    settings = _settings(installed_addon)
+    params = settings.parameters()
+    control, image = tmp_path / "control.npz", tmp_path / "keyframe_0110.png"
+    control.write_bytes(b"stored package")
+    image.write_bytes(b"the rendered look")
+    params["control"] = str(control)
+    params["keyframes"][0]["image"] = str(image)  # what the job recorded for the strip
+    regenerate = installed_addon.module("operators.regenerate")
+    again = regenerate.settings_from(bpy.context, params, seed=7)
+    assert again.spec["keyframes"] == settings.spec["keyframes"] == [{"frame": 9, "strength": 1.0}]
+    assert [(k.scene_frame, k.job_frame, k.image_path) for k in again.keyframes] == [(110, 9, str(image))]
+    image.unlink()
+    with pytest.raises(Exception, match="keyframe image .* is gone"):
+        regenerate.settings_from(bpy.context, params, seed=8)
