@@ -96,6 +96,8 @@ def test_bad_keyframe_uploads_are_refused_at_submit(api, spec, parts, loc, words
 
 
 def test_keyframe_at_frame_0_and_a_first_frame_image_are_refused(api):
-    r = _post(api, {**SPEC, "keyframes": [{"frame": 0, "strength": 1.0}]}, {"keyframe_0": _png(5), "image": png_bytes()})
+    r = _post(
+        api, {**SPEC, "keyframes": [{"frame": 0, "strength": 1.0}]}, {"keyframe_0": _png(5), "image": png_bytes()}
+    )
     loc, message = _refusal(r)
     assert loc[:2] == ["body", "spec"] and "frame 0 has a keyframe image and a first-frame image" in message
