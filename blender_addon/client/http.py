@@ -306,12 +306,12 @@ def size_rules(models: dict) -> dict:
 
     The add-on snaps sizes with these instead of assuming reference factor 2, and its panel lists them."""
     rules = {}
-    for name, entry in (models.get("ic_loras") or {}).items():
-        if not isinstance(entry, dict):
+    for name, described in (models.get("ic_loras") or {}).items():  # what /v1/models says of each
+        if not isinstance(described, dict):
             continue
-        factor = int(entry.get("reference_downscale_factor") or 1)
-        multiple = int(entry.get("size_multiple") or size_multiple(factor))
-        fed_by = entry.get("pass") if isinstance(entry.get("pass"), str) and entry.get("pass") else str(name)
-        about = entry.get("description") if isinstance(entry.get("description"), str) else ""
+        factor = int(described.get("reference_downscale_factor") or 1)
+        multiple = int(described.get("size_multiple") or size_multiple(factor))
+        fed_by = described.get("pass") if isinstance(described.get("pass"), str) and described.get("pass") else name
+        about = described.get("description") if isinstance(described.get("description"), str) else ""
         rules[str(name)] = {"factor": factor, "multiple": multiple, "pass": fed_by, "description": about}
     return rules

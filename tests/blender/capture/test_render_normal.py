@@ -161,3 +161,47 @@ def test_mask_pass_is_the_control_not_an_attention_mask(empty_scene):
 
     with pytest.raises(UserError, match="mask pass is the silhouettes"):
         capture_package(scene, CaptureSettings(kind="mask"))
+
+
+def test_headless_render_controls_normal_frames(empty_scene, tmp_path):
+    """`python -m tools.headless render-controls --control normal`: the package and PNG frames at the
+    generation size, the plane facing the camera in (128, 128, 255)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from blender_addon.shared.package import ControlPackage
+    from blender_addon.shared.png import read_png
+
+    build_plane_scene(DIST, W, H, frames=9)
+    blend = tmp_path / "plane.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    repo = Path(__file__).resolve().parents[3]
+    env = dict(os.environ, PYTHONPATH=str(repo), LTX_SCENE_RENDER_PROBE="off")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.headless",
+            "render-controls",
+            str(blend),
+            "--control",
+            "normal",
+            "--out",
+            str(out),
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pkg = ControlPackage.load(out / "control.npz")
+    assert pkg.kind == "normal" and pkg.normal.shape[0] == 9
+    frame = read_png(out / "frames" / "frame_00004.png")
+    assert frame.shape == (H, W, 3)
+    inside, outside = _plane_pixels(W, H, margin=3)
+    assert (frame[inside] == [128, 128, 255]).all() and (frame[outside] == 0).all()
