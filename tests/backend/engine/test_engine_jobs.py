@@ -92,6 +92,7 @@ def test_job_from_package(engine23, tmp_path):
     assert side["control"] == {
         "source": "package",
         "kind": "canny",
+        "ic_lora": "canny",
         "reference_width": 32,
         "reference_height": 32,
         "reference_downscale_factor": 2,
