@@ -205,3 +205,35 @@ def test_panel_generate_with_the_studio_ic_lora(studio_server, addon, tmp_path, 
     _check_sidecar(json.loads(Path(params["sidecar"]).read_text()))
     control = ControlPackage.load(params["control"])
     assert control.kind == "render" and control.rgb.shape == (FRAMES, SIZE, SIZE, 3)
+
+
+def test_server_lists_the_passes_and_refuses_what_the_bundle_lacks(studio_server):
+    """/v1/models names each IC-LoRA's pass; a spec asking for an IC-LoRA the bundle lacks, or one the
+    package cannot feed, is refused at submit (422) with what the bundle offers."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    url, token = studio_server
+    headers = {"Authorization": f"Bearer {token}"}
+    models = requests.get(f"{url}/v1/models", headers=headers, timeout=10).json()
+    assert models["ic_loras"]["blockout"]["pass"] == "render" and models["ic_loras"]["depth"]["pass"] == "depth"
+    assert models["control_kinds"][-1] == "blockout"
+
+    def submit(spec, pkg):
+        files = {"control": ("control.npz", pkg.to_bytes(), "application/octet-stream")}
+        return requests.post(
+            f"{url}/v1/jobs", headers=headers, data={"spec": json.dumps(spec)}, files=files, timeout=60
+        )
+
+    base = dict(width=SIZE, height=SIZE, fps=Fraction(24), frame_count=FRAMES)
+    render = ControlPackage(kind="render", rgb=np.zeros((FRAMES, SIZE, SIZE, 3), np.uint8), **base)
+    depth = ControlPackage(kind="depth", depth=np.full((FRAMES, 32, 32), 2.0, np.float32), **base)
+    r = submit({"prompt": "x", "ic_lora": "nope"}, render)
+    assert r.status_code == 422
+    assert "no IC-LoRA named 'nope'; it has: depth (depth), pose (pose), tracks (tracks), canny (canny), " in r.text
+    assert "blockout (render)" in r.text
+    r = submit({"prompt": "x", "ic_lora": "blockout"}, depth)
+    assert r.status_code == 422 and "follows the 'render' pass, but this is a 'depth' package" in r.text
+    r = submit({"prompt": "x", "ic_lora": "blockout", "control_kind": "depth"}, render)
+    assert r.status_code == 422 and "IC-LoRA 'blockout' follows the 'render' pass" in r.text
