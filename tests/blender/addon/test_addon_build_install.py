@@ -79,6 +79,7 @@ def test_zip_contents(addon_zip):
         "preferences.py",
         "properties.py",
         "settings.py",
+        "ic_lora_choices.py",
         "vse.py",
     }
 
