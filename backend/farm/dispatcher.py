@@ -38,6 +38,7 @@ log = logging.getLogger("ltx_scene.farm")
 
 ENGINE_LOADING, ENGINE_READY = "loading", "ready"
 RESULT_KEYS = ("video", "sidecar", "control")
+CANCELLING = "cancelling"
 PROGRESS_KEYS = ("stage", "step", "total", "eta_s", "message")
 
 
@@ -69,7 +70,10 @@ class Dispatcher:
         self.engine_ready = threading.Event()
         self.engine_ready.set()
         self._lock = threading.RLock()
-        self._cancel: set[str] = set()
+        # running jobs to stop; after a restart, the ones job.json says were being cancelled
+        self._cancel: set[str] = {
+            r.id for r in store.list() if r.status == RUNNING and (r.message or "").startswith(CANCELLING)
+        }
         self.current_job = None  # one machine's "the job this thread runs": none here
 
     # ------------------------------------------------------------- the single machine's interface
@@ -106,8 +110,8 @@ class Dispatcher:
                 return True
             if record.status == RUNNING:
                 self._cancel.add(job_id)
-                try:
-                    self.store.update(job_id, message="cancelling: stops at the next step")
+                try:  # `error` (not a progress field) makes the store write job.json now: a restart keeps the cancel
+                    self.store.update(job_id, message=CANCELLING + ": stops at the next step", error=None)
                 except OSError:
                     pass
                 return True

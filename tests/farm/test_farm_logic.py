@@ -209,3 +209,12 @@ def test_a_running_job_survives_a_front_door_restart(tmp_path, dispatch):
     assert reopened.get(job).status == "running" and reopened.get(job).worker == "w1" and queued == []
     single, _ = JobStore.open(store.root.parent)  # one machine: a running job died with its server
     assert single.get(job).status == "interrupted"
+
+
+def test_a_cancel_asked_before_a_front_door_restart_still_reaches_the_worker(dispatch):
+    dispatcher, store, _, job = dispatch
+    dispatcher.claim(job, "w1", HASH)
+    dispatcher.cancel(job)
+    reopened, _ = JobStore.open(store.root.parent, interrupt_running=False)
+    after = Dispatcher(reopened, publish=lambda _: None, model_hash=HASH, max_package_bytes=1, max_attempts=2)
+    assert after.progress(job, "w1", 1, {"stage": "stage1", "step": 2, "progress": 0.2}) is True
