@@ -83,6 +83,7 @@ def main() -> int:
         bundle = make_tiny_model(tmp / "tiny", architecture="ltx-2.3", seed=0)
     package = depth_package_bytes()
     redis = RedisServer(tmp / "redis").start()
+    (tmp / "single").mkdir()
     single = ServerProcess(bundle, tmp / "single" / "data")
     front = FrontDoor(bundle, tmp / "farm" / "data", redis.url)
     hold = tmp / "never"  # the workers' test gate stays open
