@@ -187,8 +187,9 @@ def test_check_backend_reports_device_and_controls(server, addon, tmp_path):
     assert health["memory"]["summary"] and state.backend_memory == health["memory"]["summary"]
     # the size rule comes from /v1/models: the tiny bundle's IC-LoRAs have factor 2 -> multiple 128
     rules = json.loads(state.backend_rules)
-    assert rules["tracks"] == {"factor": 2, "multiple": 128}
-    assert all(rule == {"factor": 2, "multiple": 128} for rule in rules.values())
+    assert rules["tracks"] == {"factor": 2, "multiple": 128, "pass": "tracks", "description": ""}
+    assert all((rule["factor"], rule["multiple"]) == (2, 128) for rule in rules.values())
+    assert list(rules) == ["depth", "pose", "tracks", "canny"]  # the bundle's IC-LoRAs, in its order
     assert addon.module("settings").backend_rules() == rules
 
 

@@ -99,6 +99,7 @@ def test_job_from_package(engine23, tmp_path):
         "conditioning_strength": 1.0,
         "first_frame_image": True,
         "canny": {"preset": "union-2.3", "low": 92, "high": 200, "short_side": 512},
+        "keyframes": [],
     }
     assert side["attention"]["mask"] is True
     assert side["loras"]["stage1"][0]["name"] == "ic-lora:canny" and side["loras"]["stage2"] == []
