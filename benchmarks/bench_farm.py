@@ -11,14 +11,16 @@ the comparison. In one run, side by side:
 - throughput: `--jobs` jobs submitted at once, time until the last one succeeded, with one worker,
   then with a second one started on the same bundle.
 
-On a CPU the two workers share the machine's cores, so the ratio says what the farm's overhead and
-scheduling cost, not what a second GPU gives (there each worker has its own card). Previews (stage
-1 only) by default keep a tiny job short on a CPU without AVX-512; `--full` runs both stages.
+On a CPU the workers would share the same cores (torch takes them all in each process), so each
+worker gets its own share, `--threads-per-worker` (default: half the cores), in both runs: the
+second worker adds compute as a second GPU would. Previews (stage 1 only) by default keep a tiny
+job short on a CPU without AVX-512; `--full` runs both stages.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -38,11 +40,14 @@ def spec(i: int, full: bool) -> dict:
 
 
 def first_progress_s(client: Client, package: bytes, i: int, full: bool) -> float:
+    """Submit -> the first event that shows progress: a `progress` event, or the stream's opening
+    status when the job was already in a stage by then (its first progress came before the stream
+    opened: then the client learns of it with that status)."""
     t0 = time.perf_counter()
     job = client.submit(spec(i, full), package, "scene.npz")
     first = None
     for event, data, at in client.events(job):
-        if event == "progress" and first is None:
+        if first is None and data["stage"] is not None:
             first = at - t0
         if data["status"] in ("succeeded", "failed", "cancelled", "interrupted"):
             assert data["status"] == "succeeded", data
@@ -73,6 +78,12 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=6, help="jobs per throughput batch (default 6)")
     parser.add_argument("--probes", type=int, default=5, help="sequential jobs per latency sample (default 5)")
     parser.add_argument("--full", action="store_true", help="both stages instead of previews")
+    parser.add_argument(
+        "--threads-per-worker",
+        type=int,
+        default=max(1, (os.cpu_count() or 2) // 2),
+        help="torch threads of each worker (default: half the cores, so two workers have a share each)",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="ltx-scene-bench-farm-"))
@@ -92,7 +103,9 @@ def main() -> int:
         print("starting the single-machine server, the front door and one worker ...", file=sys.stderr)
         single.start()
         front.start()
-        workers.append(Worker("w1", bundle, redis.url, front.worker_token_file, hold, tmp).start())
+        threads = str(args.threads_per_worker)
+        share = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        workers.append(Worker("w1", bundle, redis.url, front.worker_token_file, hold, tmp, share).start())
         front.wait_workers({"w1"})
         one, farm = single.client(), front.client()
         first_progress_s(one, package, 0, args.full)  # warm-up: prompt cache, first-job costs
@@ -104,7 +117,7 @@ def main() -> int:
         single.stop()  # the throughput runs get the machine to themselves
 
         t_one = batch_s(farm, package, args.jobs, args.full, 200)
-        workers.append(Worker("w2", bundle, redis.url, front.worker_token_file, hold, tmp).start())
+        workers.append(Worker("w2", bundle, redis.url, front.worker_token_file, hold, tmp, share).start())
         front.wait_workers({"w1", "w2"})
         first_progress_s(farm, package, 1, args.full)  # lands on either worker; w2 warms on the batch
         t_two = batch_s(farm, package, args.jobs, args.full, 300)
@@ -116,7 +129,10 @@ def main() -> int:
         redis.stop()
 
     kind = "full" if args.full else "preview"
-    print(f"\nstudio farm on this machine: tiny bundle, {FRAMES}x128x128 {kind} jobs, CPU\n")
+    print(
+        f"\nstudio farm on this machine: tiny bundle, {FRAMES}x128x128 {kind} jobs, CPU, "
+        f"{args.threads_per_worker} torch thread(s) per worker\n"
+    )
     print("| submit -> first progress event | median | min | max |")
     print("| --- | --- | --- | --- |")
     for name, xs in (("single machine (`serve`)", single_lat), ("farm (front door + 1 worker)", farm_lat)):

@@ -169,8 +169,12 @@ class FrontDoor:
 class Worker:
     """`ltx-scene worker` (gated by `hold`) on the CPU, with a short heartbeat."""
 
-    def __init__(self, name: str, bundle: Path, broker: str, token_file: Path, hold: Path, log_dir: Path):
+    def __init__(
+        self, name: str, bundle: Path, broker: str, token_file: Path, hold: Path, log_dir: Path, env: dict | None = None
+    ):
+        """env: extra environment (the benchmark gives each worker its share of the CPU's threads)."""
         self.name, self.bundle, self.broker, self.token_file, self.hold = name, bundle, broker, token_file, hold
+        self.env = env or {}
         self.log_path = Path(log_dir) / f"worker-{name}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -180,7 +184,11 @@ class Worker:
                "--device", "cpu", "--name", self.name, "--heartbeat-s", str(HEARTBEAT_S)]  # fmt: skip
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=REPO
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
+                cwd=REPO,
             )
         return self
 
