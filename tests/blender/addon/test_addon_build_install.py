@@ -70,7 +70,14 @@ def test_zip_contents(addon_zip):
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # exactly the add-on's own files and the shared/ copy: nothing of tools/, tests or the backend
     assert names == {"blender_manifest.toml"} | _source_files(REPO_ROOT / "blender_addon")
-    assert {n.split("/")[0] for n in names if "/" in n} == {"capture", "client", "operators", "ui", "shared", "training"}
+    assert {n.split("/")[0] for n in names if "/" in n} == {
+        "capture",
+        "client",
+        "operators",
+        "ui",
+        "shared",
+        "training",
+    }
     assert {n for n in names if "/" not in n} == {
         "blender_manifest.toml",
         "README.md",
