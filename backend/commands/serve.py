@@ -11,11 +11,10 @@ here; no model is built, the bundle is read only to check submits and name its w
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
-from backend.commands._memory_args import add_memory_arguments, memory_options
+from backend.commands._engine_args import add_engine_arguments, configure_logging, engine_from_args
 from backend.server import settings as defaults
 
 NAME = "serve"
@@ -43,13 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help=f"jobs, results and the token (default {defaults.default_data_dir()})",
-    )
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument(
-        "--quantization",
-        choices=("none", "fp8-cast"),
-        default=None,
-        help="override the bundle's quantization (fp8-cast halves transformer memory)",
     )
     parser.add_argument(
         "--max-upload-mb",
@@ -82,14 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="another Host header name to accept (a LAN name of this machine); repeatable",
     )
-    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    parser.add_argument(
-        "--default-malloc",
-        action="store_true",
-        help="keep glibc's default malloc behaviour on a CPU device (by default a CPU server "
-        "keeps freed memory for the next job: steadier job times, higher resting RSS)",
-    )
-    add_memory_arguments(parser)
+    add_engine_arguments(parser)
     add_farm_arguments(parser)
 
 
@@ -147,14 +132,9 @@ def default_worker_url(host: str, port: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from backend.bundle import Bundle
-    from backend.engine import Engine
     from backend.server.app import create_app
-    from backend.server.http_protocol import uvicorn_options
     from shared.data_dir import TOKEN_FILE
-    from backend.server.settings import ServerSettings
     from shared.errors import UserError
 
     for name, value, low in (
@@ -168,32 +148,16 @@ def run(args: argparse.Namespace) -> int:
     if args.keep_days < 0:
         raise UserError("--keep-days: must be 0 (keep) or a positive number of days", "--keep-days")
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args)
     bundle = Bundle.load(args.model)
     if args.broker:
         return run_front_door(args, bundle)
-    engine = Engine(
-        bundle,
-        device=args.device,
-        quantization=args.quantization,
-        memory=memory_options(args),
-        tune_host_malloc=not args.default_malloc,
-    )
+    engine = engine_from_args(args, bundle)
     print(engine.memory_plan.table(), file=sys.stderr, flush=True)
-    settings = ServerSettings(
-        data_dir=args.data_dir or defaults.default_data_dir(),
-        host=args.host,
-        port=args.port,
-        max_upload_bytes=args.max_upload_mb * 1024 * 1024,
-        max_queued=args.max_queued,
-        keep_days=args.keep_days,
-        keep_jobs=args.keep_jobs,
-        allowed_hosts=tuple(args.allow_host),
-    )
+    settings = server_settings(args)
     app = create_app(settings, engine)
-    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     print(
-        f"ltx-scene serve: http://{host_for_url}:{args.port}/v1  (model {bundle.name}"
+        f"ltx-scene serve: {_url(args)}/v1  (model {bundle.name}"
         f"{', TINY TEST MODEL: its output is noise' if bundle.tiny else ''}; device {engine.device})\n"
         f"  token: {settings.data_dir.resolve() / TOKEN_FILE}   data: {settings.data_dir.resolve()}"
         "   API docs: /docs",
@@ -206,53 +170,29 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=5,
-        server_header=False,
-        proxy_headers=False,
-        **uvicorn_options(settings),
-    )
-    return 0
+    return serve_app(app, args, settings)
 
 
 def run_front_door(args: argparse.Namespace, bundle) -> int:
     """`serve --broker`: the farm's front door (backend/farm/front_door.py)."""
     from urllib.parse import urlsplit
 
-    import uvicorn
-
     from backend.farm.bundle_identity import bundle_hash
     from backend.farm.front_door import WORKER_TOKEN_FILE, FrontDoor
     from backend.farm.planner import FarmPlanner
     from backend.server.app import create_app
-    from backend.server.http_protocol import uvicorn_options
-    from backend.server.settings import ServerSettings
     from shared.data_dir import TOKEN_FILE
 
     farm = farm_settings(args)
     model_hash = bundle_hash(bundle, args.quantization)
     worker_url = args.worker_url or default_worker_url(args.host, args.port)
     worker_host = urlsplit(worker_url).hostname or ""
-    settings = ServerSettings(
-        data_dir=args.data_dir or defaults.default_data_dir(),
-        host=args.host,
-        port=args.port,
-        max_upload_bytes=args.max_upload_mb * 1024 * 1024,
-        max_queued=args.max_queued,
-        keep_days=args.keep_days,
-        keep_jobs=args.keep_jobs,
-        allowed_hosts=tuple(args.allow_host) + ((worker_host,) if worker_host else ()),
-    )
+    settings = server_settings(args, extra_hosts=(worker_host,) if worker_host else ())
     front_door = FrontDoor(farm, bundle, model_hash, worker_url)
     app = create_app(settings, FarmPlanner(bundle, model_hash), farm=front_door)
-    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     data = settings.data_dir.resolve()
     print(
-        f"ltx-scene serve (studio farm front door): http://{host_for_url}:{args.port}/v1  (model {bundle.name} "
+        f"ltx-scene serve (studio farm front door): {_url(args)}/v1  (model {bundle.name} "
         f"{model_hash[:16]}{', TINY TEST MODEL: its output is noise' if bundle.tiny else ''})\n"
         f"  broker: {farm.broker_url}   workers reach this server at {worker_url}\n"
         f"  token: {data / TOKEN_FILE}   worker token (copy it to each GPU box): {data / WORKER_TOKEN_FILE}\n"
@@ -261,6 +201,31 @@ def run_front_door(args: argparse.Namespace, bundle) -> int:
         file=sys.stderr,
         flush=True,
     )
+    return serve_app(app, args, settings)
+
+
+def server_settings(args: argparse.Namespace, extra_hosts: tuple[str, ...] = ()):
+    """The ServerSettings the options ask for; `extra_hosts` are accepted in the Host header too."""
+    from backend.server.settings import ServerSettings
+
+    return ServerSettings(
+        data_dir=args.data_dir or defaults.default_data_dir(),
+        host=args.host,
+        port=args.port,
+        max_upload_bytes=args.max_upload_mb * 1024 * 1024,
+        max_queued=args.max_queued,
+        keep_days=args.keep_days,
+        keep_jobs=args.keep_jobs,
+        allowed_hosts=tuple(args.allow_host) + tuple(extra_hosts),
+    )
+
+
+def serve_app(app, args: argparse.Namespace, settings) -> int:
+    """Run `app` under uvicorn until stopped (the same options for the single machine and the front door)."""
+    import uvicorn
+
+    from backend.server.http_protocol import uvicorn_options
+
     uvicorn.run(
         app,
         host=args.host,
@@ -272,3 +237,7 @@ def run_front_door(args: argparse.Namespace, bundle) -> int:
         **uvicorn_options(settings),
     )
     return 0
+
+
+def _url(args: argparse.Namespace) -> str:
+    return f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}"

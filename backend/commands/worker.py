@@ -8,11 +8,10 @@ bundle, one at a time, reporting progress and results to the front door over HTT
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 from pathlib import Path
 
-from backend.commands._memory_args import add_memory_arguments, memory_options
+from backend.commands._engine_args import add_engine_arguments, configure_logging, engine_from_args
 
 NAME = "worker"
 HELP = "run a studio farm's GPU worker: the engine resident, jobs from the broker (serve --broker)"
@@ -33,10 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "in this machine's default data dir)",
     )
     parser.add_argument("--name", default=None, help="this worker's name (default HOST-gpuN-PID)")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument(
-        "--quantization", choices=("none", "fp8-cast"), default=None, help="override the bundle's quantization"
-    )
     parser.add_argument(
         "--heartbeat-s",
         type=float,
@@ -55,16 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=farm.CALLBACK_RETRY_S,
         help=f"how long to wait for a front door that does not answer (default {farm.CALLBACK_RETRY_S:g})",
     )
-    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    parser.add_argument(
-        "--default-malloc", action="store_true", help="keep glibc's default malloc behaviour on a CPU device"
-    )
-    add_memory_arguments(parser)
+    add_engine_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from backend.bundle import Bundle
-    from backend.engine import Engine
     from backend.farm.bundle_identity import bundle_hash
     from backend.farm.front_door import WORKER_TOKEN_FILE
     from backend.farm.settings import FarmSettings
@@ -73,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from shared.errors import UserError
     from shared.package import DEFAULT_MAX_BYTES
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args)
     settings = FarmSettings(
         broker_url=args.broker,
         heartbeat_s=args.heartbeat_s,
@@ -95,13 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--token-file: {token_file} holds no worker token; copy the front door's again", "token_file")
     bundle = Bundle.load(args.model)
     model_hash = bundle_hash(bundle, args.quantization)
-    engine = Engine(
-        bundle,
-        device=args.device,
-        quantization=args.quantization,
-        memory=memory_options(args),
-        tune_host_malloc=not args.default_malloc,
-    )
+    engine = engine_from_args(args, bundle)
     name = args.name or default_worker_name()
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", name):
         raise UserError(f"--name: {name!r}: use letters, digits, '.', '_' and '-' (at most 64)", "name")
