@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -120,3 +121,66 @@ def run_child(
         err_thread.join(timeout=5)
     errors = [m[1] for m in map(msg.parse, err_lines) if m and m[0] == msg.ERROR]
     return ChildRun(proc.returncode, result, errors, list(tail), err_lines)
+
+
+def run_capture_child(cmd: list[str], *, command: str, desc: str, quiet: bool, postfix_chars: int = 0) -> dict:
+    """A CLI command's capture child (`render-controls`, `export-training`): its progress as a tqdm bar on
+    stderr (unless `quiet`, or tqdm is missing), its notes as `note:` lines, and its LTX_RESULT. A user error
+    of the child, or a crash (explained by describe_failure), is raised as a UserError naming `command`.
+    postfix_chars: how much of the progress message the bar shows (0: all of it)."""
+    from shared.errors import UserError
+
+    bar = None
+    if not quiet:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=1000,
+                desc=desc,
+                unit="‰",
+                file=sys.stderr,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+            )
+        except ImportError:
+            bar = None
+    done = 0
+
+    def on_progress(fraction: float, message: str) -> None:
+        nonlocal done
+        target = int(fraction * 1000)
+        if bar is not None and target > done:
+            bar.update(target - done)
+            bar.set_postfix_str(message[-postfix_chars:] if postfix_chars else message)
+        done = max(done, target)
+
+    try:
+        child = run_child(cmd, on_progress=on_progress, on_note=lambda text: print(f"note: {text}", file=sys.stderr))
+    finally:
+        if bar is not None:
+            bar.close()
+    if child.user_error is not None:
+        raise UserError(child.user_error)
+    if child.failed:
+        raise UserError(describe_failure(child.returncode, child.tail + child.stderr, command))
+    return child.result
+
+
+def describe_failure(code: int, lines: list[str], command: str) -> str:
+    """Why the capture child of `command` failed, in words, with its last output lines."""
+    text = "\n".join(lines[-15:])
+    if "No module named 'bpy'" in text or "No module named bpy" in text:
+        return (
+            f"{command}: this Python has no bpy module; install the dev extras "
+            "(`make setup`, which installs bpy==5.0.1) and run again"
+        )
+    if code in (-6, 134):
+        what = (
+            "Blender aborted (exit 134): usually a render engine without a working OpenGL/EGL "
+            "driver; try --depth-engine CYCLES --rgb-engine CYCLES"
+        )
+    elif code in (-9, 137):
+        what = "Blender was killed (out of memory?); try a smaller --width/--height or fewer --frames"
+    else:
+        what = f"Blender capture failed (exit {code})"
+    return f"{command}: {what}. Last output:\n{text}"

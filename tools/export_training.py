@@ -18,7 +18,6 @@ import os
 import sys
 
 from blender_addon.shared import child_messages as msg
-from blender_addon.shared.errors import UserError
 from tools.export_training_args import add_export_training_arguments
 
 
@@ -28,55 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def open_scene(path: str, name: str | None):
-    import bpy
-
-    if not os.path.isfile(path):
-        raise UserError(f"scene: no such file: {path}; give the path of a .blend file", "scene")
-    bpy.ops.wm.open_mainfile(filepath=os.path.abspath(path), load_ui=False)
-    scene = bpy.data.scenes.get(name) if name else bpy.context.scene
-    if scene is None:
-        raise UserError(
-            f"scene: '{name}' is not in {path}; scenes: {', '.join(s.name for s in bpy.data.scenes)}", "scene"
-        )
-    if scene != bpy.context.scene:
-        bpy.context.window.scene = scene
-    return scene
-
-
 def export(args) -> dict:
     from blender_addon.capture import CaptureSettings
     from blender_addon.training import TrainingSettings
     from blender_addon.training.export import export_training
-    from tools.headless import default_track_targets
+    from tools.headless import capture_options, default_tracks_or_error, open_scene
 
     scene = open_scene(args.scene_file, args.scene)
-    capture = CaptureSettings(
-        kind=args.control,
-        depth_engine=args.depth_engine,
-        rgb_engine=args.rgb_engine,
-        rig_preset=args.rig_preset,
-        hands=not args.no_hands,
-        face=not args.no_face,
-        face_occlusion=args.face_occlusion,
-        canny=args.canny,
-        mask_objects=tuple(args.mask),
-        mask_collection=args.mask_collection,
-        track_targets=tuple(args.track),
-        camera_anchors=args.camera_anchors,
-        anchor_spacing=args.anchor_spacing,
-        anchor_reseed=not args.no_anchor_reseed,
-    )
+    capture = CaptureSettings(**capture_options(args))
     if args.control == "tracks" and not capture.track_targets:
-        capture.track_targets = default_track_targets(scene, list(range(scene.frame_start, scene.frame_end + 1)))
-        if not capture.track_targets and not capture.camera_anchors:
-            raise UserError(
-                "tracks: nothing to track: no object is marked 'ltx_track' and none moves; name targets with "
-                "--track OBJECT or --track ARMATURE:BONE, or show the camera's move with --camera-anchors N",
-                "track",
-            )
-        if capture.track_targets:
-            msg.emit(msg.NOTE, f"tracking {', '.join(capture.track_targets)}")
+        frames = list(range(scene.frame_start, scene.frame_end + 1))
+        capture.track_targets = default_tracks_or_error(scene, frames, capture.camera_anchors)
     settings = TrainingSettings(
         out_dir=args.out,
         capture=capture,

@@ -53,6 +53,58 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def open_scene(path: str, name: str | None):
+    """Open the .blend at `path` and make its scene `name` (default: the file's current one) the active one."""
+    import bpy
+
+    if not os.path.isfile(path):
+        raise UserError(f"scene: no such file: {path}; give the path of a .blend file", "scene")
+    bpy.ops.wm.open_mainfile(filepath=os.path.abspath(path), load_ui=False)
+    scene = bpy.data.scenes.get(name) if name else bpy.context.scene
+    if scene is None:
+        raise UserError(
+            f"scene: '{name}' is not in {path}; scenes: {', '.join(s.name for s in bpy.data.scenes)}", "scene"
+        )
+    if scene != bpy.context.scene:
+        bpy.context.window.scene = scene
+    return scene
+
+
+def capture_options(args) -> dict:
+    """The CaptureSettings fields the control options set (the same for render-controls and export-training)."""
+    return dict(
+        kind=args.control,
+        depth_engine=args.depth_engine,
+        rgb_engine=args.rgb_engine,
+        rig_preset=args.rig_preset,
+        hands=not args.no_hands,
+        face=not args.no_face,
+        face_occlusion=args.face_occlusion,
+        canny=args.canny,
+        mask_objects=tuple(args.mask),
+        mask_collection=args.mask_collection,
+        track_targets=tuple(args.track),
+        camera_anchors=args.camera_anchors,
+        anchor_spacing=args.anchor_spacing,
+        anchor_reseed=not args.no_anchor_reseed,
+    )
+
+
+def default_tracks_or_error(scene, frames, camera_anchors: int) -> tuple[str, ...]:
+    """Tracks without --track: default_track_targets, noted on stdout; a clear error when there is nothing
+    to track and no camera anchors either."""
+    targets = default_track_targets(scene, frames)
+    if not targets and not camera_anchors:
+        raise UserError(
+            "tracks: nothing to track: no object is marked 'ltx_track' and none moves; name targets with "
+            "--track OBJECT or --track ARMATURE:BONE, or show the camera's move with --camera-anchors N",
+            "track",
+        )
+    if targets:
+        msg.emit(msg.NOTE, f"tracking {', '.join(targets)}")
+    return targets
+
+
 def default_track_targets(scene, frames) -> tuple[str, ...]:
     """Objects marked `ltx_track`, else the visible objects that move over `frames`."""
     marked = sorted(ob.name for ob in scene.objects if ob.get("ltx_track"))
@@ -77,44 +129,19 @@ def default_track_targets(scene, frames) -> tuple[str, ...]:
 
 
 def render_controls(args) -> dict:
-    import bpy
-
     from blender_addon.capture import CaptureSettings
     from blender_addon.capture.package import capture_package, plan_capture
 
-    if not os.path.isfile(args.scene_file):
-        raise UserError(f"scene: no such file: {args.scene_file}; give the path of a .blend file", "scene")
     t0 = time.perf_counter()
-    bpy.ops.wm.open_mainfile(filepath=os.path.abspath(args.scene_file), load_ui=False)
-    scene = bpy.data.scenes.get(args.scene) if args.scene else bpy.context.scene
-    if scene is None:
-        raise UserError(
-            f"scene: '{args.scene}' is not in {args.scene_file}; scenes: {', '.join(s.name for s in bpy.data.scenes)}",
-            "scene",
-        )
-    if scene != bpy.context.scene:
-        bpy.context.window.scene = scene
+    scene = open_scene(args.scene_file, args.scene)
     settings = CaptureSettings(
-        kind=args.control,
         width=args.width,
         height=args.height,
         frame_count=args.frames,
         frame_start=args.frame_start,
-        depth_engine=args.depth_engine,
-        rgb_engine=args.rgb_engine,
         render_engine=args.render_engine,
         depth_size=args.depth_size,
-        rig_preset=args.rig_preset,
-        hands=not args.no_hands,
-        face=not args.no_face,
-        face_occlusion=args.face_occlusion,
-        canny=args.canny,
-        mask_objects=tuple(args.mask),
-        mask_collection=args.mask_collection,
-        track_targets=tuple(args.track),
-        camera_anchors=args.camera_anchors,
-        anchor_spacing=args.anchor_spacing,
-        anchor_reseed=not args.no_anchor_reseed,
+        **capture_options(args),
     )
     if args.control == "tracks" and not settings.track_targets:
         frames = list(
@@ -129,16 +156,7 @@ def render_controls(args) -> dict:
                 ),
             ).frames
         )
-        settings.track_targets = default_track_targets(scene, frames)
-        if not settings.track_targets and not settings.camera_anchors:
-            raise UserError(
-                "tracks: nothing to track: no object is marked 'ltx_track' and none "
-                "moves; name targets with --track OBJECT or --track ARMATURE:BONE, "
-                "or show the camera's move with --camera-anchors N",
-                "track",
-            )
-        if settings.track_targets:
-            msg.emit(msg.NOTE, f"tracking {', '.join(settings.track_targets)}")
+        settings.track_targets = default_tracks_or_error(scene, frames, settings.camera_anchors)
     plan = plan_capture(scene, settings)
     for note in plan.notes:
         msg.emit(msg.NOTE, note)

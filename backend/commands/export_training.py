@@ -53,8 +53,7 @@ def check_written_dataset(dataset_file) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backend.blender_child import run_child
-    from backend.commands.render_controls import describe_failure
+    from backend.blender_child import run_capture_child
     from shared.errors import UserError
     from shared.training_dataset import DATASET_NAME, resolution_buckets
 
@@ -63,46 +62,13 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"export-training: no such file: {scene_file}; give .blend files", "scene")
     args.out = str(Path(args.out).resolve())
     for scene_file in args.scene_files:
-        bar = None
-        if not args.quiet:
-            try:
-                from tqdm import tqdm
-
-                bar = tqdm(
-                    total=1000,
-                    desc=f"{Path(scene_file).name} {args.control}",
-                    unit="‰",
-                    file=sys.stderr,
-                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
-                )
-            except ImportError:
-                bar = None
-        done = 0
-
-        def on_progress(fraction: float, message: str) -> None:
-            nonlocal done
-            target = int(fraction * 1000)
-            if bar is not None and target > done:
-                bar.update(target - done)
-                bar.set_postfix_str(message[-60:])
-            done = max(done, target)
-
-        try:
-            child = run_child(
-                child_command(args, str(Path(scene_file).resolve())),
-                on_progress=on_progress,
-                on_note=lambda text: print(f"note: {text}", file=sys.stderr),
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        if child.user_error is not None:
-            raise UserError(child.user_error)
-        if child.failed:
-            raise UserError(
-                describe_failure(child.returncode, child.tail + child.stderr).replace("render-controls", NAME)
-            )
-        result = child.result
+        result = run_capture_child(
+            child_command(args, str(Path(scene_file).resolve())),
+            command=NAME,
+            desc=f"{Path(scene_file).name} {args.control}",
+            quiet=args.quiet,
+            postfix_chars=60,
+        )
         print(
             f"{scene_file}: {result['shots']} shot(s) at {result['width']}x{result['height']} "
             f"({result['engine']}), {result['added']} row(s) added, {result['replaced']} replaced"

@@ -69,47 +69,12 @@ def child_command(args) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backend.blender_child import run_child
+    from backend.blender_child import run_capture_child
     from shared.errors import UserError
 
     if not Path(args.scene_file).is_file():
         raise UserError(f"render-controls: no such file: {args.scene_file}; give a .blend file", "scene")
-    bar = None
-    if not args.quiet:
-        try:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=1000,
-                desc=f"capture {args.control}",
-                unit="‰",
-                file=sys.stderr,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
-            )
-        except ImportError:
-            bar = None
-    done = 0
-
-    def on_progress(fraction: float, message: str) -> None:
-        nonlocal done
-        target = int(fraction * 1000)
-        if bar is not None and target > done:
-            bar.update(target - done)
-            bar.set_postfix_str(message)
-        done = max(done, target)
-
-    try:
-        child = run_child(
-            child_command(args), on_progress=on_progress, on_note=lambda text: print(f"note: {text}", file=sys.stderr)
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-    if child.user_error is not None:
-        raise UserError(child.user_error)
-    if child.failed:
-        raise UserError(describe_failure(child.returncode, child.tail + child.stderr))
-    result = child.result
+    result = run_capture_child(child_command(args), command=NAME, desc=f"capture {args.control}", quiet=args.quiet)
     if result["kind"] == "canny" and "frames_dir" in result:
         edges_from_rgb(Path(result["frames_dir"]), Path(args.out))
     print(
@@ -117,25 +82,6 @@ def run(args: argparse.Namespace) -> int:
         f"{result['fps']} fps) in {result.get('frames_dir', '-')}  [{result['seconds']:.1f} s]"
     )
     return 0
-
-
-def describe_failure(code: int, lines: list[str]) -> str:
-    text = "\n".join(lines[-15:])
-    if "No module named 'bpy'" in text or "No module named bpy" in text:
-        return (
-            "render-controls: this Python has no bpy module; install the dev extras "
-            "(`make setup`, which installs bpy==5.0.1) and run again"
-        )
-    if code in (-6, 134):
-        what = (
-            "Blender aborted (exit 134): usually a render engine without a working OpenGL/EGL "
-            "driver; try --depth-engine CYCLES --rgb-engine CYCLES"
-        )
-    elif code in (-9, 137):
-        what = "Blender was killed (out of memory?); try a smaller --width/--height or fewer --frames"
-    else:
-        what = f"Blender capture failed (exit {code})"
-    return f"render-controls: {what}. Last output:\n{text}"
 
 
 def edges_from_rgb(frames_dir: Path, out: Path) -> None:
