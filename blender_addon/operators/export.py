@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import traceback
 
-import bpy
 import numpy as np
 from bpy.props import StringProperty
 from bpy.types import Operator
 
-from .. import settings as settings_mod
 from ..shared.errors import UserError
+from .folder_browser import browse_for_folder, chosen_folder
 from .preview import capture_now, control_frames, fail
 
 
@@ -57,17 +56,10 @@ class LTX_SCENE_OT_export_controls(Operator):
     )
 
     def invoke(self, context, event):
-        if not self.directory:
-            self.directory = os.path.join(settings_mod.output_root(context), "export", "")
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
+        return browse_for_folder(self, context, "export")
 
     def execute(self, context):
-        folder = (
-            bpy.path.abspath(self.directory)
-            if self.directory
-            else os.path.join(settings_mod.output_root(context), "export")
-        )
+        folder = chosen_folder(self, context, "export")
         try:
             package, _ = capture_now(context)
             written = export_package(package, folder)

@@ -10,7 +10,6 @@ append to one dataset.
 
 from __future__ import annotations
 
-import os
 import traceback
 from dataclasses import replace
 
@@ -20,6 +19,7 @@ from bpy.types import Operator
 
 from .. import settings as settings_mod
 from ..shared.errors import UserError
+from .folder_browser import browse_for_folder, chosen_folder
 from .preview import fail
 
 
@@ -65,19 +65,12 @@ class LTX_SCENE_OT_export_training(Operator):
     )
 
     def invoke(self, context, event):
-        if not self.directory:
-            self.directory = os.path.join(settings_mod.output_root(context), "training", "")
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
+        return browse_for_folder(self, context, "training")
 
     def execute(self, context):
         from ..training.export import export_training
 
-        folder = (
-            bpy.path.abspath(self.directory)
-            if self.directory
-            else os.path.join(settings_mod.output_root(context), "training")
-        )
+        folder = chosen_folder(self, context, "training")
         notes = []
         wm = context.window_manager
         wm.progress_begin(0, 1000)
