@@ -13,14 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
-
-import bpy
 
 from ..shared.errors import UserError
-from .render_scene import render_frame, take_single_file
+from .render_scene import render_frame, take_single_file, user_settings_restored
 
-# (owner path, attribute): every value of the user's scene the look render sets, restored after
+# (owner path, attribute): every value of the user's scene the look render sets, restored after in
+# reverse order: the format before its colour options, the media type before the format
 _SETTINGS = (
     ("render", "resolution_x"),
     ("render", "resolution_y"),
@@ -29,32 +27,20 @@ _SETTINGS = (
     ("render", "use_sequencer"),
     ("render", "filepath"),
     ("render", "use_file_extension"),
-    ("render.image_settings", "media_type"),  # 5.0: IMAGE / VIDEO; absent before (skipped)
-    ("render.image_settings", "file_format"),
-    ("render.image_settings", "color_mode"),
     ("render.image_settings", "color_depth"),
+    ("render.image_settings", "color_mode"),
+    ("render.image_settings", "file_format"),
+    ("render.image_settings", "media_type"),  # 5.0: IMAGE / VIDEO; absent before (skipped)
     ("", "frame_start"),
     ("", "frame_end"),
 )
-
-
-def _owner(scene, path: str):
-    obj = scene
-    for part in filter(None, path.split(".")):
-        obj = getattr(obj, part)
-    return obj
 
 
 @contextlib.contextmanager
 def look_render_settings(scene, width: int, height: int):
     """The user's scene set up to render its look at width x height into a temporary folder
     (yielded); every changed value restored afterwards."""
-    # restored in this order: the media type before the format, the format before its colour options
-    saved = [(p, n, getattr(_owner(scene, p), n)) for p, n in _SETTINGS if hasattr(_owner(scene, p), n)]
-    frame = scene.frame_current
-    had_result = {img.name for img in bpy.data.images if img.type == "RENDER_RESULT"}
-    folder = tempfile.mkdtemp(prefix="ltx-keyframes-")
-    try:
+    with user_settings_restored(scene, _SETTINGS, "ltx-keyframes-") as folder:
         r = scene.render
         r.resolution_x, r.resolution_y = int(width), int(height)
         r.resolution_percentage = 100
@@ -69,14 +55,6 @@ def look_render_settings(scene, width: int, height: int):
         fmt.color_mode = "RGB"
         fmt.color_depth = "8"
         yield folder
-    finally:
-        for path, name, value in saved:
-            setattr(_owner(scene, path), name, value)
-        if scene.frame_current != frame:
-            scene.frame_set(frame)
-        for img in [i for i in bpy.data.images if i.type == "RENDER_RESULT" and i.name not in had_result]:
-            bpy.data.images.remove(img)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def render_keyframe_looks(scene, looks, width: int, height: int, out_dir: str, progress=None) -> list[str]:

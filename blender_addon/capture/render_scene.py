@@ -134,18 +134,39 @@ def _owner(scene, path: str):
 
 
 @contextlib.contextmanager
-def scene_as_is(src, width: int, height: int):
-    """The user's scene itself, set up to render `width x height` 8-bit BMP frames into a temporary
-    folder; yields (scene, folder) like `temporary_scene` and restores every setting it changed."""
+def user_settings_restored(src, settings, prefix: str):
+    """Yields a new temporary folder for a render of the user's scene `src`; afterwards every
+    (owner path, attribute) of `settings` the Blender version has gets its value back, in reverse
+    order (list a format before the options whose valid values depend on it), then the current frame
+    and subframe; any "Render Result" image the render made is removed and the folder deleted."""
     had_result = {img.name for img in bpy.data.images if img.type == "RENDER_RESULT"}
     saved = []
-    for path, name in _AS_IS_SETTINGS:
+    for path, name in settings:
         owner = _owner(src, path)
         if hasattr(owner, name):
             saved.append((path, name, getattr(owner, name)))
     frame = (src.frame_current, src.frame_subframe)
-    folder = tempfile.mkdtemp(prefix="ltx-capture-")
+    folder = tempfile.mkdtemp(prefix=prefix)
     try:
+        yield folder
+    finally:
+        for path, name, value in reversed(saved):
+            try:
+                setattr(_owner(src, path), name, value)
+            except (TypeError, ValueError, AttributeError):  # a value the restored format refuses: keep going
+                pass
+        if (src.frame_current, src.frame_subframe) != frame:
+            src.frame_set(frame[0], subframe=frame[1])
+        shutil.rmtree(folder, ignore_errors=True)
+        for img in [i for i in bpy.data.images if i.type == "RENDER_RESULT" and i.name not in had_result]:
+            bpy.data.images.remove(img)
+
+
+@contextlib.contextmanager
+def scene_as_is(src, width: int, height: int):
+    """The user's scene itself, set up to render `width x height` 8-bit BMP frames into a temporary
+    folder; yields (scene, folder) like `temporary_scene` and restores every setting it changed."""
+    with user_settings_restored(src, _AS_IS_SETTINGS, "ltx-capture-") as folder:
         r = src.render
         r.resolution_x, r.resolution_y = int(width), int(height)
         r.resolution_percentage = 100
@@ -162,17 +183,6 @@ def scene_as_is(src, width: int, height: int):
         fmt.file_format = "BMP"
         fmt.color_mode = "RGB"
         yield src, folder
-    finally:
-        for path, name, value in reversed(saved):
-            try:
-                setattr(_owner(src, path), name, value)
-            except (TypeError, ValueError, AttributeError):  # a value the restored format refuses: keep going
-                pass
-        if (src.frame_current, src.frame_subframe) != frame:
-            src.frame_set(frame[0], subframe=frame[1])
-        shutil.rmtree(folder, ignore_errors=True)
-        for img in [i for i in bpy.data.images if i.type == "RENDER_RESULT" and i.name not in had_result]:
-            bpy.data.images.remove(img)
 
 
 def render_frame(tmp, frame: int) -> None:
