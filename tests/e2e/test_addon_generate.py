@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import requests
 from tests.blender.addon.addon_install import build_zip, install, remove
 from tests.blender.addon.small_scene import build_tracks_scene
 from tests.conftest import REPO_ROOT
+from tests.e2e.loopback_server import loopback_server
 
 pytestmark = pytest.mark.slow
 
@@ -30,60 +30,11 @@ FRAMES = 17
 SIZE = 128
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tiny_bundle, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("server-data")
-    port = _free_port()
-    log_path = data_dir.parent / f"server-{port}.log"
-    log = open(log_path, "wb")
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "backend.cli",
-            "serve",
-            "--model",
-            str(tiny_bundle),
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited ({proc.returncode}): {log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{url}/v1/health", timeout=2).status_code == 200 and (data_dir / "token").is_file():
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not come up: {log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url, (data_dir / "token").read_text().strip()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with loopback_server(tiny_bundle, tmp_path_factory.mktemp("server-data"), env, startup_s=180) as url_token:
+        yield url_token
 
 
 @pytest.fixture(scope="module")

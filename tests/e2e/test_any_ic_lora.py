@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ import requests
 
 from shared.package import ControlPackage
 from tests.conftest import REPO_ROOT
+from tests.e2e.loopback_server import loopback_server
 from tests.e2e.test_addon_generate import addon  # noqa: F401  (the installed extension, a module fixture)
 
 pytestmark = pytest.mark.slow
@@ -106,59 +105,11 @@ def test_cli_render_pass_then_generate_with_the_studio_ic_lora(tiny_bundle_rende
 # --- the panel's operator against the real server ------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def studio_server(tiny_bundle_render_lora, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("server-data")
-    port = _free_port()
-    log_path = data_dir.parent / f"server-{port}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "backend.cli",
-                "serve",
-                "--model",
-                str(tiny_bundle_render_lora),
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=_env(),
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 240
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"the server exited ({proc.returncode}): {log_path.read_text()[-3000:]}")
-                try:
-                    ok = requests.get(f"{url}/v1/health", timeout=2).status_code == 200
-                    if ok and (data_dir / "token").is_file():
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server did not come up: {log_path.read_text()[-3000:]}")
-                time.sleep(0.3)
-            yield url, (data_dir / "token").read_text().strip()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with loopback_server(tiny_bundle_render_lora, data_dir, _env(), startup_s=240) as url_token:
+        yield url_token
 
 
 def test_panel_generate_with_the_studio_ic_lora(studio_server, addon, tmp_path, monkeypatch):  # noqa: F811
