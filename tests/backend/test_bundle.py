@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -18,29 +17,17 @@ from shared.data_dir import default_models_dir
 from backend.tiny_model.safetensors_io import write_safetensors
 from shared.errors import UserError
 
+from .conftest import copy_bundle
+
 REPO = Path(__file__).resolve().parents[2]
 LTX_SCENE = REPO / ".venv" / "bin" / "ltx-scene"
 CKPT = "ltx-2.3-22b-distilled-tiny.safetensors"
 LORA = "ltx-2.3-22b-ic-lora-union-control-ref0.5-tiny.safetensors"
 
 
-def _copy_bundle(src_json: Path, dst: Path) -> Path:
-    """A writable copy of a tiny bundle: large files are hard links (never written in place)."""
-    dst.mkdir(parents=True)
-    for path in src_json.parent.rglob("*"):
-        target = dst / path.relative_to(src_json.parent)
-        if path.is_dir():
-            target.mkdir(exist_ok=True)
-        elif path.suffix == ".safetensors":
-            os.link(path, target)
-        else:
-            shutil.copy(path, target)
-    return dst / "bundle.json"
-
-
 @pytest.fixture
 def bundle_copy(tiny_bundle, tmp_path) -> Path:
-    return _copy_bundle(tiny_bundle, tmp_path / "b")
+    return copy_bundle(tiny_bundle, tmp_path / "b")
 
 
 def _edit(bundle_json: Path, **changes) -> Path:
@@ -186,7 +173,7 @@ def test_missing_official_checkpoint_points_to_download(bundle_copy):
 
 
 def test_missing_file_in_models_dir_layout_names_dir(tiny_bundle, tmp_path):
-    bundle_json = _real_bundle(_copy_bundle(tiny_bundle, tmp_path / "models" / "ltx-2.3"))
+    bundle_json = _real_bundle(copy_bundle(tiny_bundle, tmp_path / "models" / "ltx-2.3"))
     _edit(bundle_json, upsampler="ltx-2.3-spatial-upscaler-x2-1.0.safetensors")
     _error(
         bundle_json,
@@ -477,8 +464,8 @@ def test_models_download_refuses_unknown_preset_and_offline_mode(tmp_path):
 
 def test_models_list_shows_installed_broken_and_missing(tiny_bundle, tmp_path):
     models = tmp_path / "models"
-    _copy_bundle(tiny_bundle, models / "tiny")
-    broken = _copy_bundle(tiny_bundle, models / "broken")
+    copy_bundle(tiny_bundle, models / "tiny")
+    broken = copy_bundle(tiny_bundle, models / "broken")
     (broken.parent / CKPT).unlink()
     result = _cli("models", "list", "--dir", str(models))
     assert result.returncode == 0, result.stderr
@@ -508,7 +495,7 @@ def test_checkpoint_given_as_upsampler(bundle_copy):
 
 
 def test_tiny_ltx2_fix_names_its_architecture(tiny_bundle_ltx2, tmp_path):
-    copy = _copy_bundle(tiny_bundle_ltx2, tmp_path / "t2")
+    copy = copy_bundle(tiny_bundle_ltx2, tmp_path / "t2")
     (copy.parent / "ltx-2-spatial-upscaler-x2-tiny.safetensors").unlink()
     _error(
         copy,

@@ -5,8 +5,6 @@ what the bundle offers. No model is built here (plans only)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,18 +22,7 @@ from shared.errors import UserError
 from shared.job_spec import GenerationSpec
 from shared.package import ControlPackage
 
-
-def _copy(tiny_bundle: Path, dst: Path) -> Path:
-    dst.mkdir(parents=True)
-    for path in tiny_bundle.parent.rglob("*"):
-        target = dst / path.relative_to(tiny_bundle.parent)
-        if path.is_dir():
-            target.mkdir(exist_ok=True)
-        elif path.suffix == ".safetensors":
-            os.link(path, target)
-        else:
-            shutil.copy(path, target)
-    return dst / "bundle.json"
+from .conftest import copy_bundle
 
 
 def _studio_lora(bundle_json: Path, name: str, factor: int) -> str:
@@ -49,7 +36,7 @@ def _studio_lora(bundle_json: Path, name: str, factor: int) -> str:
 @pytest.fixture
 def studio_bundle(tiny_bundle, tmp_path) -> Path:
     """The tiny bundle plus a studio's IC-LoRA on the render pass (factor 1, read from its file)."""
-    path = _copy(tiny_bundle, tmp_path / "b")
+    path = copy_bundle(tiny_bundle, tmp_path / "b")
     data = json.loads(path.read_text())
     data["ic_loras"]["blockout-to-render"] = {
         "path": _studio_lora(path, "blockout.safetensors", 1),
