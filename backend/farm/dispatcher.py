@@ -104,9 +104,7 @@ class Dispatcher:
             if record is None:
                 return False
             if record.status == QUEUED:
-                self.store.finish(
-                    job_id, status=CANCELLED, finished=time.time(), eta_s=None, message="cancelled before it started"
-                )
+                self.store.cancel_queued(job_id)
                 return True
             if record.status == RUNNING:
                 self._cancel.add(job_id)

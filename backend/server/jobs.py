@@ -369,6 +369,12 @@ class JobStore:
         self._notify("status" if snapshot.status != old_status else "progress", snapshot, rev)
         return snapshot
 
+    def cancel_queued(self, job_id: str) -> JobRecord:
+        """A queued job cancelled before it started (the one machine's worker and the farm's dispatcher)."""
+        return self.finish(
+            job_id, status=CANCELLED, finished=time.time(), eta_s=None, message="cancelled before it started"
+        )
+
     def save_unsaved(self) -> int:
         """Write the jobs whose last state `finish` could not write; returns how many are still unsaved."""
         with self._lock:

@@ -119,9 +119,7 @@ class Worker:
             if record is None:
                 return False
             if record.status == QUEUED:
-                self.store.finish(
-                    job_id, status=CANCELLED, finished=time.time(), eta_s=None, message="cancelled before it started"
-                )
+                self.store.cancel_queued(job_id)
                 return True
             current = self._current
             if record.status == RUNNING and current is not None and current[0] == job_id:
