@@ -32,3 +32,14 @@ def fresh_scene(installed_addon):
     yield bpy.context.scene
     addon = installed_addon.module("operators.job")
     addon.shutdown()
+
+
+@pytest.fixture
+def backend_state(fresh_scene):
+    """The Check Backend state (`window_manager.ltx_scene_job`), put back to "not checked" afterwards."""
+    import bpy
+
+    state = bpy.context.window_manager.ltx_scene_job
+    yield state
+    state.backend_ok, state.backend_status, state.backend_memory, state.backend_workers = False, "not checked", "", ""
+    state.backend_rules = ""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-import pytest
 
 from .panel_recorder import draw_all
 
@@ -43,16 +42,6 @@ def test_status_of_a_health_answer_with_and_without_memory():
     assert status_of(dict(HEALTH, memory="24 GB"), MODELS).memory.startswith(
         "memory: the backend's answer is not understood"
     )
-
-
-@pytest.fixture
-def backend_state(fresh_scene):
-    import bpy
-
-    state = bpy.context.window_manager.ltx_scene_job
-    yield state
-    state.backend_ok, state.backend_status, state.backend_memory = False, "not checked", ""
-    state.backend_rules = ""
 
 
 def test_check_backend_puts_the_memory_summary_in_the_panel(backend_state, installed_addon, monkeypatch):

@@ -4,7 +4,6 @@ has no such list and shows no worker line."""
 
 from __future__ import annotations
 
-import pytest
 
 from .panel_recorder import draw_all
 from .test_addon_backend_check import HEALTH, MODELS
@@ -33,16 +32,6 @@ def test_one_line_per_worker_and_none_for_a_single_machine():
     assert workers_of(dict(HEALTH, workers=[])) == (
         "farm: no worker is running; jobs wait in the queue until one starts",
     )
-
-
-@pytest.fixture
-def backend_state(fresh_scene):
-    import bpy
-
-    state = bpy.context.window_manager.ltx_scene_job
-    yield state
-    state.backend_ok, state.backend_status, state.backend_memory, state.backend_workers = False, "not checked", "", ""
-    state.backend_rules = ""
 
 
 def test_check_backend_lists_the_farms_workers_in_the_backend_panel(backend_state, installed_addon, monkeypatch):
