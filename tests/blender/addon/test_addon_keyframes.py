@@ -131,14 +131,18 @@ def test_the_look_is_rendered_with_the_scenes_engine_and_its_settings_restored(s
     scene.timeline_markers.new("Look", frame=110)
     scene.ltx_scene.keyframe_source = "MARKERS"
     settings = _settings(installed_addon)
-    before = {
-        "res": (scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage),
-        "path": scene.render.filepath,
-        "format": scene.render.image_settings.file_format,
-        "range": (scene.frame_start, scene.frame_end),
-        "engine": scene.render.engine,
-        "images": sorted(i.name for i in bpy.data.images),
-    }
+
+    def snapshot():
+        return {
+            "res": (scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage),
+            "path": scene.render.filepath,
+            "format": scene.render.image_settings.file_format,
+            "range": (scene.frame_start, scene.frame_end),
+            "engine": scene.render.engine,
+            "images": sorted(i.name for i in bpy.data.images),
+        }
+
+    before = snapshot()
     render = installed_addon.module("capture.keyframe_render")
     (path,) = render.render_keyframe_looks(scene, settings.keyframes, 128, 128, str(tmp_path / "job"))
     assert path.endswith("keyframe_0110.png")
@@ -150,15 +154,7 @@ def test_the_look_is_rendered_with_the_scenes_engine_and_its_settings_restored(s
     # the scene's world colour (orange) around the cube: the scene's own look, not a capture pass
     corner = pixels[2, 2].astype(int)
     assert corner[0] > corner[2] + 40, corner
-    after = {
-        "res": (scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage),
-        "path": scene.render.filepath,
-        "format": scene.render.image_settings.file_format,
-        "range": (scene.frame_start, scene.frame_end),
-        "engine": scene.render.engine,
-        "images": sorted(i.name for i in bpy.data.images),
-    }
-    assert after == before
+    assert snapshot() == before
     assert scene.frame_current == 105
 
 
