@@ -10,21 +10,17 @@ instead of hoping that a tiny job is still running when it looks."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import backend.farm.worker_process as worker_process
 from backend.cli import main
+from tests.server.gated_serve import hold_at_second_stage1_step
 
 
 def run(argv: list[str]) -> int:
-    hold = Path(argv[0])
+    # step 0 of stage 1 is sent (the front door shows the job in stage1 on this worker); step 1 waits
+    fault_hook = hold_at_second_stage1_step(Path(argv[0]), poll_s=0.02)
     run_worker = worker_process.run_worker
-
-    def fault_hook(job_id, event) -> None:
-        # step 0 of stage 1 is sent (the front door shows the job in stage1 on this worker); step 1 waits here
-        while event.stage == "stage1" and event.step == 1 and hold.exists():
-            time.sleep(0.02)
 
     def gated_run_worker(*args, **kwargs):
         return run_worker(*args, **kwargs, fault_hook=fault_hook)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,9 +16,8 @@ from pathlib import Path
 
 import requests
 
-from tests.server.helpers import Client, free_port, serve_command
+from tests.server.helpers import Client, LoggedProcess, free_port, serve_command
 
-REPO = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 900.0  # only against hangs: a loaded 2-core machine starts a worker in about a minute
 HEARTBEAT_S = 0.5
 WORKER_TIMEOUT_S = 5.0
@@ -35,8 +33,9 @@ def redis_server_binary() -> str:
     return path
 
 
-class RedisServer:
-    """`redis-server` on 127.0.0.1:<free port>, data in `folder` (snapshots on: a restart keeps the queue)."""
+class RedisServer(LoggedProcess):
+    """`redis-server` on 127.0.0.1:<free port>, data in `folder` (snapshots on: a restart keeps the queue).
+    `stop` is SIGTERM: redis saves its snapshot and exits (what a service manager's restart does)."""
 
     def __init__(self, folder: Path, port: int | None = None):
         self.folder = Path(folder)
@@ -44,7 +43,6 @@ class RedisServer:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = self.folder / "redis.log"
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> "RedisServer":
         binary = redis_server_binary()
@@ -68,25 +66,8 @@ class RedisServer:
                 time.sleep(0.1)
         raise RuntimeError("redis-server did not answer")
 
-    def stop(self) -> None:
-        """SIGTERM: redis saves its snapshot and exits (what a service manager's restart does)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
 
-
-def _log_tail(path: Path, n: int) -> str:
-    try:
-        return path.read_text(errors="replace")[-n:]
-    except OSError:
-        return ""
-
-
-class FrontDoor:
+class FrontDoor(LoggedProcess):
     """`ltx-scene serve --broker` on a loopback port; its data dir holds the worker token the workers read."""
 
     def __init__(self, bundle: Path, data_dir: Path, broker: str, port: int | None = None, *extra: str):
@@ -95,7 +76,6 @@ class FrontDoor:
         self.base = f"http://127.0.0.1:{self.port}"
         self.extra = extra
         self.log_path = self.data_dir.parent / f"front-door-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         token_file = self.data_dir / "worker-token"
         if not token_file.exists():  # made here so workers can start before the front door first runs
@@ -112,10 +92,7 @@ class FrontDoor:
             "serve", "--model", str(self.bundle), "--port", str(self.port), "--data-dir", str(self.data_dir),
             "--broker", self.broker, "--worker-timeout-s", str(WORKER_TIMEOUT_S), *self.extra,
         ]  # fmt: skip
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=REPO
-            )
+        self.popen(cmd)
         deadline = time.monotonic() + HANG_GUARD_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -149,25 +126,12 @@ class FrontDoor:
             time.sleep(0.2)
         raise TimeoutError(f"workers {names} not seen: {health}\n{self.log_tail()}")
 
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self, n: int = 4000) -> str:
-        return _log_tail(self.log_path, n)
-
-
-class Worker:
+class Worker(LoggedProcess):
     """`ltx-scene worker` (gated by `hold`) on the CPU, with a short heartbeat."""
+
+    stop_wait_s = 60.0
+    tail_chars = 3000
 
     def __init__(
         self, name: str, bundle: Path, broker: str, token_file: Path, hold: Path, log_dir: Path, env: dict | None = None
@@ -176,38 +140,10 @@ class Worker:
         self.name, self.bundle, self.broker, self.token_file, self.hold = name, bundle, broker, token_file, hold
         self.env = env or {}
         self.log_path = Path(log_dir) / f"worker-{name}.log"
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
         cmd = [sys.executable, "-m", "tests.farm.gated_worker", str(self.hold), "worker",
                "--broker", self.broker, "--model", str(self.bundle), "--token-file", str(self.token_file),
                "--device", "cpu", "--name", self.name, "--heartbeat-s", str(HEARTBEAT_S)]  # fmt: skip
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
-                cwd=REPO,
-            )
+        self.popen(cmd, self.env)
         return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs (a crash, the OOM killer, a pulled plug)."""
-        if self.alive():
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self, n: int = 3000) -> str:
-        return _log_tail(self.log_path, n)

@@ -16,14 +16,20 @@ import backend.server.app as app_module
 from backend.cli import main
 
 
-def run(argv: list[str]) -> int:
-    hold = Path(argv[0])
-    create_app = app_module.create_app
+def hold_at_second_stage1_step(hold: Path, poll_s: float):
+    """The fault_hook: step 0 of stage 1 is reported (the API shows the job in stage1); step 1 waits
+    here while `hold` exists."""
 
     def fault_hook(job_id, event) -> None:
-        # step 0 of stage 1 is recorded (the API shows the job in stage1); step 1 waits here
         while event.stage == "stage1" and event.step == 1 and hold.exists():
-            time.sleep(0.01)
+            time.sleep(poll_s)
+
+    return fault_hook
+
+
+def run(argv: list[str]) -> int:
+    fault_hook = hold_at_second_stage1_step(Path(argv[0]), poll_s=0.01)
+    create_app = app_module.create_app
 
     def gated_create_app(settings, engine, **kwargs):
         return create_app(settings, engine, fault_hook=fault_hook)

@@ -19,6 +19,7 @@ import requests
 
 FRAMES, WIDTH, HEIGHT = 9, 128, 128  # the smallest valid job for the tiny bundle (factor-2 IC-LoRA)
 STARTUP_TIMEOUT_S = 180.0
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -37,7 +38,50 @@ def gated_command(hold_file: Path) -> list[str]:
     return [sys.executable, "-m", "tests.server.gated_serve", str(hold_file)]
 
 
-class ServerProcess:
+class LoggedProcess:
+    """A child process started with `popen` (output to `log_path`, unbuffered, in the repository root):
+    `kill` is SIGKILL (no shutdown code runs, like a crash or the OOM killer), `stop` is SIGTERM and,
+    after `stop_wait_s`, SIGKILL; `log_tail` is the end of its log."""
+
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    stop_wait_s = 30.0
+    tail_chars = 4000
+
+    def popen(self, cmd: list[str], env: dict | None = None) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                cwd=REPO,
+            )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(self.stop_wait_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, n: int | None = None) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-(n or self.tail_chars) :]
+        except OSError:
+            return ""
+
+
+class ServerProcess(LoggedProcess):
     """`ltx-scene serve` on a loopback port with its own data dir; stdout/stderr go to a log file."""
 
     def __init__(
@@ -50,7 +94,6 @@ class ServerProcess:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"serve-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> "ServerProcess":
         cmd = self.command + [
@@ -65,11 +108,7 @@ class ServerProcess:
             "cpu",
             *self.extra,
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parents[2]
-            )
+        self.popen(cmd)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -97,26 +136,6 @@ class ServerProcess:
 
     def client(self, token: str | None = "") -> "Client":
         return Client(self.base, self.token if token == "" else token)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, like a crash or the OOM killer."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self, n: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
 
 
 class Client:
