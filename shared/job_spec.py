@@ -42,7 +42,7 @@ class GenerationSpec:
     preview: bool = False  # stage 1 only, half size
     use_first_frame: bool = True  # condition frame 0 on the package's first_frame when present
     # keyframe looks: [{"frame": int, "strength": float in [0, 1]}], one image each, sent in this
-    # order (shared/keyframes.py: which frames can take one, 0 and 1, 9, 17, ... up to frames - 8)
+    # order (shared/keyframes.py: any frame of the clip, 0 .. frames - 1)
     keyframes: list[dict] = field(default_factory=list)
 
     # --------------------------------------------------------------------------------- JSON

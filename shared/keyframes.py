@@ -8,12 +8,12 @@ both stages, before the IC-LoRA reference tokens are appended in stage 1):
 - k > 0: `VideoConditionByKeyframeIndex` appends the image's tokens (one latent frame) with the time
   positions of a latent frame starting at pixel frame k, i.e. frames [k, k + 8) (no causal fix
   for k > 0). The generated latent frame j >= 1 sits at [8j - 7, 8j + 1) (the causal fix moves
-  every frame after the first back by 7). The two coincide only for k = 8j - 7: k = 1, 9, 17, ...
-  Any other k puts the image's tokens between two latent frames of the video, at times no frame of
-  the video occupies, and a k past frames - 8 puts them after the video's last latent frame.
-So for a job of `frames` = 8n + 1 frames the usable indices are 0 and 1, 9, ..., frames - 8: an
-image at frame k > 0 shapes the eight frames k .. k + 7 (one latent frame). A bad index is refused
-with the nearest usable ones; the same frames apply in stage 2 (full size, same indices).
+  every frame after the first back by 7), so an image at k = 1, 9, 17, ... lines up exactly with one
+  latent frame and any other k sits between two, by its time position.
+Every frame of the clip, 0 .. frames - 1, is usable: the official pipelines take any index for an
+image (their keyframe-interpolation examples key the last frame, frames - 1, and frames in between),
+and ComfyUI's guide node snaps only multi-frame guides, never a single image. A frame outside the
+clip is refused with the nearest one inside; the same frames apply in stage 2 (full size).
 
 Keyframe entries travel in `GenerationSpec.keyframes` as `{"frame": int, "strength": float}`, in
 the order their images are sent (`keyframe_0`, `keyframe_1`, ... on the server; the engine's
@@ -37,24 +37,20 @@ class KeyframeError(UserError):
     """A keyframe the model cannot use, or a malformed keyframe entry."""
 
 
-def valid_keyframe_frames(frames: int) -> list[int]:
-    """The frame indices a keyframe image can sit at in a job of `frames` (8k+1) frames."""
+def aligned_keyframe_frames(frames: int) -> list[int]:
+    """The frames whose image lines up exactly with one latent frame of the video: 0 and 1, 9, 17, ...
+    (shown to users as the frames to prefer; the others are usable too)."""
     frames = int(frames)
     return [0] + list(range(1, frames - LATENT_FRAME_STRIDE + 1, LATENT_FRAME_STRIDE))
 
 
 def is_valid_keyframe_frame(frame: int, frames: int) -> bool:
-    frame, frames = int(frame), int(frames)
-    if frame == 0:
-        return True
-    return 1 <= frame <= frames - LATENT_FRAME_STRIDE and (frame - 1) % LATENT_FRAME_STRIDE == 0
+    return 0 <= int(frame) < int(frames)
 
 
 def nearest_keyframe_frames(frame: int, frames: int) -> list[int]:
-    """The valid index (or the two equally near ones) closest to `frame`."""
-    valid = valid_keyframe_frames(frames)
-    best = min(abs(v - int(frame)) for v in valid)
-    return [v for v in valid if abs(v - int(frame)) == best]
+    """The valid index closest to `frame` (itself when valid, else the clip's first or last frame)."""
+    return [min(max(int(frame), 0), int(frames) - 1)]
 
 
 def _list_frames(values: list[int], offset: int) -> str:
@@ -76,18 +72,11 @@ def check_keyframe_frame(frame: int, frames: int, *, offset: int = 0, what: str 
     if is_valid_keyframe_frame(frame, frames):
         return frame
     last = frames - 1 + offset
-    if frame < 0 or frame >= frames:
-        where = f"outside the job's frames {offset}..{last}"
-    else:
-        where = (
-            "not where a keyframe image can sit (after the first frame an image shapes one latent "
-            "frame, its frame and the 7 after it, and must start one of the video's latent frames)"
-        )
-    nearest = nearest_keyframe_frames(frame, frames)
+    nearest = nearest_keyframe_frames(frame, frames)[0]
     raise KeyframeError(
-        f"{field}: {what} at frame {frame + offset} is {where}; "
-        f"the nearest valid frame{'s are' if len(nearest) > 1 else ' is'} {' and '.join(str(v + offset) for v in nearest)} "
-        f"(valid in this {frames}-frame job: {_list_frames(valid_keyframe_frames(frames), offset)})",
+        f"{field}: {what} at frame {frame + offset} is outside the job's frames {offset}..{last}; "
+        f"the nearest valid frame is {nearest + offset} (an image lines up exactly with one latent frame at "
+        f"{_list_frames(aligned_keyframe_frames(frames), offset)})",
         field,
     )
 

@@ -40,8 +40,11 @@ RULES = [
     ("the size multiple", re.compile(r"\b(64|128)\s*\*\s*(factor|int\(factor\))"), set()),
     ("the reference size", re.compile(r"//\s*2\s*//\s*(factor|self\.reference)"), set()),
     (
-        "the frames a keyframe image can sit at",
-        re.compile(r"\(\s*(frame|k|idx|index)\w*\s*-\s*1\s*\)\s*%\s*(8|LATENT_FRAME_STRIDE)"),
+        "the frames whose keyframe image lines up with a latent frame",
+        re.compile(
+            r"\(\s*(frame|k|idx|index)\w*\s*-\s*1\s*\)\s*%\s*(8|LATENT_FRAME_STRIDE)"
+            r"|range\(\s*1\s*,[^)]*,\s*(8|LATENT_FRAME_STRIDE)\s*\)"
+        ),
         {"shared/keyframes.py"},
     ),
     ("the IC-LoRA's name among a job's LoRAs", re.compile(r"f\"ic[-_]lora:\{"), {"shared/control_kinds.py"}),

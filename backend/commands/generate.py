@@ -83,8 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FRAME=IMAGE[@STRENGTH]",
-        help="a keyframe look: the image conditions the video at this frame (0, or 1, 9, 17, ...: one "
-        "latent frame, that frame and the 7 after it), strength 0..1 (default 1); repeatable",
+        help="a keyframe look: the image conditions the video at this frame (0 .. frames - 1; at 1, 9, "
+        "17, ... it lines up exactly with one latent frame), strength 0..1 (default 1); repeatable",
     )
     parser.add_argument(
         "--lora",

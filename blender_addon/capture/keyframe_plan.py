@@ -2,8 +2,8 @@
 
 No bpy here: the operator reads the scene's timeline markers (or the panel's list of image files)
 into plain tuples and `plan_keyframes` turns them into `KeyframeLook`s, with the model's rule on
-which frames can take an image (`shared/keyframes.py`) applied in *scene* frames, so a refusal
-names the marker and the nearest scene frames to move it to.
+which frames can take an image (`shared/keyframes.py`: any frame of the clip) applied in *scene*
+frames, so a refusal names the image and the nearest scene frame inside the clip.
 - "MARKERS": every timeline marker inside the job's frames; each is rendered with the scene's own
   engine and settings (the artist's look) at the job's size (`keyframe_render.py`). Markers
   outside the frames belong to other shots and are left out.

@@ -12,36 +12,42 @@ from shared.keyframes import (
     check_keyframe_entries,
     check_keyframe_frame,
     is_valid_keyframe_frame,
+    aligned_keyframe_frames,
     nearest_keyframe_frames,
     parse_keyframe_arg,
-    valid_keyframe_frames,
 )
 
 
-def test_valid_frames_are_the_first_and_the_starts_of_the_latent_frames():
-    assert valid_keyframe_frames(9) == [0, 1]
-    assert valid_keyframe_frames(17) == [0, 1, 9]
-    assert valid_keyframe_frames(121) == [0] + list(range(1, 114, 8))
+def test_every_frame_of_the_clip_can_take_an_image():
+    """As the official pipelines take any index (their keyframe-interpolation examples key the last
+    frame and frames in between): 0 .. frames - 1 are valid, nothing outside."""
     for frames in (9, 17, 121):
-        assert [f for f in range(-3, frames + 9) if is_valid_keyframe_frame(f, frames)] == valid_keyframe_frames(frames)
+        assert [f for f in range(-3, frames + 9) if is_valid_keyframe_frame(f, frames)] == list(range(frames))
+    assert check_keyframe_frame(16, 17) == 16 and check_keyframe_frame(5, 17) == 5 and check_keyframe_frame(0, 9) == 0
 
 
-@pytest.mark.parametrize(
-    "frame, frames, nearest",
-    [(5, 17, [1, 9]), (4, 17, [1]), (16, 17, [9]), (200, 17, [9]), (-4, 17, [0]), (2, 9, [1]), (8, 9, [1])],
-)
-def test_nearest_valid_frames(frame, frames, nearest):
-    assert nearest_keyframe_frames(frame, frames) == nearest
+def test_aligned_frames_are_the_first_and_the_starts_of_the_latent_frames():
+    assert aligned_keyframe_frames(9) == [0, 1]
+    assert aligned_keyframe_frames(17) == [0, 1, 9]
+    assert aligned_keyframe_frames(121) == [0] + list(range(1, 114, 8))
+
+
+@pytest.mark.parametrize("frame, frames, nearest", [(17, 17, 16), (200, 17, 16), (-4, 17, 0), (9, 9, 8)])
+def test_a_frame_outside_the_clip_is_refused_with_the_nearest_inside(frame, frames, nearest):
+    assert nearest_keyframe_frames(frame, frames) == [nearest]
     with pytest.raises(UserError) as info:
         check_keyframe_frame(frame, frames)
     assert info.value.field == "keyframes"
-    assert " and ".join(map(str, nearest)) in str(info.value)
+    assert f"the nearest valid frame is {nearest} " in str(info.value)
 
 
 def test_messages_speak_in_the_callers_frames():
-    with pytest.raises(UserError, match=r"marker 'A' at frame 1016 .* nearest valid frame is 1009 .* 1000, 1001, 1009"):
-        check_keyframe_frame(16, 17, offset=1000, what="marker 'A'")
-    assert check_keyframe_frame(9, 17) == 9 and check_keyframe_frame(0, 9) == 0
+    with pytest.raises(
+        UserError,
+        match=r"marker 'A' at frame 1017 is outside the job's frames 1000..1016; the nearest valid frame is 1016",
+    ) as info:
+        check_keyframe_frame(17, 17, offset=1000, what="marker 'A'")
+    assert "1000, 1001, 1009" in str(info.value)  # the frames that line up with a latent frame
 
 
 @pytest.mark.parametrize(
@@ -56,7 +62,7 @@ def test_messages_speak_in_the_callers_frames():
         ([{"frame": 1, "strength": float("nan")}], None, "strength must be"),
         ([{"frame": 1}, {"frame": 1, "strength": 0.5}], None, "frame 1 is given twice"),
         ([{"frame": i} for i in range(MAX_KEYFRAMES + 1)], None, f"at most {MAX_KEYFRAMES}"),
-        ([{"frame": 3}], 17, "nearest valid frame is 1"),
+        ([{"frame": 20}], 17, "nearest valid frame is 16"),
     ],
 )
 def test_bad_entries_are_refused(entries, frames, match):
@@ -72,10 +78,10 @@ def test_spec_keyframes_round_trip_and_are_checked_against_its_frames():
     assert spec.to_json()["keyframes"] == [{"frame": 9, "strength": 0.5}, {"frame": 0, "strength": 1.0}]
     assert GenerationSpec.from_json(spec.to_json_text()).keyframes == spec.keyframes
     assert GenerationSpec(prompt="p").to_json()["keyframes"] == []
-    with pytest.raises(UserError, match="frame 16 .* nearest valid frame is 9"):
-        GenerationSpec.from_json({"prompt": "p", "frames": 17, "keyframes": [{"frame": 16}]})
+    with pytest.raises(UserError, match="frame 17 .* nearest valid frame is 16"):
+        GenerationSpec.from_json({"prompt": "p", "frames": 17, "keyframes": [{"frame": 17}]})
     # without a frame count the index is checked when the job's frames are known (the engine's plan)
-    assert GenerationSpec.from_json({"prompt": "p", "keyframes": [{"frame": 16}]}).keyframes[0]["frame"] == 16
+    assert GenerationSpec.from_json({"prompt": "p", "keyframes": [{"frame": 17}]}).keyframes[0]["frame"] == 17
 
 
 @pytest.mark.parametrize(

@@ -75,21 +75,31 @@ def test_markers_in_the_range_become_keyframes_at_job_frames(scene17, installed_
     assert [k["scene_frame"] for k in settings.parameters()["keyframes"]] == [102, 110]
 
 
-@pytest.mark.parametrize(
-    "frame, words",
-    [
-        (106, "marker 'Bad' at frame 106 is not where a keyframe image can sit"),
-        (106, "the nearest valid frames are 102 and 110"),
-        (116, "the nearest valid frame is 110"),
-    ],
-)
-def test_a_marker_the_model_cannot_use_is_refused_in_scene_frames(scene17, installed_addon, frame, words):
-    scene17.timeline_markers.new("Bad", frame=frame)
+def test_markers_between_latent_frames_and_on_the_last_frame_are_used(scene17, installed_addon):
+    """Any frame of the clip can take an image, as in the official pipelines (the last one too)."""
+    scene17.timeline_markers.new("Mid", frame=106)
+    scene17.timeline_markers.new("End", frame=117)
     scene17.ltx_scene.keyframe_source = "MARKERS"
+    assert _settings(installed_addon).spec["keyframes"] == [
+        {"frame": 5, "strength": 1.0},
+        {"frame": 16, "strength": 1.0},
+    ]
+
+
+def test_an_image_outside_the_frames_is_refused_in_scene_frames(scene17, installed_addon, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "late.png"
+    Image.fromarray(np.full((32, 32, 3), 50, np.uint8)).save(path)
+    props = scene17.ltx_scene
+    props.keyframe_source = "LIST"
+    entry = props.keyframe_images.add()
+    entry.frame, entry.image = 130, str(path)
     with pytest.raises(Exception, match="keyframes: ") as info:
         _settings(installed_addon)
-    assert words in str(info.value)
-    assert "valid in this 17-frame job: 101, 102, 110" in str(info.value)
+    message = str(info.value)
+    assert "image 'late.png' at frame 130 is outside the job's frames 101..117" in message
+    assert "the nearest valid frame is 117" in message
 
 
 def test_a_keyframe_on_the_first_frame_with_a_first_frame_image_is_refused(scene17, installed_addon):
