@@ -13,71 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from backend.engine import ControlInput
 from shared.job_spec import GenerationSpec
 
-from .conftest import control_video
+from .conftest import control_video, stock_ic_lora
 
 pytestmark = pytest.mark.slow
 
 W = H = 128  # the smallest size a factor-2 IC-LoRA allows (stage 1 64 px, reference 32 px)
 F = 9
 FPS = "24"
-
-
-def _stock(
-    bundle,
-    tmp_path,
-    spec: GenerationSpec,
-    video: np.ndarray,
-    mask: np.ndarray | None,
-    image: np.ndarray | None,
-    quantization=None,
-):
-    from ltx_core.loader import LTXV_LORA_COMFY_RENAMING_MAP, LoraPathStrengthAndSDOps
-    from ltx_core.model.video_vae import TilingConfig
-    from ltx_pipelines.ic_lora import ICLoraPipeline
-    from ltx_pipelines.utils.args import ImageConditioningInput
-
-    from backend.gemma_config import prepare_gemma_config
-    from backend.video import read_video, write_lossless_video
-
-    control_path = write_lossless_video(tmp_path / "control.mkv", video, FPS)
-    back, _ = read_video(control_path)
-    assert np.array_equal(back, video), "the lossless control file must decode to the same pixels"
-    images = []
-    if image is not None:
-        Image.fromarray(image).save(tmp_path / "first.png")
-        images = [ImageConditioningInput(str(tmp_path / "first.png"), 0, 1.0)]
-    prepare_gemma_config(bundle)
-    ic = bundle.ic_loras[spec.control_kind]
-    pipe = ICLoraPipeline(
-        str(bundle.checkpoint),
-        str(bundle.upsampler),
-        str(bundle.gemma_root),
-        [LoraPathStrengthAndSDOps(str(ic.path), spec.ic_lora_strength, LTXV_LORA_COMFY_RENAMING_MAP)],
-        device=torch.device("cpu"),
-        quantization=quantization,
-    )
-    with torch.inference_mode():
-        frames, audio = pipe(
-            prompt=spec.prompt,
-            seed=spec.seed,
-            height=H,
-            width=W,
-            num_frames=F,
-            frame_rate=24.0,
-            images=images,
-            video_conditioning=[(str(control_path), spec.conditioning_strength)],
-            tiling_config=TilingConfig.default(),
-            conditioning_attention_strength=spec.attention_strength,
-            conditioning_attention_mask=None if mask is None else torch.from_numpy(mask)[None, None],
-            skip_stage_2=spec.preview,
-        )
-        frames = torch.cat(list(frames), dim=0).numpy()
-    return frames, audio.waveform.float().numpy()
 
 
 CASES = {
@@ -121,7 +67,9 @@ def _check(request, tmp_path, arch, case, seed):
     )
     media = engine.generate(spec, ControlInput(video=video, mask=mask, first_frame=image))
     assert np.array_equal(media.control, video)
-    stock_frames, stock_audio = _stock(bundle, tmp_path, spec, video, mask, image)
+    stock_frames, stock_audio = stock_ic_lora(
+        bundle, tmp_path, spec, video, mask, [] if image is None else [(image, 0, 1.0)]
+    )
 
     assert media.video.shape == stock_frames.shape == (F, H, W, 3)
     assert media.audio.shape == stock_audio.shape
@@ -139,7 +87,7 @@ def test_preview_is_stock_stage1_only(request, tmp_path, no_cuda_sync, bundle23,
         prompt="preview", seed=2, width=W, height=H, frames=F, fps=FPS, control_kind="depth", preview=True
     )
     media = engine23.generate(spec, ControlInput(video=video))
-    stock_frames, stock_audio = _stock(bundle23, tmp_path, spec, video, None, None)
+    stock_frames, stock_audio = stock_ic_lora(bundle23, tmp_path, spec, video, None)
     assert media.video.shape == (F, H // 2, W // 2, 3)
     assert np.array_equal(media.video, stock_frames)
     assert np.array_equal(media.audio, stock_audio)
@@ -159,7 +107,9 @@ def test_parity_fp8_cast(tmp_path, no_cuda_sync, bundle23):
     assert (
         engine._models.transformer.velocity_model.transformer_blocks[0].attn1.to_k.weight.dtype == torch.float8_e4m3fn
     )
-    stock_frames, stock_audio = _stock(bundle23, tmp_path, spec, video, None, None, QuantizationPolicy.fp8_cast())
+    stock_frames, stock_audio = stock_ic_lora(
+        bundle23, tmp_path, spec, video, None, quantization=QuantizationPolicy.fp8_cast()
+    )
     assert np.array_equal(media.video, stock_frames)
     assert np.array_equal(media.audio, stock_audio)
 
@@ -189,7 +139,7 @@ def test_parity_streamed_tiers_with_stock_pipeline(tmp_path, no_cuda_sync, bundl
         attention_strength=0.8,
     )
     media = engine.generate(spec, ControlInput(video=video, mask=mask))
-    stock_frames, stock_audio = _stock(bundle23, tmp_path, spec, video, mask, None)
+    stock_frames, stock_audio = stock_ic_lora(bundle23, tmp_path, spec, video, mask)
     assert engine.memory_plan.tier == tier
     assert np.array_equal(media.video, stock_frames)
     assert np.array_equal(media.audio, stock_audio)

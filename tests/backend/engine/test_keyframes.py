@@ -16,7 +16,7 @@ from backend.video import write_lossless_video
 from shared.errors import UserError
 from shared.job_spec import GenerationSpec
 
-from .conftest import control_video
+from .conftest import control_video, stock_ic_lora
 
 W = H = 128  # the smallest size the factor-2 IC-LoRA allows
 F = 17  # the shortest clip with a keyframe index past frame 1: usable indices 0, 1, 9
@@ -29,48 +29,6 @@ def no_engine_load(monkeypatch):
         raise AssertionError("models were loaded before the keyframes were validated")
 
     monkeypatch.setattr(Engine, "load", refuse)
-
-
-def _stock(bundle, tmp_path, spec, video, mask, images):
-    """The stock ICLoraPipeline with `images=[ImageConditioningInput(png, frame, strength)]`."""
-    from ltx_core.loader import LTXV_LORA_COMFY_RENAMING_MAP, LoraPathStrengthAndSDOps
-    from ltx_core.model.video_vae import TilingConfig
-    from ltx_pipelines.ic_lora import ICLoraPipeline
-    from ltx_pipelines.utils.args import ImageConditioningInput
-
-    from backend.gemma_config import prepare_gemma_config
-
-    control_path = write_lossless_video(tmp_path / "control.mkv", video, FPS)
-    stock_images = []
-    for i, (entry, image) in enumerate(zip(spec.keyframes, images)):
-        path = tmp_path / f"key{i}.png"
-        Image.fromarray(image).save(path)
-        stock_images.append(ImageConditioningInput(str(path), entry["frame"], entry["strength"]))
-    prepare_gemma_config(bundle)
-    ic = bundle.ic_loras[spec.control_kind]
-    pipe = ICLoraPipeline(
-        str(bundle.checkpoint),
-        str(bundle.upsampler),
-        str(bundle.gemma_root),
-        [LoraPathStrengthAndSDOps(str(ic.path), spec.ic_lora_strength, LTXV_LORA_COMFY_RENAMING_MAP)],
-        device=torch.device("cpu"),
-    )
-    with torch.inference_mode():
-        frames, audio = pipe(
-            prompt=spec.prompt,
-            seed=spec.seed,
-            height=H,
-            width=W,
-            num_frames=F,
-            frame_rate=24.0,
-            images=stock_images,
-            video_conditioning=[(str(control_path), spec.conditioning_strength)],
-            tiling_config=TilingConfig.default(),
-            conditioning_attention_strength=spec.attention_strength,
-            conditioning_attention_mask=None if mask is None else torch.from_numpy(mask)[None, None],
-        )
-        frames = torch.cat(list(frames), dim=0).numpy()
-    return frames, audio.waveform.float().numpy()
 
 
 @pytest.mark.slow
@@ -95,7 +53,8 @@ def test_keyframes_equal_the_stock_images_list(tmp_path, no_cuda_sync, bundle23,
     )
     keys = [KeyframeImage(image) for image in images]
     media = engine23.generate(spec, ControlInput(video=video, mask=mask, keyframes=keys))
-    stock_frames, stock_audio = _stock(bundle23, tmp_path, spec, video, mask, images)
+    stock_images = [(image, entry["frame"], entry["strength"]) for entry, image in zip(spec.keyframes, images)]
+    stock_frames, stock_audio = stock_ic_lora(bundle23, tmp_path, spec, video, mask, stock_images)
     assert media.video.shape == stock_frames.shape == (F, H, W, 3)
     assert np.array_equal(media.video, stock_frames), (
         f"max |diff| = {np.abs(media.video.astype(int) - stock_frames.astype(int)).max()}"
@@ -112,9 +71,10 @@ def test_keyframes_equal_the_stock_images_list(tmp_path, no_cuda_sync, bundle23,
 @pytest.mark.parametrize(
     "keyframes, match",
     [
-        ([{"frame": 5, "strength": 1.0}], r"frame 5 is not where .* nearest valid frames are 1 and 9"),
-        ([{"frame": 16, "strength": 1.0}], r"frame 16 .* nearest valid frame is 9"),
-        ([{"frame": 17, "strength": 1.0}], r"frame 17 is outside the job's frames 0..16"),
+        (
+            [{"frame": 17, "strength": 1.0}],
+            r"frame 17 is outside the job's frames 0..16; the nearest valid frame is 16",
+        ),
         ([{"frame": 9, "strength": 1.5}], r"strength must be a number in \[0, 1\]"),
         ([{"frame": 9}, {"frame": 9}], r"frame 9 is given twice"),
     ],
@@ -161,9 +121,8 @@ def cli_files(tmp_path):
 @pytest.mark.parametrize(
     "keyframe, message",
     [
-        ("12=look.png", "frame 12 is not where a keyframe image can sit"),
-        ("12=look.png", "the nearest valid frame is 9"),
         ("40=look.png@0.5", "outside the job's frames 0..16"),
+        ("40=look.png@0.5", "the nearest valid frame is 16"),
         ("nine=look.png", "the frame 'nine' is not an integer"),
         ("9", "expected FRAME=IMAGE[@STRENGTH]"),
         ("9=look.png@2", "strength must be in [0, 1]"),
@@ -201,16 +160,16 @@ def test_cli_keyframes_reach_the_sidecar(tiny_bundle, cli_files, capsys):
 
 
 @pytest.mark.parametrize("frames", [9, 17, 33, 121])
-def test_valid_frames_are_where_official_keyframe_tokens_meet_a_latent_frame(frames):
-    """The rule of shared/keyframes.py, measured on ltx-core itself: the time bounds ltx-core's
-    `VideoConditionByKeyframeIndex` gives an image at frame k equal the bounds of one of the
-    video's latent frames exactly at the valid frames k > 0, and at no other k inside the clip."""
+def test_aligned_frames_are_where_official_keyframe_tokens_meet_a_latent_frame(frames):
+    """`aligned_keyframe_frames` (shared/keyframes.py), measured on ltx-core itself: the time bounds
+    ltx-core's `VideoConditionByKeyframeIndex` gives an image at frame k equal the bounds of one of
+    the video's latent frames exactly at those k > 0, and at no other k inside the clip."""
     from ltx_core.conditioning import VideoConditionByKeyframeIndex
     from ltx_core.types import VideoLatentShape, VideoPixelShape
     from ltx_core.tools import VideoLatentTools
     from ltx_pipelines.utils.types import PipelineComponents
 
-    from shared.keyframes import valid_keyframe_frames
+    from shared.keyframes import aligned_keyframe_frames
 
     components = PipelineComponents(dtype=torch.float32, device=torch.device("cpu"))
     pixel = VideoPixelShape(batch=1, frames=frames, width=64, height=64, fps=24.0)
@@ -227,7 +186,7 @@ def test_valid_frames_are_where_official_keyframe_tokens_meet_a_latent_frame(fra
         appended = {tuple(t) for t in after.positions[0, 0, state.latent.shape[1] :].tolist()}
         if appended <= grid:
             meets.append(k)
-    assert [0] + meets == valid_keyframe_frames(frames)
+    assert [0] + meets == aligned_keyframe_frames(frames)
 
 
 def test_the_memory_plan_counts_keyframe_tokens():
