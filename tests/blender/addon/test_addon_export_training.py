@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import av
 import numpy as np
 import pytest
 
@@ -17,6 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def _decode(path):
+    import av  # not at module level: the Blender LTS environments (bpy_compat runs) have no PyAV
+
     with av.open(str(path)) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 

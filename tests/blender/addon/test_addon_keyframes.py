@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from shared.png import read_png, write_png  # not PIL: the Blender LTS environments (bpy_compat runs) have none
+
 pytestmark = pytest.mark.bpy_compat
 
 
@@ -87,10 +89,8 @@ def test_markers_between_latent_frames_and_on_the_last_frame_are_used(scene17, i
 
 
 def test_an_image_outside_the_frames_is_refused_in_scene_frames(scene17, installed_addon, tmp_path):
-    from PIL import Image
-
     path = tmp_path / "late.png"
-    Image.fromarray(np.full((32, 32, 3), 50, np.uint8)).save(path)
+    write_png(path, np.full((32, 32, 3), 50, np.uint8))
     props = scene17.ltx_scene
     props.keyframe_source = "LIST"
     entry = props.keyframe_images.add()
@@ -114,10 +114,8 @@ def test_a_keyframe_on_the_first_frame_with_a_first_frame_image_is_refused(scene
 
 
 def test_image_files_at_chosen_frames(scene17, installed_addon, tmp_path):
-    from PIL import Image
-
     path = tmp_path / "look.png"
-    Image.fromarray(np.full((32, 32, 3), 50, np.uint8)).save(path)
+    write_png(path, np.full((32, 32, 3), 50, np.uint8))
     props = scene17.ltx_scene
     props.keyframe_source = "LIST"
     entry = props.keyframe_images.add()
@@ -156,11 +154,8 @@ def test_the_look_is_rendered_with_the_scenes_engine_and_its_settings_restored(s
     render = installed_addon.module("capture.keyframe_render")
     (path,) = render.render_keyframe_looks(scene, settings.keyframes, 128, 128, str(tmp_path / "job"))
     assert path.endswith("keyframe_0110.png")
-    from PIL import Image
-
-    with Image.open(path) as im:
-        assert im.size == (128, 128) and im.mode == "RGB"
-        pixels = np.asarray(im)
+    pixels = read_png(path)
+    assert pixels.shape == (128, 128, 3)
     # the scene's world colour (orange) around the cube: the scene's own look, not a capture pass
     corner = pixels[2, 2].astype(int)
     assert corner[0] > corner[2] + 40, corner

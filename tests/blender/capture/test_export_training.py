@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -64,6 +63,8 @@ SIZE = ["--width", "128", "--height", "64"]
 
 
 def _decode(path):
+    import av  # not at module level: the Blender LTS environments (bpy_compat runs) have no PyAV
+
     with av.open(str(path)) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 

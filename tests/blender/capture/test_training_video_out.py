@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 
-import av
 import numpy as np
 import pytest
 
@@ -17,6 +16,8 @@ from blender_addon.training.video_out import write_video
 
 
 def _decode(path):
+    import av  # not at module level: the Blender LTS environments (bpy_compat runs) have no PyAV
+
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         rate = Fraction(stream.average_rate)
