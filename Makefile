@@ -7,6 +7,12 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 UV      := uv==0.13.9
 
+# The suite runs on this many processes (pytest-xdist); each takes whole test files, so a module's
+# fixtures (a farm, a server) start once. Most tests keep one core busy: two processes use a 2-core
+# machine fully. `make test TEST_PROCESSES=1` runs it in one process.
+TEST_PROCESSES ?= 2
+PYTEST  := $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
+
 BPY42   := .venv-bpy42
 BPY45   := .venv-bpy45
 .PHONY: setup setup-bpy-lts setup-redis lock lint test test-fast test-bpy-lts bench demo addon clean
@@ -51,7 +57,7 @@ setup-redis:
 
 # Everything, slow end-to-end tests included, then the Blender 4.2 and 4.5 LTS compatibility subset.
 test: setup setup-bpy-lts setup-redis lint
-	$(BIN)/python -m pytest
+	$(PYTEST)
 	$(BPY42)/bin/python -m pytest tests/blender -m bpy_compat -q
 	$(BPY45)/bin/python -m pytest tests/blender -m bpy_compat -q
 
@@ -61,7 +67,7 @@ test-bpy-lts: setup-bpy-lts
 
 # The quick subset: no end-to-end tests (real server, Blender jobs, tiny-model generations).
 test-fast: setup lint
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Every benchmark prints a table.
 bench: setup setup-redis

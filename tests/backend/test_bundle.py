@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.ports import free_port
+
 from backend.bundle import Bundle, BundleError, read_safetensors_header
 from shared.data_dir import default_models_dir
 from backend.tiny_model.safetensors_io import write_safetensors
@@ -411,14 +413,8 @@ def _cli(*args, env_extra=None, timeout=120):
     return subprocess.run([str(LTX_SCENE), *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens once the socket is closed
-
-
 def test_models_download_without_network_is_one_clear_message(tmp_path):
-    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     result = _cli(
         "models",
         "download",

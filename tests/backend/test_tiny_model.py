@@ -422,15 +422,15 @@ def test_stock_ic_lora_pipeline_runs(request, cpu_sync, control_video, fixture, 
 
 
 @pytest.mark.slow
-def test_stock_pipeline_deterministic_and_ic_lora_matters(tiny_bundle, cpu_sync, control_video):
+def test_stock_pipeline_ic_lora_matters(tiny_bundle, cpu_sync, control_video):
+    """The IC-LoRA's weights reach the stock pipeline's output. (That the stock pipeline repeats itself
+    bit for bit is pinned by the engine's parity tests, which compare against a fresh stock run.)"""
     bundle = Bundle.load(tiny_bundle)
     if "tiny_bundle" not in _FIRST_RUNS:
         _FIRST_RUNS["tiny_bundle"] = _run_stock(bundle, control_video, _lora_ops(bundle))[1:]
-    frames, audio = _FIRST_RUNS["tiny_bundle"]
-    _, again, audio_again = _run_stock(bundle, control_video, _lora_ops(bundle))
-    assert torch.equal(frames, again) and torch.equal(audio.waveform, audio_again.waveform)
+    frames, _ = _FIRST_RUNS["tiny_bundle"]
     _, without_lora, _ = _run_stock(bundle, control_video, [])
-    assert not torch.equal(frames, without_lora)  # the IC-LoRA's weights reach the output
+    assert not torch.equal(frames, without_lora)
 
 
 # --- the command ----------------------------------------------------------------------------------------

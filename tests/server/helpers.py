@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,11 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from tests.ports import free_port  # noqa: F401  (the servers' tests import it from here)
+
 FRAMES, WIDTH, HEIGHT = 9, 128, 128  # the smallest valid job for the tiny bundle (factor-2 IC-LoRA)
 STARTUP_TIMEOUT_S = 180.0
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_command() -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import socket
 import subprocess
 import sys
 import textwrap
@@ -11,6 +10,7 @@ import textwrap
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.ports import free_port
 
 pytestmark = pytest.mark.bpy_compat  # also run under bpy 4.2 and 4.5 LTS (operators)
 
@@ -70,16 +70,10 @@ def test_parse_sse():
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_server_down_message():
     from blender_addon.client.http import BackendClient, BackendError
 
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     client = BackendClient(url, "token")
     with pytest.raises(BackendError, match=r"no LTX Scene backend is running at .*ltx-scene serve"):
         client.health()
@@ -117,7 +111,7 @@ def test_worker_reports_server_down_as_error_message():
     from blender_addon.client.worker import GenerationWorker, JobRequest
 
     request = JobRequest(
-        backend=BackendSettings(f"http://127.0.0.1:{_free_port()}", "t"),
+        backend=BackendSettings(f"http://127.0.0.1:{free_port()}", "t"),
         spec={"prompt": "x"},
         control=b"",
         out_dir="/nonexistent",
@@ -133,7 +127,7 @@ def test_check_backend_operator_reports_server_down(fresh_scene, installed_addon
     import bpy
 
     prefs = bpy.context.preferences.addons[installed_addon.module_name].preferences
-    prefs.backend_url = f"http://127.0.0.1:{_free_port()}"
+    prefs.backend_url = f"http://127.0.0.1:{free_port()}"
     try:
         with pytest.raises(RuntimeError, match="no LTX Scene backend is running"):
             bpy.ops.ltx_scene.check_backend()
@@ -164,7 +158,7 @@ def test_threaded_job_failure_reaches_the_panel_through_the_timer(fresh_scene, i
     main_thread = installed_addon.module("operators.main_thread")
     settings_mod = installed_addon.module("settings")
     prefs = bpy.context.preferences.addons[installed_addon.module_name].preferences
-    prefs.backend_url, prefs.output_dir = f"http://127.0.0.1:{_free_port()}", str(tmp_path)
+    prefs.backend_url, prefs.output_dir = f"http://127.0.0.1:{free_port()}", str(tmp_path)
     fresh_scene.frame_start, fresh_scene.frame_end = 1, 17
     fresh_scene.ltx_scene.prompt = "a ball rolls"
     try:
