@@ -55,7 +55,7 @@ from .lora import precheck_loras
 from .models import Models, build_models
 from .plan import JobPlan, first_frame_image, make_plan
 from .progress import JobCancelled, JobTracker, ProgressEvent, stage_weights
-from .sidecar import build_sidecar, keyframe_record, write_sidecar
+from .sidecar import build_sidecar, decoded_digests, keyframe_record, write_sidecar
 
 __all__ = [
     "ControlInput",
@@ -514,6 +514,7 @@ class Engine:
             files={"video": video_path.name, "control": control_path.name},
             stage_seconds={**media.stage_seconds, **tracker.stage_seconds},
             lora_unmatched=unmatched,
+            decoded_sha256=decoded_digests(media.video, media.audio),
         )
         write_sidecar(sidecar_path, record)
         return GenerationResult(

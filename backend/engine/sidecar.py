@@ -3,7 +3,8 @@
 Recorded: the spec as sent and as resolved (sizes, frames, exact fps, seed), the control (source,
 kind, reference size, whether a mask / first frame was used), the LoRAs and strengths actually
 applied in stage 1, the attention settings, the model files with their SHA-256, the device, dtype,
-quantization and the versions of the packages that produced it, plus timings.
+quantization and the versions of the packages that produced it, the SHA-256 of the frames and audio
+as decoded (before encoding), plus timings.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import platform
 from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 from shared.atomic_write import atomic_write
 from shared.control_kinds import ic_lora_name
@@ -47,9 +50,10 @@ def build_sidecar(
     lora_unmatched: dict[str, int],
     memory: dict | None = None,
     keyframes: list[dict] | None = None,
+    decoded_sha256: dict[str, str] | None = None,
 ) -> dict:
     """bundle: the engine's `Bundle`; hashes: a `backend.file_hashes.FileHashes`. Files are named, never
-    given as server paths (a sidecar travels to clients)."""
+    given as server paths (a sidecar travels to clients). decoded_sha256: `decoded_digests(media)`."""
     spec = plan.spec
     models = {role: {"file": Path(path).name, "sha256": hashes.sha256(path)} for role, path in bundle.files().items()}
     return {
@@ -115,7 +119,19 @@ def build_sidecar(
         "runtime": {"device": device, "dtype": dtype, "memory": memory, "versions": package_versions()},
         "audio_sample_rate": audio_sample_rate,
         "outputs": files,
+        "decoded_sha256": decoded_sha256 or {},
         "timings_s": {k: round(v, 4) for k, v in stage_seconds.items()},
+    }
+
+
+def decoded_digests(video, audio) -> dict[str, str]:
+    """SHA-256 of the frames (F, H, W, 3) uint8 and the waveform (C, n) float32 as the model decoded them,
+    before H.264 / AAC. Two runs of the same job (any machine, memory tier or farm worker) compare here:
+    a lossy encoder turns a last-bit difference in one pixel into visibly different frames, so equal
+    mp4 files say more than equal pixels need to, and unequal ones do not say where the difference began."""
+    return {
+        "video": hashlib.sha256(np.ascontiguousarray(video, dtype=np.uint8).tobytes()).hexdigest(),
+        "audio": hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest(),
     }
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from backend.engine import STAGES, ControlInput, JobCancelled
+from backend.engine.sidecar import decoded_digests
 from backend.video import probe_video, read_video
 from shared.job_spec import GenerationSpec
 from shared.package import ControlPackage
@@ -122,6 +123,11 @@ def test_job_from_video_and_preview(engine23, tmp_path):
     assert (preview.width, preview.height, preview.frames) == (W // 2, H // 2, F)
     side = json.loads(preview.sidecar_path.read_text())
     assert side["resolved"]["preview"] is True and side["control"]["source"] == "video"
+    # the frames and audio as decoded, before H.264 / AAC: the same job again gives the same digests
+    media = engine23.generate(spec, ControlInput(video=video))
+    assert media.video.shape == (F, H // 2, W // 2, 3)
+    assert side["decoded_sha256"] == decoded_digests(media.video, media.audio)
+    assert side["decoded_sha256"]["video"] != decoded_digests(media.video[::-1], media.audio)["video"]
 
 
 def test_cancel_mid_job_then_next_job(engine23):
