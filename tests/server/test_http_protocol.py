@@ -12,8 +12,6 @@ import uvicorn
 
 from backend.server.http_protocol import protocol_with_header_timeout
 
-from .helpers import free_port
-
 
 async def hello(scope, receive, send):
     if scope["type"] != "http":
@@ -24,14 +22,18 @@ async def hello(scope, receive, send):
 
 @pytest.fixture
 def server():
-    port = free_port()
-    config = uvicorn.Config(
-        hello, host="127.0.0.1", port=port, http=protocol_with_header_timeout(0.2), log_level="warning", lifespan="off"
-    )
+    # The socket is bound here and handed to uvicorn: no other process can take the port between
+    # choosing it and listening (seen once: a port picked free was taken by a benchmark's server
+    # before uvicorn bound it, and the fixture waited for a server that had already exited).
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(hello, http=protocol_with_header_timeout(0.2), log_level="warning", lifespan="off")
     srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    while not srv.started:  # pytest-timeout bounds a server that never starts
+    while not srv.started:
+        assert thread.is_alive(), "the uvicorn server exited before it started (its error is in the log above)"
         time.sleep(0.01)
     yield port
     srv.should_exit = True
