@@ -142,12 +142,12 @@ def test_ten_jobs_from_three_clients_each_get_their_own_result(farm):
         assert {d["worker"] for e, d, _ in events if e == "progress"} <= {status["worker"]}
     assert used == {"w1", "w2"}  # ten queued jobs: both workers took some
     assert watched_from_the_queue > 0  # ten jobs on two workers: some streams opened before their job ran
-    for i in range(5):  # the same spec and seed: the same frames, whichever worker ran it
-        # the engine's decoded pixels and audio first (a last-bit difference there makes H.264 differ visibly)
+    for i in range(5):
+        # the same spec and seed: the same frames and audio as decoded, whichever worker ran it. Compared
+        # before encoding: libx264 is not bit-reproducible on a loaded machine (measured: the same decoded
+        # frames, and the same worker, gave mp4s whose frames 1-3 differed; tests/README.md)
         same = f"seed {job_spec(i)['seed']}: {ran[i]} and {ran[i + 5]}"
         assert ran[i][2] == ran[i + 5][2], f"the decoded frames or audio differ, {same}"
-        differ = [f for f in range(len(frames[i])) if not np.array_equal(frames[i][f], frames[i + 5][f])]
-        assert not differ, f"the decoded frames are equal but the mp4 frames {differ} differ, {same}"
         assert not np.array_equal(frames[i], frames[(i + 1) % 5])  # another seed and prompt: other frames
 
 
