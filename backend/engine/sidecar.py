@@ -49,11 +49,11 @@ def build_sidecar(
     stage_seconds: dict[str, float],
     lora_unmatched: dict[str, int],
     memory: dict | None = None,
+    decoded_sha256: dict[str, str],
     keyframes: list[dict] | None = None,
-    decoded_sha256: dict[str, str] | None = None,
 ) -> dict:
     """bundle: the engine's `Bundle`; hashes: a `backend.file_hashes.FileHashes`. Files are named, never
-    given as server paths (a sidecar travels to clients). decoded_sha256: `decoded_digests(media)`."""
+    given as server paths (a sidecar travels to clients). decoded_sha256: `decoded_digests(video, audio)`."""
     spec = plan.spec
     models = {role: {"file": Path(path).name, "sha256": hashes.sha256(path)} for role, path in bundle.files().items()}
     return {
@@ -119,16 +119,16 @@ def build_sidecar(
         "runtime": {"device": device, "dtype": dtype, "memory": memory, "versions": package_versions()},
         "audio_sample_rate": audio_sample_rate,
         "outputs": files,
-        "decoded_sha256": decoded_sha256 or {},
+        "decoded_sha256": decoded_sha256,
         "timings_s": {k: round(v, 4) for k, v in stage_seconds.items()},
     }
 
 
 def decoded_digests(video, audio) -> dict[str, str]:
     """SHA-256 of the frames (F, H, W, 3) uint8 and the waveform (C, n) float32 as the model decoded them,
-    before H.264 / AAC. Two runs of the same job (any machine, memory tier or farm worker) compare here:
-    a lossy encoder turns a last-bit difference in one pixel into visibly different frames, so equal
-    mp4 files say more than equal pixels need to, and unequal ones do not say where the difference began."""
+    before H.264 / AAC. Two runs of the same job (any memory tier or farm worker) compare here, not on
+    the mp4: libx264 is not bit-reproducible on a loaded machine (identical frames gave mp4s that decode
+    to visibly different frames), and a last-bit pixel difference changes its output as much."""
     return {
         "video": hashlib.sha256(np.ascontiguousarray(video, dtype=np.uint8).tobytes()).hexdigest(),
         "audio": hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest(),

@@ -117,7 +117,7 @@ def test_ten_jobs_from_three_clients_each_get_their_own_result(farm):
     assert len(jobs) == 10 and len(set(jobs.values())) == 10
 
     frames = {}
-    ran = {}  # job index -> (job id, worker, stage seconds): says which runs a frame mismatch compares
+    ran = {}  # job index -> (job id, worker, decoded_sha256, stage seconds): named when two runs differ
     used = set()
     watched_from_the_queue = 0  # streams opened while their job waited: they must show every stage
     for i, job in jobs.items():

@@ -23,8 +23,8 @@ async def hello(scope, receive, send):
 @pytest.fixture
 def server():
     # The socket is bound here and handed to uvicorn: no other process can take the port between
-    # choosing it and listening (seen once: a port picked free was taken by a benchmark's server
-    # before uvicorn bound it, and the fixture waited for a server that had already exited).
+    # choosing it and listening. (Seen once beside a running benchmark: the fixture waited for good on
+    # a server thread that had already exited, most likely on a port taken in that window.)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -38,6 +38,7 @@ def server():
     yield port
     srv.should_exit = True
     thread.join()
+    sock.close()
 
 
 def _connect(port: int) -> socket.socket:
